@@ -1,0 +1,99 @@
+// Command hcinit is a PID-1 supervisor that gives unmodified applications real
+// health checks. See `hcinit --help`.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/earlysig"
+	"github.com/wisdom-oss/go-healthcheck/supervisor"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
+)
+
+// version is set at build time: -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is hcinit without the process around it: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "check", "-healthcheck", "--healthcheck":
+			signal.Reset() // a client must die of Ctrl-C like any other tool
+			return checkMain(args[1:], stdout, stderr)
+		case "status":
+			signal.Reset()
+			return statusMain(args[1:], stdout, stderr)
+		case "version":
+			fmt.Fprintf(stdout, "hcinit %s\n", version)
+			return 0
+		}
+	}
+	cfg, err := supervisor.Parse(args, os.Getenv)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+		return 2
+	case cfg.Help:
+		supervisor.PrintUsage(stdout, checkHelp)
+		return 0
+	case cfg.Version:
+		fmt.Fprintf(stdout, "hcinit %s\n", version)
+		return 0
+	}
+	log := newLogger(cfg, stderr)
+	r := reaper.New(func(e reaper.Exit, claimed bool) {
+		if !claimed && cfg.WarnZombies {
+			log.WithFields(logrus.Fields{"component": "reaper", "pid": e.Pid, "exit_code": e.Code()}).Warn("reaped zombie")
+		}
+	})
+	s, err := supervisor.New(cfg, earlysig.C, log, r)
+	if err != nil {
+		fmt.Fprintf(stderr, "hcinit: %v\n", err)
+		return 2
+	}
+	h, err := newHealth(cfg, log, r, s)
+	if err != nil {
+		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+		return 2
+	}
+	if h != nil {
+		s.SetHealth(h)
+	}
+	return s.Run()
+}
+
+func newLogger(cfg supervisor.Config, stderr io.Writer) *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(stderr)
+	if cfg.LogFormat == "json" {
+		log.SetFormatter(&logrus.JSONFormatter{})
+	} else {
+		log.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
+	}
+	level, err := logrus.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		level = logrus.InfoLevel
+	}
+	// tini's verbosity, when given, decides: 0 errors, 1 warnings, 2 info, 3 debug.
+	switch {
+	case cfg.Verbosity == 0:
+		level = logrus.ErrorLevel
+	case cfg.Verbosity == 1:
+		level = logrus.WarnLevel
+	case cfg.Verbosity == 2:
+		level = logrus.InfoLevel
+	case cfg.Verbosity >= 3:
+		level = logrus.DebugLevel
+	}
+	log.SetLevel(level)
+	return log
+}

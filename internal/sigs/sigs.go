@@ -1,0 +1,93 @@
+// Package sigs names the signals hcinit forwards and parses signal names and
+// numbers the way operators write them (TERM, SIGTERM, 15, RTMIN+3).
+//
+// The forwardable list is explicit: SIGCHLD belongs to the reaper, SIGURG is the
+// Go runtime's preemption signal, and the synchronous faults (SEGV, BUS, FPE, ILL,
+// TRAP, ABRT) concern hcinit itself, so none of them is ever forwarded.
+package sigs
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Forwardable lists every signal hcinit subscribes to and forwards to its child.
+var Forwardable = func() []os.Signal {
+	s := []os.Signal{
+		unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
+		unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP,
+		unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
+		unix.SIGPROF, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR, unix.SIGSYS,
+		unix.SIGSTKFLT,
+	}
+	// Real-time signals 34..64. glibc reserves 32 and 33 for its threads; a static
+	// Go binary does not use them, but the child may be linked against glibc.
+	for n := 34; n <= 64; n++ {
+		s = append(s, unix.Signal(n))
+	}
+	return s
+}()
+
+// IsForwardable reports whether sig is in Forwardable.
+func IsForwardable(sig unix.Signal) bool {
+	for _, s := range Forwardable {
+		if s == sig {
+			return true
+		}
+	}
+	return false
+}
+
+// Parse turns "TERM", "SIGTERM", "term", "15" or "RTMIN+2" into a signal. "0"
+// parses as 0, which callers use to mean "drop".
+func Parse(s string) (unix.Signal, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	if t == "" {
+		return 0, fmt.Errorf("empty signal")
+	}
+	if n, err := strconv.Atoi(t); err == nil {
+		if n < 0 || n > 64 {
+			return 0, fmt.Errorf("signal %q out of range 0..64", s)
+		}
+		return unix.Signal(n), nil
+	}
+	t = strings.TrimPrefix(t, "SIG")
+	if strings.HasPrefix(t, "RTMIN") || strings.HasPrefix(t, "RTMAX") {
+		base, off := 34, 0
+		if strings.HasPrefix(t, "RTMAX") {
+			base = 64
+		}
+		rest := t[5:]
+		if rest != "" {
+			n, err := strconv.Atoi(rest)
+			if err != nil {
+				return 0, fmt.Errorf("unknown signal %q", s)
+			}
+			off = n
+		}
+		n := base + off
+		if n < 34 || n > 64 {
+			return 0, fmt.Errorf("signal %q out of range", s)
+		}
+		return unix.Signal(n), nil
+	}
+	if sig := unix.SignalNum("SIG" + t); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+// Name returns "SIGTERM" for SIGTERM and "SIG37" for a signal without a name.
+func Name(sig unix.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	if sig >= 34 && sig <= 64 {
+		return fmt.Sprintf("SIGRTMIN+%d", int(sig)-34)
+	}
+	return fmt.Sprintf("SIG%d", int(sig))
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the tests need when it is missing, and starts dockerd when it is
+# not running. Idempotent; safe to run on a fresh Debian machine as root.
+set -euo pipefail
+
+need=()
+for pair in tini:tini dumb-init:dumb-init catatonit:catatonit curl:curl wget:wget \
+	docker:docker.io hyperfine:hyperfine unshare:util-linux script:bsdutils; do
+	cmd=${pair%%:*} pkg=${pair#*:}
+	command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+	need+=(docker-compose)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing ${need[*]}; run as root or install them" >&2
+		exit 1
+	fi
+	echo "deps: installing ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# dockerd: start it in the background when no engine answers.
+if ! docker info >/dev/null 2>&1; then
+	echo "deps: starting dockerd" >&2
+	mkdir -p /var/log
+	nohup dockerd >/var/log/hcinit-dockerd.log 2>&1 &
+	for _ in $(seq 1 60); do
+		docker info >/dev/null 2>&1 && break
+		sleep 1
+	done
+	docker info >/dev/null 2>&1 || { echo "deps: dockerd did not start; see /var/log/hcinit-dockerd.log" >&2; tail -20 /var/log/hcinit-dockerd.log >&2; exit 1; }
+fi
+echo "deps: ready" >&2

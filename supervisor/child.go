@@ -1,0 +1,290 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
+)
+
+// pidfileWait bounds how long a daemon may take to write its pid file after its
+// launcher exited.
+const pidfileWait = 10 * time.Second
+
+// supervise is the child actor: it starts the command, forwards signals, runs
+// the stop sequence and returns an *ExitError once the process tree is empty.
+func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{}) error {
+	log := s.log.WithField("component", "child")
+	var (
+		exited       <-chan reaper.Exit
+		alive        bool
+		code         int
+		stopping     bool
+		grace        <-chan time.Time
+		drain        <-chan time.Time
+		pendingStop  unix.Signal
+		restartTimer <-chan time.Time
+		killDeadline <-chan time.Time
+		unhealthy    <-chan struct{}
+		restartAfter bool // --on-unhealthy restart: start again once the child is gone
+		daemon       bool
+		startedAt    time.Time
+		delay        = s.cfg.RestartDelay
+	)
+	if s.health != nil {
+		unhealthy = s.health.Unhealthy()
+	}
+	startChild := func() error {
+		pid, ch, err := s.start()
+		if err != nil {
+			log.WithError(err).Error("cannot start child")
+			return err
+		}
+		exited, alive, startedAt, daemon = ch, true, time.Now(), false
+		log.WithField("pid", pid).Debug("child started")
+		if s.health != nil {
+			s.health.ChildStarted(pid)
+		}
+		return nil
+	}
+	// beginStop starts the stop sequence: readiness off at once, the stop signal
+	// after the drain delay, SIGKILL after the grace.
+	beginStop := func(sig unix.Signal) {
+		stopping = true
+		restartTimer = nil
+		if s.health != nil {
+			s.health.Stopping()
+		}
+		if s.cfg.DrainDelay > 0 && alive {
+			pendingStop = sig
+			drain = time.After(s.cfg.DrainDelay)
+		} else {
+			s.sendStop(sig, alive)
+		}
+		grace = time.After(s.cfg.DrainDelay + s.cfg.StopTimeout)
+	}
+	kill := func(why string) {
+		log.WithField("reason", why).Warn("killing every remaining process")
+		s.signalTree(unix.SIGKILL)
+		grace, drain = nil, nil
+		if killDeadline == nil {
+			killDeadline = time.After(afterKill)
+		}
+	}
+
+	if err := startChild(); err != nil {
+		return err
+	}
+	for {
+		var empty <-chan struct{}
+		if !alive && restartTimer == nil {
+			empty = s.reaper.Empty()
+		}
+		select {
+		case sig := <-sigc:
+			us, ok := sig.(syscall.Signal)
+			if !ok {
+				continue
+			}
+			fwd := s.translate(us)
+			if fwd == 0 {
+				log.WithField("signal", sigs.Name(us)).Debug("dropped signal")
+				continue
+			}
+			if !isStop(us) {
+				if alive {
+					s.forward(fwd)
+				} else {
+					s.signalTree(fwd)
+				}
+				continue
+			}
+			if stopping && !restartAfter {
+				kill("second stop signal " + sigs.Name(us))
+				continue
+			}
+			restartAfter = false
+			log.WithField("signal", sigs.Name(us)).Debug("stopping")
+			beginStop(fwd)
+
+		case <-drain:
+			drain = nil
+			s.sendStop(pendingStop, alive)
+
+		case e := <-exited:
+			exited, alive = nil, false
+			code = s.mapExit(e.Code())
+			s.mu.Lock()
+			s.pid = 0 // keep pgid: the rest of the group may still need signals
+			s.mu.Unlock()
+			log.WithFields(logrus.Fields{"pid": e.Pid, "exit_code": e.Code()}).Debug("child exited")
+			if s.cfg.Pidfile != "" && !daemon && !stopping && e.Code() == 0 {
+				if pid, ch, err := s.adoptDaemon(); err == nil {
+					exited, alive, daemon = ch, true, true
+					log.WithField("pid", pid).Info("supervising daemon from pid file")
+					if s.health != nil {
+						s.health.ChildStarted(pid)
+					}
+					continue
+				} else {
+					log.WithError(err).Error("cannot supervise daemon")
+					code = 1
+				}
+			}
+			if s.health != nil {
+				s.health.ChildExited(e.Code())
+			}
+			if restartAfter || (!stopping && s.shouldRestart(e.Code())) {
+				if time.Since(startedAt) >= restartReset {
+					delay = s.cfg.RestartDelay
+				}
+				if restartAfter {
+					restartAfter, stopping, grace = false, false, nil
+				}
+				log.WithFields(logrus.Fields{"exit_code": e.Code(), "delay": delay.String()}).Info("restarting child")
+				restartTimer = time.After(delay)
+				delay = min(2*delay, s.cfg.RestartMaxDelay)
+				continue
+			}
+			// The main process is gone. Reap now: if nothing is left, exit at
+			// once; otherwise the rest gets the stop signal and the grace.
+			s.reaper.Reap()
+			select {
+			case <-s.reaper.Empty():
+				return &ExitError{Code: code}
+			default:
+			}
+			if !stopping {
+				stopping = true
+				log.Debug("child exited, stopping the processes it left")
+				s.signalTree(s.cfg.StopSignal)
+				grace = time.After(s.cfg.StopTimeout)
+			}
+
+		case <-grace:
+			kill("stop timeout " + s.cfg.StopTimeout.String() + " reached")
+
+		case <-killDeadline:
+			log.Error("processes survived SIGKILL; exiting anyway")
+			return &ExitError{Code: code}
+
+		case <-empty:
+			return &ExitError{Code: code}
+
+		case <-restartTimer:
+			restartTimer = nil
+			if err := startChild(); err != nil {
+				return err
+			}
+
+		case <-unhealthy:
+			switch {
+			case stopping || !alive:
+			case s.cfg.OnUnhealthy == OnUnhealthyRestart:
+				log.Warn("child unhealthy: restarting it")
+				restartAfter = true
+				stopping = true
+				s.forward(s.cfg.StopSignal)
+				grace = time.After(s.cfg.StopTimeout)
+			case s.cfg.OnUnhealthy == OnUnhealthyExit:
+				log.Warn("child unhealthy: stopping")
+				beginStop(s.cfg.StopSignal)
+			}
+
+		case <-interrupt:
+			interrupt = nil
+			if !stopping {
+				beginStop(s.cfg.StopSignal)
+			}
+		}
+	}
+}
+
+// sendStop delivers the stop signal to the child, or to whatever is left when
+// the child is already gone.
+func (s *Supervisor) sendStop(sig unix.Signal, alive bool) {
+	if alive {
+		s.forward(sig)
+	} else {
+		s.signalTree(sig)
+	}
+}
+
+func (s *Supervisor) mapExit(code int) int {
+	if s.cfg.MapToZero[code] {
+		return 0
+	}
+	return code
+}
+
+func (s *Supervisor) shouldRestart(code int) bool {
+	switch s.cfg.Restart {
+	case RestartAlways:
+		return true
+	case RestartOnFailure:
+		return code != 0
+	}
+	return false
+}
+
+// adoptDaemon reads --pidfile after the launcher exited and watches that pid. As
+// PID 1 or subreaper hcinit is the daemon's parent, so the reaper sees its exit.
+func (s *Supervisor) adoptDaemon() (int, <-chan reaper.Exit, error) {
+	deadline := time.Now().Add(pidfileWait)
+	var pid int
+	var err error
+	for {
+		pid, err = readPidfile(s.cfg.Pidfile)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // bounded, start-up only
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	ch := s.reaper.Watch(pid)
+	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
+		// Gone already: the watch may still hold its exit; if not, report it.
+		select {
+		case e := <-ch:
+			c := make(chan reaper.Exit, 1)
+			c <- e
+			return pid, c, nil
+		default:
+			return 0, nil, fmt.Errorf("daemon pid %d from %s is not running", pid, s.cfg.Pidfile)
+		}
+	}
+	pgid, perr := unix.Getpgid(pid)
+	s.mu.Lock()
+	s.pid, s.pgid = pid, pid
+	if perr == nil {
+		s.pgid = pgid
+	}
+	if s.pgid == unix.Getpgrp() {
+		s.pgid = 0 // never signal hcinit's own group
+	}
+	s.mu.Unlock()
+	return pid, ch, nil
+}
+
+func readPidfile(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read pid file: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return 0, fmt.Errorf("pid file %s: want a pid above 1, have %q", path, strings.TrimSpace(string(b)))
+	}
+	return pid, nil
+}

@@ -1,0 +1,448 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+)
+
+// Restart policies, as Docker names them.
+const (
+	RestartNo        = "no"
+	RestartOnFailure = "on-failure"
+	RestartAlways    = "always"
+)
+
+// Actions on an unhealthy child.
+const (
+	OnUnhealthyNone    = "none"
+	OnUnhealthyRestart = "restart"
+	OnUnhealthyExit    = "exit"
+)
+
+// Config is everything hcinit's command line and environment decide.
+type Config struct {
+	Command []string
+
+	StopSignal  unix.Signal
+	StopTimeout time.Duration
+	DrainDelay  time.Duration
+	SingleChild bool
+	Rewrite     map[unix.Signal]unix.Signal // 0 as the value drops the signal
+	MapToZero   map[int]bool                // tini -e
+	Subreaper   bool                        // tini -s; hcinit registers by itself anyway
+	PdeathSig   unix.Signal                 // tini -p
+	Verbosity   int                         // tini -v / TINI_VERBOSITY; -1 = not given
+	WarnZombies bool                        // tini -w
+	User        string
+	Pidfile     string
+
+	Restart         string
+	RestartDelay    time.Duration
+	RestartMaxDelay time.Duration
+
+	LogLevel  string
+	LogFormat string
+
+	Checks           []string
+	Interval         time.Duration
+	Timeout          time.Duration
+	StartPeriod      time.Duration
+	StartInterval    time.Duration
+	Retries          int
+	SuccessThreshold int
+	OnUnhealthy      string
+	Watchdog         time.Duration
+	HTTPAddr         string
+	Socket           string
+
+	Help    bool
+	Version bool
+}
+
+// Defaults returns the configuration with no option given.
+func Defaults() Config {
+	return Config{
+		StopSignal:       unix.SIGTERM,
+		StopTimeout:      8 * time.Second, // inside Docker's 10 s, so hcinit, not Docker, kills
+		Rewrite:          map[unix.Signal]unix.Signal{},
+		MapToZero:        map[int]bool{},
+		Verbosity:        -1,
+		Restart:          RestartNo,
+		RestartDelay:     time.Second,
+		RestartMaxDelay:  30 * time.Second,
+		LogLevel:         "info",
+		LogFormat:        "text",
+		Interval:         10 * time.Second,
+		Timeout:          5 * time.Second,
+		StartInterval:    2 * time.Second,
+		Retries:          3,
+		SuccessThreshold: 1,
+		OnUnhealthy:      OnUnhealthyNone,
+	}
+}
+
+// option is one command-line option with its environment twin.
+type option struct {
+	long  string
+	short byte   // 0 when none
+	arg   string // "" for a switch
+	help  string
+	set   func(c *Config, v string) error
+	env   []string // extra environment names (tini's, dumb-init's)
+}
+
+func (o option) envName() string {
+	return "HCINIT_" + strings.ToUpper(strings.ReplaceAll(o.long, "-", "_"))
+}
+
+var errHelp = errors.New("help requested")
+
+// options is the table both the parser and the usage text are built from.
+func options() []option {
+	return []option{
+		{long: "check", arg: "SPEC", help: "add a health check (repeatable; see CHECKS below)",
+			set: func(c *Config, v string) error { c.Checks = append(c.Checks, v); return nil }},
+		{long: "interval", arg: "D", help: "time between checks (default 10s)", set: durationOpt(func(c *Config) *time.Duration { return &c.Interval })},
+		{long: "timeout", arg: "D", help: "time one check may take (default 5s)", set: durationOpt(func(c *Config) *time.Duration { return &c.Timeout })},
+		{long: "start-period", arg: "D", help: "failures starting inside it do not count (default 0)", set: durationOpt(func(c *Config) *time.Duration { return &c.StartPeriod })},
+		{long: "start-interval", arg: "D", help: "time between checks while starting, inside the start period (default 2s)", set: durationOpt(func(c *Config) *time.Duration { return &c.StartInterval })},
+		{long: "retries", arg: "N", help: "consecutive failures that make a check unhealthy (default 3)", set: intOpt(1, func(c *Config) *int { return &c.Retries })},
+		{long: "success-threshold", arg: "N", help: "consecutive successes before a check counts as ready (default 1)", set: intOpt(1, func(c *Config) *int { return &c.SuccessThreshold })},
+		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when unhealthy (default none)",
+			set: func(c *Config, v string) error {
+				switch v {
+				case OnUnhealthyNone, OnUnhealthyRestart, OnUnhealthyExit:
+					c.OnUnhealthy = v
+					return nil
+				}
+				return fmt.Errorf("want none, restart or exit, have %q", v)
+			}},
+		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *Config) *time.Duration { return &c.Watchdog })},
+		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status on ADDR (e.g. :8081)", set: func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket)", set: func(c *Config, v string) error { c.Socket = v; return nil }},
+		{long: "stop-signal", arg: "SIG", help: "signal sent to the child when hcinit is told to stop (default TERM)",
+			set: func(c *Config, v string) error {
+				s, err := sigs.Parse(v)
+				if err == nil && s == 0 {
+					err = fmt.Errorf("signal 0 cannot stop anything")
+				}
+				c.StopSignal = s
+				return err
+			}},
+		{long: "stop-timeout", arg: "D", help: "grace between the stop signal and SIGKILL (default 8s)", set: durationOpt(func(c *Config) *time.Duration { return &c.StopTimeout })},
+		{long: "drain-delay", arg: "D", help: "on TERM, report not ready for D before forwarding the stop signal (default 0)", set: durationOpt(func(c *Config) *time.Duration { return &c.DrainDelay })},
+		{long: "single-child", short: 'c', help: "signal only the child, not its process group (dumb-init -c)",
+			env: []string{"DUMB_INIT_SETSID"},
+			set: func(c *Config, v string) error { c.SingleChild = true; return nil }},
+		{long: "kill-group", short: 'g', help: "signal the child's process group (the default; tini -g)",
+			env: []string{"TINI_KILL_PROCESS_GROUP"},
+			set: func(c *Config, v string) error { c.SingleChild = false; return nil }},
+		{long: "rewrite", short: 'r', arg: "FROM:TO", help: "forward signal FROM as TO; TO 0 drops it (repeatable; dumb-init -r)",
+			set: func(c *Config, v string) error {
+				from, to, ok := strings.Cut(v, ":")
+				if !ok {
+					return fmt.Errorf("want FROM:TO, have %q", v)
+				}
+				f, err := sigs.Parse(from)
+				if err != nil {
+					return err
+				}
+				t, err := sigs.Parse(to)
+				if err != nil {
+					return err
+				}
+				if f == 0 {
+					return fmt.Errorf("cannot rewrite signal 0")
+				}
+				c.Rewrite[f] = t
+				return nil
+			}},
+		{long: "map-exit", short: 'e', arg: "CODE", help: "exit 0 when the child exits with CODE (repeatable; tini -e)",
+			set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil || n < 0 || n > 255 {
+					return fmt.Errorf("want an exit code 0..255, have %q", v)
+				}
+				c.MapToZero[n] = true
+				return nil
+			}},
+		{long: "subreaper", short: 's', help: "register as child subreaper (automatic when not PID 1; tini -s)",
+			env: []string{"TINI_SUBREAPER"},
+			set: func(c *Config, v string) error { c.Subreaper = true; return nil }},
+		{long: "pdeath-signal", short: 'p', arg: "SIG", help: "signal hcinit receives when its parent dies (tini -p)",
+			set: func(c *Config, v string) error {
+				s, err := sigs.Parse(v)
+				c.PdeathSig = s
+				return err
+			}},
+		{long: "verbose", short: 'v', help: "more logging; repeat for more (tini -v, dumb-init -v)",
+			env: []string{"TINI_VERBOSITY"},
+			set: func(c *Config, v string) error {
+				if v == "" {
+					if c.Verbosity < 1 {
+						c.Verbosity = 1
+					}
+					c.Verbosity++
+					return nil
+				}
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 {
+					return fmt.Errorf("want a verbosity 0..3, have %q", v)
+				}
+				c.Verbosity = n
+				return nil
+			}},
+		{long: "warn-zombies", short: 'w', help: "log a warning for every orphan reaped (tini -w)",
+			set: func(c *Config, v string) error { c.WarnZombies = true; return nil }},
+		{long: "user", arg: "USER[:GROUP]", help: "run the child (and exec checks) as USER, by name or number",
+			set: func(c *Config, v string) error { c.User = v; return nil }},
+		{long: "pidfile", arg: "PATH", help: "the child daemonizes: supervise the pid it writes to PATH",
+			set: func(c *Config, v string) error { c.Pidfile = v; return nil }},
+		{long: "restart", arg: "POLICY", help: "no, on-failure or always: restart the child when it exits (default no)",
+			set: func(c *Config, v string) error {
+				switch v {
+				case RestartNo, RestartOnFailure, RestartAlways:
+					c.Restart = v
+					return nil
+				}
+				return fmt.Errorf("want no, on-failure or always, have %q", v)
+			}},
+		{long: "restart-delay", arg: "D", help: "first delay before a restart, doubled each time (default 1s)", set: durationOpt(func(c *Config) *time.Duration { return &c.RestartDelay })},
+		{long: "restart-max-delay", arg: "D", help: "longest delay before a restart (default 30s)", set: durationOpt(func(c *Config) *time.Duration { return &c.RestartMaxDelay })},
+		{long: "log-level", arg: "LEVEL", help: "error, warn, info or debug (default info)",
+			set: func(c *Config, v string) error {
+				switch v {
+				case "error", "warn", "warning", "info", "debug", "trace":
+					c.LogLevel = v
+					return nil
+				}
+				return fmt.Errorf("want error, warn, info or debug, have %q", v)
+			}},
+		{long: "log-format", arg: "FORMAT", help: "text or json (default text)",
+			set: func(c *Config, v string) error {
+				if v != "text" && v != "json" {
+					return fmt.Errorf("want text or json, have %q", v)
+				}
+				c.LogFormat = v
+				return nil
+			}},
+		{long: "help", short: 'h', help: "print this help and exit",
+			set: func(c *Config, v string) error { c.Help = true; return nil }},
+		{long: "version", short: 'V', help: "print the version and exit",
+			set: func(c *Config, v string) error { c.Version = true; return nil }},
+	}
+}
+
+func durationOpt(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func intOpt(min int, field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < min {
+			return fmt.Errorf("want a whole number ≥ %d, have %q", min, v)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// ParseDuration accepts Go durations ("1m30s", "250ms") and bare numbers of
+// seconds ("10", "0.5"), as Docker's and tini's users write them.
+func ParseDuration(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		if f < 0 {
+			return 0, fmt.Errorf("negative duration %q", v)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 10s or 500ms, have %q", v)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("negative duration %q", v)
+	}
+	return d, nil
+}
+
+// Parse reads the environment (through getenv) and then args; an explicit flag
+// wins over its environment twin. Parsing stops at "--" or at the first argument
+// that is not an option, which starts the command, as in tini and dumb-init.
+func Parse(args []string, getenv func(string) string) (Config, error) {
+	c := Defaults()
+	opts := options()
+	if err := applyEnv(&c, opts, getenv); err != nil {
+		return c, err
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			c.Command = args[i+1:]
+			return c, validate(c)
+		case strings.HasPrefix(a, "--"):
+			name, val, hasVal := strings.Cut(a[2:], "=")
+			o, ok := findLong(opts, name)
+			if !ok {
+				return c, fmt.Errorf("unknown option --%s", name)
+			}
+			if o.arg != "" && !hasVal {
+				if i+1 >= len(args) {
+					return c, fmt.Errorf("option --%s needs a value (%s)", name, o.arg)
+				}
+				i++
+				val = args[i]
+			} else if o.arg == "" && hasVal {
+				return c, fmt.Errorf("option --%s takes no value", name)
+			}
+			if err := o.set(&c, val); err != nil {
+				return c, fmt.Errorf("option --%s: %w", name, err)
+			}
+		case len(a) > 1 && a[0] == '-':
+			// A cluster of short options, getopt style: -sg, -e143, -e 143, -vvv.
+			for j := 1; j < len(a); j++ {
+				o, ok := findShort(opts, a[j])
+				if !ok {
+					return c, fmt.Errorf("unknown option -%c", a[j])
+				}
+				if o.arg == "" {
+					if err := o.set(&c, ""); err != nil {
+						return c, fmt.Errorf("option -%c: %w", a[j], err)
+					}
+					continue
+				}
+				val := a[j+1:]
+				if val == "" {
+					if i+1 >= len(args) {
+						return c, fmt.Errorf("option -%c needs a value (%s)", a[j], o.arg)
+					}
+					i++
+					val = args[i]
+				}
+				if err := o.set(&c, val); err != nil {
+					return c, fmt.Errorf("option -%c: %w", a[j], err)
+				}
+				break
+			}
+		default:
+			c.Command = args[i:]
+			return c, validate(c)
+		}
+	}
+	return c, validate(c)
+}
+
+func validate(c Config) error {
+	if c.Help || c.Version {
+		return nil
+	}
+	if len(c.Command) == 0 {
+		return errors.New("no command given: usage is hcinit [OPTION...] [--] COMMAND [ARG...]")
+	}
+	if c.Command[0] == "" {
+		return errors.New("empty command name")
+	}
+	if c.RestartMaxDelay < c.RestartDelay {
+		return fmt.Errorf("--restart-max-delay %s is shorter than --restart-delay %s", c.RestartMaxDelay, c.RestartDelay)
+	}
+	return nil
+}
+
+func findLong(opts []option, name string) (option, bool) {
+	for _, o := range opts {
+		if o.long == name {
+			return o, true
+		}
+	}
+	return option{}, false
+}
+
+func findShort(opts []option, b byte) (option, bool) {
+	for _, o := range opts {
+		if o.short != 0 && o.short == b {
+			return o, true
+		}
+	}
+	return option{}, false
+}
+
+// applyEnv applies HCINIT_* twins and the peers' variables. Repeatable options
+// take several values separated by newlines or ';' (a check spec contains commas).
+func applyEnv(c *Config, opts []option, getenv func(string) string) error {
+	for _, o := range opts {
+		if o.long == "help" || o.long == "version" {
+			continue
+		}
+		for _, name := range o.env {
+			v := getenv(name)
+			if v == "" {
+				continue
+			}
+			if err := applyPeerEnv(c, o, name, v); err != nil {
+				return fmt.Errorf("environment %s: %w", name, err)
+			}
+		}
+		name := o.envName()
+		v := getenv(name)
+		if v == "" {
+			continue
+		}
+		if o.arg == "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("environment %s: want true or false, have %q", name, v)
+			}
+			if b {
+				if err := o.set(c, ""); err != nil {
+					return fmt.Errorf("environment %s: %w", name, err)
+				}
+			}
+			continue
+		}
+		vals := []string{v}
+		switch o.long {
+		case "check", "rewrite", "map-exit":
+			vals = strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == ';' })
+		}
+		for _, one := range vals {
+			if err := o.set(c, strings.TrimSpace(one)); err != nil {
+				return fmt.Errorf("environment %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// applyPeerEnv maps tini's and dumb-init's variables onto our options.
+func applyPeerEnv(c *Config, o option, name, v string) error {
+	switch name {
+	case "TINI_SUBREAPER", "TINI_KILL_PROCESS_GROUP":
+		// tini: any value, even empty-but-set, turns it on; we see only non-empty.
+		return o.set(c, "")
+	case "DUMB_INIT_SETSID":
+		if v == "0" {
+			c.SingleChild = true
+		}
+		return nil
+	case "TINI_VERBOSITY":
+		return o.set(c, v)
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+// Package reaper is the single owner of wait4 in hcinit. It reaps every child
+// and every orphan re-parented to the process (as PID 1 or as child subreaper)
+// and hands each exit status to whoever started that pid.
+//
+// Contract: nothing else in the process may call wait4, waitpid or
+// os.Process.Wait. Start holds the reaper's lock across the fork, so an exit can
+// never be reaped before its pid is registered (pebble's reaper does the same).
+// SIGCHLDs coalesce, so every pass loops wait4(-1, WNOHANG) until nothing is left.
+package reaper
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exit is one reaped process.
+type Exit struct {
+	Pid    int
+	Status unix.WaitStatus
+}
+
+// Code is the exit status a shell would report: the exit code, or 128+N when the
+// process was killed by signal N.
+func (e Exit) Code() int {
+	switch {
+	case e.Status.Exited():
+		return e.Status.ExitStatus()
+	case e.Status.Signaled():
+		return 128 + int(e.Status.Signal())
+	}
+	return 255
+}
+
+// Signal is the signal that killed the process, or 0.
+func (e Exit) Signal() unix.Signal {
+	if e.Status.Signaled() {
+		return e.Status.Signal()
+	}
+	return 0
+}
+
+// keepUnclaimed bounds the exits remembered for pids nobody registered, so that
+// Watch on a daemon found later in a pid file still sees an exit that came first.
+const keepUnclaimed = 1024
+
+// Reaper reaps processes. The zero value is not usable; call New.
+type Reaper struct {
+	mu        sync.Mutex
+	waiters   map[int]chan Exit
+	unclaimed map[int]Exit
+	order     []int
+	empty     chan struct{} // closed while the process has no children at all
+	onReap    func(Exit, bool)
+}
+
+// New returns a Reaper. onReap, if not nil, is called (outside the lock) for every
+// reaped process with whether anyone was waiting for it; hcinit logs orphans there.
+func New(onReap func(e Exit, claimed bool)) *Reaper {
+	return &Reaper{
+		waiters:   make(map[int]chan Exit),
+		unclaimed: make(map[int]Exit),
+		empty:     make(chan struct{}),
+		onReap:    onReap,
+	}
+}
+
+// Start runs fork, which must start exactly one process and return its pid,
+// with the lock held, and registers the pid. The returned channel receives the
+// process's exit once and is then closed.
+func (r *Reaper) Start(fork func() (int, error)) (int, <-chan Exit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pid, err := fork()
+	if err != nil {
+		return 0, nil, err
+	}
+	r.markBusy()
+	delete(r.unclaimed, pid) // an earlier process with a reused pid
+	return pid, r.watchLocked(pid), nil
+}
+
+// Watch registers interest in a pid started by someone else (a daemon named in a
+// pid file). If that pid was already reaped, the channel delivers it at once.
+func (r *Reaper) Watch(pid int) <-chan Exit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.watchLocked(pid)
+}
+
+func (r *Reaper) watchLocked(pid int) <-chan Exit {
+	ch := make(chan Exit, 1)
+	if e, ok := r.unclaimed[pid]; ok {
+		delete(r.unclaimed, pid)
+		ch <- e
+		close(ch)
+		return ch
+	}
+	r.waiters[pid] = ch
+	return ch
+}
+
+func (r *Reaper) markBusy() {
+	select {
+	case <-r.empty:
+		r.empty = make(chan struct{})
+	default:
+	}
+}
+
+// Empty returns a channel that is closed once a reaping pass finds that the
+// process has no children left. A Start after that replaces the channel.
+func (r *Reaper) Empty() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.empty
+}
+
+// Reap runs one pass: wait4(-1, WNOHANG) until no exited child is left.
+func (r *Reaper) Reap() {
+	for {
+		var ws unix.WaitStatus
+		r.mu.Lock()
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if errors.Is(err, unix.EINTR) {
+			r.mu.Unlock()
+			continue
+		}
+		if err != nil || pid <= 0 {
+			if errors.Is(err, unix.ECHILD) {
+				select {
+				case <-r.empty:
+				default:
+					close(r.empty)
+				}
+			}
+			r.mu.Unlock()
+			return
+		}
+		e := Exit{Pid: pid, Status: ws}
+		ch, claimed := r.waiters[pid]
+		if claimed {
+			delete(r.waiters, pid)
+		} else {
+			if len(r.order) >= keepUnclaimed {
+				delete(r.unclaimed, r.order[0])
+				r.order = r.order[1:]
+			}
+			r.unclaimed[pid] = e
+			r.order = append(r.order, pid)
+		}
+		r.mu.Unlock()
+		if claimed {
+			ch <- e
+			close(ch)
+		}
+		if r.onReap != nil {
+			r.onReap(e, claimed)
+		}
+	}
+}
+
+// Run reaps on every SIGCHLD until stop is closed. It subscribes before its first
+// pass, so no exit that happens after Run is called goes unnoticed.
+func (r *Reaper) Run(stop <-chan struct{}) {
+	c := make(chan os.Signal, 2048)
+	signal.Notify(c, unix.SIGCHLD)
+	defer signal.Stop(c)
+	r.Reap()
+	for {
+		select {
+		case <-c:
+			r.Reap()
+		case <-stop:
+			return
+		}
+	}
+}

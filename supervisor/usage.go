@@ -1,0 +1,62 @@
+package supervisor
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// PrintUsage writes `hcinit --help`. checkSyntax documents --check specs; it comes
+// from the health package so the help cannot drift from the parser.
+func PrintUsage(w io.Writer, checkSyntax string) {
+	fmt.Fprint(w, `hcinit — a PID-1 supervisor with health checks for unmodified applications
+
+Usage:
+  hcinit [OPTION...] [--] COMMAND [ARG...]   run COMMAND as a supervised child
+  hcinit check [--live|--ready] [--json] [--timeout D] [--socket ADDR]
+                                             ask the running hcinit: exit 0 healthy, 1 not
+  hcinit -healthcheck                        the same as "hcinit check" (go-healthcheck v1.0.x)
+  hcinit status [--json] [--socket ADDR]     the health state as a table
+  hcinit version                             print the version
+
+hcinit starts COMMAND in its own process group with hcinit's stdin, stdout and
+stderr, forwards signals to that group, reaps every zombie (as PID 1, or as child
+subreaper otherwise), and exits with the child's status: its exit code, 128+N
+when a signal N killed it, 127 when COMMAND is not found, 126 when it cannot be
+executed. On the first TERM, INT or QUIT readiness turns false, the stop signal
+goes to the child, and after --stop-timeout everything left is killed; hcinit
+exits as soon as no process is left. A second TERM/INT/QUIT kills at once.
+Options stop at the first argument that is not an option (or at "--").
+
+Options (each has an environment twin HCINIT_<NAME>, e.g. HCINIT_STOP_TIMEOUT=5s;
+an explicit option wins; repeatable options take ';'-separated values there):
+`)
+	for _, o := range options() {
+		left := "  "
+		if o.short != 0 {
+			left += fmt.Sprintf("-%c, ", o.short)
+		} else {
+			left += "    "
+		}
+		left += "--" + o.long
+		if o.arg != "" {
+			left += " " + o.arg
+		}
+		if len(left) < 30 {
+			left += strings.Repeat(" ", 30-len(left))
+		} else {
+			left += "\n" + strings.Repeat(" ", 30)
+		}
+		fmt.Fprintf(w, "%s%s\n", left, o.help)
+	}
+	fmt.Fprint(w, `
+Durations are Go durations (500ms, 1m30s) or plain seconds (10).
+Signals are names or numbers (TERM, SIGTERM, 15, RTMIN+1).
+
+Drop-in for tini and dumb-init: -s -g -e -p -v -w -c -r and the variables
+TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP, TINI_VERBOSITY, DUMB_INIT_SETSID=0 are
+accepted with their meaning there.
+
+`)
+	fmt.Fprint(w, checkSyntax)
+}
