@@ -1,0 +1,46 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
+)
+
+const checkHelp = health.SpecSyntax
+
+// newHealth builds the health side from the supervisor's configuration. It binds
+// the sockets now, so they exist before the child's first instruction.
+func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *supervisor.Supervisor) (supervisor.Health, error) {
+	dir, _ := os.Getwd()
+	return health.New(health.Config{
+		Specs:            cfg.Checks,
+		Interval:         cfg.Interval,
+		Timeout:          cfg.Timeout,
+		StartPeriod:      cfg.StartPeriod,
+		StartInterval:    cfg.StartInterval,
+		Retries:          cfg.Retries,
+		SuccessThreshold: cfg.SuccessThreshold,
+		Socket:           cfg.Socket,
+		HTTPAddr:         cfg.HTTPAddr,
+		Watchdog:         cfg.Watchdog,
+		Dir:              dir,
+		Log:              log,
+		Reaper:           r,
+		ChildPID:         s.ChildPID,
+		ChildCred:        s.Credential,
+		ChildUID:         s.ChildUID,
+	})
+}
+
+func checkMain(args []string, stdout, stderr io.Writer) int {
+	return health.CheckMain(args, stdout, stderr)
+}
+
+func statusMain(args []string, stdout, stderr io.Writer) int {
+	return health.StatusMain(args, stdout, stderr)
+}

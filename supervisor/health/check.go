@@ -1,0 +1,176 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// outcome is what a probe found: code 0 passes; fatal failures (WATCHDOG=trigger)
+// make the check unhealthy at once.
+type outcome struct {
+	code   int
+	output string
+	fatal  bool
+}
+
+func pass(format string, a ...any) outcome { return outcome{output: fmt.Sprintf(format, a...)} }
+func fail(format string, a ...any) outcome {
+	return outcome{code: 1, output: fmt.Sprintf(format, a...)}
+}
+
+// check is one configured (or adopted) check and its state. Fields marked (mu)
+// are guarded by Monitor.mu.
+type check struct {
+	spec    Spec
+	probe   func(ctx context.Context) outcome
+	adopted bool // a delegate found by watching name files
+	wake    chan struct{}
+	runs    atomic.Int64 // probes started, for tests and the storm budget
+
+	st       state     // (mu)
+	since    time.Time // (mu) start of this check's start period
+	runNow   bool      // (mu) next run without waiting
+	addrs    []string  // (mu) delegate: the child's socket, in order of preference
+	describe string    // what the check looks at, for the status output
+}
+
+// target returns what the check looks at. Callers hold Monitor.mu.
+func (c *check) target() string {
+	if c.spec.Kind == KindDelegate && len(c.addrs) > 0 {
+		return strings.Join(c.addrs, " or ")
+	}
+	return c.describe
+}
+
+// wakeUp makes the check's loop look at its schedule again.
+func (c *check) wakeUp() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// kick runs the check as soon as its current run, if any, ends.
+func (m *Monitor) kick(c *check) {
+	m.mu.Lock()
+	c.runNow = true
+	m.mu.Unlock()
+	c.wakeUp()
+}
+
+func (m *Monitor) startLoopLocked(c *check) {
+	if !m.running || m.ctx.Err() != nil {
+		return
+	}
+	m.wg.Add(1)
+	go m.loop(c)
+}
+
+// loop schedules one check: the next run starts one interval (start-interval
+// while starting inside the start period) after the previous one ended, so runs
+// never overlap. No run happens while there is no child.
+func (m *Monitor) loop(c *check) {
+	defer m.wg.Done()
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	defer t.Stop()
+	arm := func() {
+		if d, ok := m.nextDelay(c); ok {
+			t.Reset(d)
+		} else {
+			t.Stop()
+		}
+	}
+	arm()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-c.wake:
+			arm()
+		case <-t.C:
+			m.run(c)
+			arm()
+		}
+	}
+}
+
+func (m *Monitor) nextDelay(c *check) (time.Duration, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.childActive {
+		return 0, false
+	}
+	if c.runNow {
+		c.runNow = false
+		return 0, true
+	}
+	if c.st.status == StatusStarting && time.Since(c.since) < c.spec.StartPeriod {
+		return c.spec.StartInterval, true
+	}
+	return c.spec.Interval, true
+}
+
+// run probes once under the check's timeout and records the result.
+func (m *Monitor) run(c *check) {
+	m.mu.Lock()
+	gen := m.gen
+	m.mu.Unlock()
+	c.runs.Add(1)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(m.ctx, c.spec.Timeout)
+	o := c.probe(ctx)
+	timedOut := o.code != 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
+	cancel()
+	if m.ctx.Err() != nil {
+		return
+	}
+	if timedOut {
+		o.code = -1
+		o.output = strings.TrimSpace(fmt.Sprintf("health check exceeded timeout (%s)\n%s", c.spec.Timeout, o.output))
+	}
+	m.record(c, gen, Result{Start: start, End: time.Now(), ExitCode: o.code, Output: o.output}, o.fatal)
+}
+
+// record applies a result of child generation gen and updates the overall
+// status, sending on Unhealthy when it turns unhealthy.
+func (m *Monitor) record(c *check, gen int, r Result, fatal bool) {
+	m.mu.Lock()
+	if gen != m.gen || !m.childActive {
+		m.mu.Unlock()
+		return
+	}
+	before := c.st.status
+	c.st.record(r, c.since, c.spec.StartPeriod, c.spec.Retries, fatal)
+	after := c.st.status
+	st := m.statusLocked()
+	prev := m.overall
+	m.overall = st.Status
+	m.mu.Unlock()
+
+	log := m.log.WithField("check", c.spec.Name)
+	if r.ExitCode != 0 {
+		log.WithField("exit_code", r.ExitCode).WithField("output", r.Output).Debug("check failed")
+	}
+	if before != after {
+		e := log.WithField("state", after)
+		if after == StatusUnhealthy {
+			e.WithField("output", r.Output).Warn("check unhealthy")
+		} else {
+			e.Info("check state changed")
+		}
+	}
+	if prev != st.Status {
+		m.log.WithField("state", st.Status).WithField("reason", st.Reason).Info("health changed")
+		if st.Status == StatusUnhealthy {
+			select {
+			case m.unhealthy <- struct{}{}:
+			default:
+			}
+		}
+	}
+}

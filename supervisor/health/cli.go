@@ -1,0 +1,348 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+)
+
+// DefaultClientTimeout bounds `hcinit check` and `hcinit status` as a whole.
+// It is below Docker's default probe timeout (30s), so the client, not Docker,
+// reports a hung wrapper; under kubelet (timeoutSeconds 1 by default) pass a
+// shorter --timeout.
+const DefaultClientTimeout = 5 * time.Second
+
+// maxStatus bounds a status reply read by the client.
+const maxStatus = 1 << 20
+
+// CheckUsage documents `hcinit check`.
+const CheckUsage = `Usage: hcinit check [--live|--ready] [--json] [--timeout D] [--socket ADDR]
+       hcinit -healthcheck
+
+Ask the running hcinit whether its child is healthy. Exit status 0 means healthy
+(or live, or ready), 1 anything else, including "no hcinit answered"; never 2.
+The first output line is the status ("healthy", or what is wrong); at most 4096
+bytes are printed, as Docker keeps no more. The check never runs a probe itself:
+hcinit answers from its state, so any number of clients cost one probe per
+interval.
+
+  --live         ask for liveness: fails only when a live-level check is unhealthy
+  --ready        ask for readiness: every ready-level check passes, READY=1 was
+                 sent (notify checks), and hcinit is not stopping
+  --json         print the full state (each check, its last results, the failing
+                 streak) as JSON, shortened to fit 4096 bytes
+  --timeout D    give up after D (default 5s)
+  --socket ADDR  hcinit's socket, or a comma-separated list tried in order
+                 (default $HCINIT_SOCKET, else /run/hcinit.sock, /tmp/hcinit.sock,
+                 /dev/shm/hcinit.sock, @hcinit)
+`
+
+// StatusUsage documents `hcinit status`.
+const StatusUsage = `Usage: hcinit status [--json] [--timeout D] [--socket ADDR]
+
+Print the running hcinit's health state for a person: overall status, liveness,
+readiness, what the child said over NOTIFY_SOCKET, and one line per check with
+its latest result. Exit status 0 when healthy, 1 otherwise.
+
+  --json         print the full state as indented JSON instead
+  --timeout D    give up after D (default 5s)
+  --socket ADDR  as for hcinit check
+`
+
+type clientFlags struct {
+	live, ready, json bool
+	timeout           time.Duration
+	socket            string
+}
+
+func parseClientFlags(name, usage string, args []string, stderr io.Writer, withLevels bool) (clientFlags, error) {
+	var f clientFlags
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if withLevels {
+		fs.BoolVar(&f.live, "live", false, "")
+		fs.BoolVar(&f.ready, "ready", false, "")
+	}
+	fs.BoolVar(&f.json, "json", false, "")
+	fs.DurationVar(&f.timeout, "timeout", DefaultClientTimeout, "")
+	fs.StringVar(&f.socket, "socket", "", "")
+	var rest []string
+	for _, a := range args {
+		if a != "-healthcheck" && a != "--healthcheck" {
+			rest = append(rest, a)
+		}
+	}
+	err := fs.Parse(rest)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stderr, usage)
+		return f, err
+	case err != nil:
+	case fs.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case f.live && f.ready:
+		err = errors.New("--live and --ready exclude each other")
+	case f.timeout <= 0:
+		err = errors.New("--timeout must be positive")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hcinit %s: %v\n%s", name, err, usage)
+	}
+	return f, err
+}
+
+// CheckMain implements `hcinit check` (and `hcinit -healthcheck`; the word
+// -healthcheck is ignored among args). It returns the exit status: 0 healthy,
+// 1 anything else — a bad flag included, so a health check never reports
+// Docker's reserved 2.
+func CheckMain(args []string, stdout, stderr io.Writer) int {
+	f, err := parseClientFlags("check", CheckUsage, args, stderr, true)
+	if err != nil {
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	addrs := socketAddrs(f.socket)
+
+	if !f.json {
+		word := wordPing
+		if f.live {
+			word = wordLive
+		} else if f.ready {
+			word = wordReady
+		}
+		reply, err := ask(ctx, addrs, word, common.BufferSize)
+		if err != nil {
+			reply = "unhealthy: " + err.Error()
+		}
+		writeCapped(stdout, reply+"\n")
+		if reply == common.HealthcheckIPCResponse {
+			return 0
+		}
+		return 1
+	}
+
+	st, err := fetchStatus(ctx, addrs)
+	if err != nil {
+		writeCapped(stdout, fmt.Sprintf(`{"status":"unhealthy","reason":%q}`+"\n", err.Error()))
+		return 1
+	}
+	ok := st.Status == StatusHealthy
+	if f.live {
+		ok = st.Live
+	} else if f.ready {
+		ok = st.Ready
+	}
+	stdout.Write(fitJSON(st, common.BufferSize))
+	if ok {
+		return 0
+	}
+	return 1
+}
+
+// StatusMain implements `hcinit status`: the state as an aligned table (or
+// --json). It returns 0 when healthy, else 1.
+func StatusMain(args []string, stdout, stderr io.Writer) int {
+	f, err := parseClientFlags("status", StatusUsage, args, stderr, false)
+	if err != nil {
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	st, err := fetchStatus(ctx, socketAddrs(f.socket))
+	if err != nil {
+		fmt.Fprintf(stderr, "hcinit status: %v\n", err)
+		return 1
+	}
+	if f.json {
+		b, _ := json.MarshalIndent(st, "", "  ")
+		stdout.Write(append(b, '\n'))
+	} else {
+		writeTable(stdout, st)
+	}
+	if st.Status == StatusHealthy {
+		return 0
+	}
+	return 1
+}
+
+func fetchStatus(ctx context.Context, addrs []string) (Status, error) {
+	var st Status
+	reply, err := ask(ctx, addrs, wordStatus, maxStatus)
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal([]byte(reply), &st); err != nil {
+		return st, fmt.Errorf("decode status: %w (reply %.80q)", err, reply)
+	}
+	return st, nil
+}
+
+// ask sends word to the first address that answers and returns the reply
+// (at most limit bytes, white space trimmed). It never forks and stops at
+// ctx's deadline.
+func ask(ctx context.Context, addrs []string, word string, limit int64) (string, error) {
+	var errs []string
+	for _, addr := range addrs {
+		reply, err := exchange(ctx, addr, word, limit)
+		if err == nil {
+			return reply, nil
+		}
+		errs = append(errs, err.Error())
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return "", fmt.Errorf("no hcinit answered: %s", strings.Join(errs, "; "))
+}
+
+func exchange(ctx context.Context, addr, word string, limit int64) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", addr)
+	if err != nil {
+		return "", fmt.Errorf("dial %s: %w", addr, errors.Unwrap(err))
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	// A server that refuses us may answer and close before our write lands:
+	// its answer still counts, so a failed write is reported only when there
+	// is nothing to read.
+	_, werr := io.WriteString(conn, word)
+	if werr == nil {
+		conn.(*net.UnixConn).CloseWrite()
+	}
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(io.LimitReader(conn, limit))
+	if werr != nil && buf.Len() == 0 {
+		return "", fmt.Errorf("ask %s: %w", addr, werr)
+	}
+	if err != nil && buf.Len() == 0 {
+		return "", fmt.Errorf("read reply from %s: %w", addr, err)
+	}
+	if buf.Len() == 0 {
+		return "", fmt.Errorf("read reply from %s: empty reply", addr)
+	}
+	return string(bytes.TrimSpace(buf.Bytes())), nil
+}
+
+func writeCapped(w io.Writer, s string) {
+	if len(s) > common.BufferSize {
+		s = s[:common.BufferSize-1] + "\n"
+	}
+	io.WriteString(w, s)
+}
+
+// fitJSON encodes st as indented JSON of at most limit bytes ("status" is the
+// first key), shortening texts and then dropping old results until it fits.
+func fitJSON(st Status, limit int) []byte {
+	enc := func() []byte {
+		b, _ := json.MarshalIndent(st, "", "  ")
+		return append(b, '\n')
+	}
+	cut := func(s *string, n int) {
+		if len(*s) > n {
+			*s = (*s)[:n]
+		}
+	}
+	b := enc()
+	for keep := 1024; len(b) > limit && keep >= 16; keep /= 2 {
+		cut(&st.Reason, keep)
+		cut(&st.LiveReason, keep)
+		cut(&st.ReadyReason, keep)
+		if st.Notify != nil {
+			cut(&st.Notify.Status, keep)
+		}
+		for i := range st.Checks {
+			for j := range st.Checks[i].Log {
+				cut(&st.Checks[i].Log[j].Output, keep/2)
+			}
+		}
+		b = enc()
+	}
+	for len(b) > limit {
+		dropped := false
+		for i := range st.Checks {
+			if n := len(st.Checks[i].Log); n > 1 {
+				st.Checks[i].Log = st.Checks[i].Log[1:]
+				dropped = true
+			}
+		}
+		if !dropped {
+			break
+		}
+		b = enc()
+	}
+	if len(b) > limit { // very many checks: keep the verdict
+		st = Status{Status: st.Status, Reason: st.Reason, Live: st.Live, Ready: st.Ready,
+			FailingStreak: st.FailingStreak, ChildPID: st.ChildPID, Checks: []CheckStatus{}}
+		b = enc()
+	}
+	return b
+}
+
+// writeTable prints st for a person.
+func writeTable(w io.Writer, st Status) {
+	yes := map[bool]string{true: "yes", false: "no"}
+	fmt.Fprintf(w, "status:  %s", st.Status)
+	if st.Reason != "" {
+		fmt.Fprintf(w, " (%s)", oneLine(st.Reason, 100))
+	}
+	fmt.Fprintf(w, "\nlive:    %s", yes[st.Live])
+	if st.LiveReason != "" {
+		fmt.Fprintf(w, " (%s)", oneLine(st.LiveReason, 100))
+	}
+	fmt.Fprintf(w, "\nready:   %s", yes[st.Ready])
+	if st.ReadyReason != "" {
+		fmt.Fprintf(w, " (%s)", oneLine(st.ReadyReason, 100))
+	}
+	switch {
+	case st.ChildExited:
+		fmt.Fprintf(w, "\nchild:   exited with code %d", st.ExitCode)
+	case st.ChildPID > 0:
+		fmt.Fprintf(w, "\nchild:   pid %d", st.ChildPID)
+	}
+	if n := st.Notify; n != nil && (n.Ready || n.Status != "" || !n.LastWatchdog.IsZero()) {
+		fmt.Fprintf(w, "\nnotify:  ready=%s", yes[n.Ready])
+		if n.Status != "" {
+			fmt.Fprintf(w, " STATUS=%q", n.Status)
+		}
+		if !n.LastWatchdog.IsZero() {
+			fmt.Fprintf(w, " last WATCHDOG=1 %s ago", time.Since(n.LastWatchdog).Round(time.Millisecond))
+		}
+	}
+	fmt.Fprintf(w, "\nfailing streak: %d\n\n", st.FailingStreak)
+
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tKIND\tLEVEL\tSTATUS\tSTREAK\tLAST RUN\tEXIT\tOUTPUT")
+	for _, c := range st.Checks {
+		last, exit, out := "-", "-", "-"
+		if n := len(c.Log); n > 0 {
+			r := c.Log[n-1]
+			last = fmt.Sprintf("%s (%s)", r.End.Local().Format("15:04:05"), r.End.Sub(r.Start).Round(time.Millisecond))
+			exit = fmt.Sprint(r.ExitCode)
+			out = oneLine(r.Output, 80)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, c.Kind, c.Level, c.Status, c.FailingStreak, last, exit, out)
+	}
+	tw.Flush()
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n-1] + "…"
+	}
+	return s
+}

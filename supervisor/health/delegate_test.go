@@ -1,0 +1,206 @@
+package health
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/server"
+)
+
+// TestDelegateToServerPackage: a child built with today's server package
+// announces its socket where HEALTHCHECK_NAME_FILE says; hcinit adopts it and
+// reports the child's error text.
+func TestDelegateToServerPackage(t *testing.T) {
+	h := start(t, Config{Interval: 20 * time.Millisecond, Retries: 2}, nil)
+	env := h.ChildEnv()
+	t.Setenv(common.EnvNameFile, envValue(env, common.EnvNameFile))
+	t.Setenv(common.EnvSocketDir, envValue(env, common.EnvSocketDir))
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+
+	var failure atomic.Pointer[error]
+	var srv server.HealthcheckServer
+	srv.InitWithFunc(func() error {
+		if p := failure.Load(); p != nil {
+			return *p
+		}
+		return nil
+	})
+	if err := srv.Start(); err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	runDone := make(chan struct{})
+	go func() { srv.Run(); close(runDone) }()
+	defer func() { srv.Stop(); <-runDone }()
+
+	waitFor(t, "delegate healthy", 3*time.Second, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
+	if cs := h.checkStatus("delegate"); !strings.HasPrefix(cs.Target, envValue(env, common.EnvSocketDir)) {
+		t.Errorf("delegate target %q, want a socket in the child's socket dir", cs.Target)
+	}
+	err := errors.New("database unreachable: dial tcp 10.0.0.5:5432: i/o timeout")
+	failure.Store(&err)
+	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Status == StatusUnhealthy })
+	want := "unhealthy: check delegate: " + err.Error()
+	if have := h.ask(t, "ping"); have != want {
+		t.Errorf("ping = %q, want %q", have, want)
+	}
+	failure.Store(nil)
+	waitFor(t, "healthy again", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+}
+
+// v1Server behaves byte for byte like go-healthcheck v1.0.x's server: it
+// truncates and writes .hc-socket in its working directory (16 random letters
+// and digits, no newline), listens on /tmp/<name>.sock, and answers one read
+// per connection.
+type v1Server struct {
+	name string
+	ln   net.Listener
+	wg   sync.WaitGroup
+}
+
+func startV1Server(t *testing.T, dir string, reply func() string) *v1Server {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, 16)
+	for i := range b {
+		b[i] = letters[rand.IntN(len(letters))]
+	}
+	s := &v1Server{name: string(b)}
+	f, err := os.Create(filepath.Join(dir, ".hc-socket")) // as v1.0.x: in place, O_TRUNC
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(s.name)
+	f.Close()
+	time.Sleep(30 * time.Millisecond) // v1.0.x listens only in Start, after Init wrote the name
+	s.ln, err = net.Listen("unix", "/tmp/"+s.name+".sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			conn, err := s.ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			buf := make([]byte, common.BufferSize)
+			n, err := conn.Read(buf)
+			if err == nil {
+				if strings.TrimSpace(string(buf[:n])) != "ping" {
+					conn.Write([]byte("send 'ping' to trigger healthcheck"))
+				} else {
+					conn.Write([]byte(reply()))
+				}
+			}
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() { s.ln.Close(); s.wg.Wait() })
+	return s
+}
+
+// v1Client behaves like go-healthcheck v1.0.x's client, run in dir.
+func v1Client(dir string) (string, error) {
+	name, err := os.ReadFile(filepath.Join(dir, ".hc-socket"))
+	if err != nil {
+		return "", err
+	}
+	conn, err := net.Dial("unix", "/tmp/"+string(name)+".sock")
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	conn.Write([]byte("ping"))
+	buf := make([]byte, common.BufferSize)
+	n, err := conn.Read(buf)
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	return strings.TrimSpace(string(buf[:n])), nil
+}
+
+func TestV1NameFileOverwrite(t *testing.T) {
+	dir := shortDir(t)
+	h := start(t, Config{Dir: dir, Interval: 20 * time.Millisecond, Retries: 2}, nil)
+	ours, err := os.ReadFile(filepath.Join(dir, ".hc-socket"))
+	if err != nil || !strings.HasPrefix(string(ours), "hcinit-") || strings.ContainsAny(string(ours), "\n ") {
+		t.Fatalf(".hc-socket = %q, %v; want hcinit-<random> with no newline", ours, err)
+	}
+	if have, err := v1Client(dir); err != nil || !strings.HasPrefix(have, "starting") {
+		t.Errorf("v1 client before the child: %q, %v", have, err)
+	}
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	if have, err := v1Client(dir); err != nil || have != "healthy" {
+		t.Errorf("v1 client: %q, %v; want healthy", have, err)
+	}
+
+	var reply atomic.Value
+	reply.Store("healthy")
+	old := startV1Server(t, dir, func() string { return reply.Load().(string) })
+	waitFor(t, "delegate adopted", 3*time.Second, func() bool { return h.checkStatus("delegate").Name != "" })
+	waitFor(t, "hcinit's name restored", 3*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, ".hc-socket"))
+		return string(b) == string(ours)
+	})
+	waitFor(t, "delegate healthy", 3*time.Second, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
+	if cs := h.checkStatus("delegate"); !strings.Contains(cs.Target, "/tmp/"+old.name+".sock") {
+		t.Errorf("delegate target %q", cs.Target)
+	}
+
+	reply.Store("redis: dial tcp 127.0.0.1:6379: connection refused")
+	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Status == StatusUnhealthy })
+	want := "unhealthy: check delegate: redis: dial tcp 127.0.0.1:6379: connection refused"
+	if have, err := v1Client(dir); err != nil || have != want {
+		t.Errorf("v1 client: %q, %v; want %q", have, err, want)
+	}
+	var out strings.Builder
+	StatusMain([]string{"--socket", h.sock}, &out, io.Discard)
+	if !strings.Contains(out.String(), "redis: dial tcp 127.0.0.1:6379: connection refused") {
+		t.Errorf("status output lacks the child's error:\n%s", out.String())
+	}
+	fmt.Fprint(io.Discard, out.String())
+}
+
+// TestStaleNameFileNotAdopted: when hcinit could not write its own .hc-socket,
+// a file older than hcinit is an earlier run's and not adopted; a fresh write
+// is.
+func TestStaleNameFileNotAdopted(t *testing.T) {
+	dir := shortDir(t)
+	path := filepath.Join(dir, ".hc-socket")
+	os.WriteFile(path, []byte("leftoverFromLastRun"), 0o644)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(path, old, old)
+
+	m := bare(t, Config{Dir: dir})
+	m.created = time.Now()
+	w := m.startWatcher()
+	defer func() { m.cancel(); w.Close(); m.wg.Wait() }()
+	time.Sleep(100 * time.Millisecond)
+	m.mu.Lock()
+	n := len(m.checks)
+	m.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("adopted the stale name file")
+	}
+	os.WriteFile(path, []byte("freshName"), 0o644)
+	waitFor(t, "adoption", 3*time.Second, func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.checks) == 1 && strings.Contains(m.checks[0].target(), "/tmp/freshName.sock")
+	})
+}

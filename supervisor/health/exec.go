@@ -1,0 +1,97 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// drainGrace bounds reading a probe's output after it exited: a grandchild that
+// left the process group may still hold the pipe.
+const drainGrace = 200 * time.Millisecond
+
+// reapGrace bounds waiting for the reaper after a SIGKILL; only a stopped
+// reaper (shutdown) makes it matter.
+const reapGrace = 2 * time.Second
+
+// probeExec runs argv without a shell, as the child's user, in a process group
+// of its own, started through the reaper (which alone waits for it). Exit 0
+// passes. At the timeout, and after the probe exits, the whole group is killed,
+// so neither a slow probe nor its grandchildren outlive the run. Combined
+// output is capped at maxOutput bytes, keeping the head.
+func (m *Monitor) probeExec(ctx context.Context, argv []string) outcome {
+	path := argv[0]
+	if !strings.Contains(path, "/") {
+		p, err := exec.LookPath(path)
+		if err != nil {
+			return outcome{code: 127, output: err.Error()}
+		}
+		path = p
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fail("start %s: %v", path, err)
+	}
+	defer r.Close()
+	stdin := ^uintptr(0) // closed in the child
+	if null, err := os.Open(os.DevNull); err == nil {
+		defer null.Close()
+		stdin = null.Fd()
+	}
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	if cred := m.childCred(); cred != nil && os.Getuid() == 0 {
+		sys.Credential = cred
+	}
+	attr := &syscall.ProcAttr{
+		Dir:   m.cfg.Dir,
+		Env:   os.Environ(),
+		Files: []uintptr{stdin, w.Fd(), w.Fd()},
+		Sys:   sys,
+	}
+	pid, exited, err := m.cfg.Reaper.Start(func() (int, error) {
+		return syscall.ForkExec(path, argv, attr)
+	})
+	w.Close()
+	if err != nil {
+		code := 126
+		if errors.Is(err, os.ErrNotExist) {
+			code = 127
+		}
+		return outcome{code: code, output: "start " + path + ": " + err.Error()}
+	}
+
+	out := make(chan string, 1)
+	go func() { out <- readHead(r, maxOutput) }()
+
+	var o outcome
+	select {
+	case e := <-exited:
+		o.code = e.Code()
+		unix.Kill(-pid, unix.SIGKILL) // leftovers in the probe's group
+	case <-ctx.Done():
+		unix.Kill(-pid, unix.SIGKILL)
+		o.code = -1
+		select {
+		case <-exited:
+		case <-time.After(reapGrace):
+		}
+	}
+	r.SetReadDeadline(time.Now().Add(drainGrace))
+	o.output = strings.TrimSpace(<-out)
+	return o
+}
+
+// readHead reads r to the end (or an error) and returns the first n bytes.
+func readHead(r io.Reader, n int) string {
+	var b strings.Builder
+	io.CopyN(&b, r, int64(n))
+	io.Copy(io.Discard, r)
+	return b.String()
+}

@@ -1,0 +1,143 @@
+package health
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("HEALTH_TEST_HELPER") == "check" {
+		os.Exit(CheckMain(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// tlog sends a logger's output to t.Log until the test ends.
+type tlog struct {
+	mu   sync.Mutex
+	t    *testing.T
+	done bool
+}
+
+func (w *tlog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
+
+func testLogger(t *testing.T) *logrus.Logger {
+	w := &tlog{t: t}
+	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	l := logrus.New()
+	l.SetOutput(w)
+	l.SetLevel(logrus.DebugLevel)
+	return l
+}
+
+// shortDir returns a directory with a path short enough for sun_path.
+func shortDir(t *testing.T) string {
+	d, err := os.MkdirTemp("", "hc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// harness is a Monitor running in the background for one test.
+type harness struct {
+	*Monitor
+	sock string
+	dir  string
+}
+
+// start creates and runs a Monitor; prepare may change its checks before
+// Execute. The Monitor is interrupted, and must have returned, by cleanup.
+func start(t *testing.T, cfg Config, prepare func(*Monitor)) *harness {
+	t.Helper()
+	dir := shortDir(t)
+	if cfg.Socket == "" {
+		cfg.Socket = filepath.Join(dir, "hc.sock")
+	}
+	if cfg.RuntimeDir == "" {
+		cfg.RuntimeDir = filepath.Join(dir, "run")
+	}
+	if cfg.Log == nil {
+		cfg.Log = testLogger(t)
+	}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if prepare != nil {
+		prepare(m)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Execute() }()
+	t.Cleanup(func() {
+		m.Interrupt(nil)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Execute: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("Execute did not return within 5s of Interrupt")
+		}
+	})
+	return &harness{Monitor: m, sock: cfg.Socket, dir: dir}
+}
+
+// waitFor polls cond (tests only) until it holds or the timeout passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (h *harness) ask(t *testing.T, word string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	reply, err := ask(ctx, []string{h.sock}, word, maxStatus)
+	if err != nil {
+		t.Fatalf("ask %s: %v", word, err)
+	}
+	return reply
+}
+
+func (h *harness) check(name string) *check {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.checks {
+		if c.spec.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func (h *harness) checkStatus(name string) CheckStatus {
+	for _, c := range h.Status().Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	return CheckStatus{}
+}

@@ -1,0 +1,587 @@
+// Package health is hcinit's health side: it hosts the wrapper's socket, runs
+// the checks against the supervised child, keeps Docker's health state machine
+// per check and overall, and answers clients from that state only.
+//
+// Contract: New validates every --check spec and binds the sockets the child is
+// told about (so nothing it sends early is lost) but starts no goroutine;
+// Execute runs every actor of the health side until Interrupt and releases the
+// sockets and files when it returns, leaving no goroutine behind. The supervisor
+// reports the child's life with ChildStarted, ChildExited and Stopping. Exec
+// checks are started through the single wait owner, the reaper, and never wait
+// themselves.
+package health
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
+)
+
+// Defaults for Config's zero values (hcinit's, not Docker's 30s/30s/5s).
+const (
+	DefaultInterval         = 10 * time.Second
+	DefaultTimeout          = 5 * time.Second
+	DefaultStartInterval    = 2 * time.Second
+	DefaultRetries          = 3
+	DefaultSuccessThreshold = 1
+)
+
+// DefaultSockets returns the wrapper socket's addresses when neither --socket
+// nor $HCINIT_SOCKET names one: the server listens on every one it can, the
+// client dials them in this order. "@hcinit" is a Linux abstract socket: it
+// needs no writable file system and docker exec shares it (same network
+// namespace).
+func DefaultSockets() []string {
+	return []string{"/run/hcinit.sock", "/tmp/hcinit.sock", "/dev/shm/hcinit.sock", "@hcinit"}
+}
+
+// EnvSocket is the environment twin of --socket, read by both sides. It holds
+// one address or a comma-separated list.
+const EnvSocket = "HCINIT_SOCKET"
+
+// Config configures a Monitor. Zero durations and counts take the Default
+// constants; see the field comments for the rest.
+type Config struct {
+	Specs                                         []string // --check values; none = one process check
+	Interval, Timeout, StartPeriod, StartInterval time.Duration
+	Retries, SuccessThreshold                     int
+
+	Socket   string        // wrapper socket address(es), comma-separated; "" = $HCINIT_SOCKET, else DefaultSockets
+	HTTPAddr string        // --http; "" = no HTTP endpoint
+	Watchdog time.Duration // exported as WATCHDOG_USEC; implies a notify check when none is given
+
+	Dir        string // hcinit's working directory: gets a v1.0.x .hc-socket when writable; "" = none
+	RuntimeDir string // for NOTIFY_SOCKET and the child's name file; "" = first writable default
+
+	Log       *logrus.Logger
+	Reaper    *reaper.Reaper             // required by exec checks
+	ChildPID  func() int                 // nil = the pid given to ChildStarted
+	ChildCred func() *syscall.Credential // exec checks and shared files use it; nil = hcinit's own
+	ChildUID  func() int                 // allowed as a socket peer; -1 = unknown
+}
+
+// Monitor is the health side of hcinit. Create it with New.
+type Monitor struct {
+	cfg     Config
+	log     *logrus.Entry
+	ctx     context.Context
+	cancel  context.CancelFunc
+	created time.Time
+	started atomic.Bool // Execute was called
+
+	mu          sync.Mutex
+	checks      []*check
+	gen         int // child generation; results of an older one are dropped
+	childPID    int
+	childStart  time.Time
+	childActive bool
+	childExited bool
+	exitCode    int
+	stopping    bool
+	running     bool // check loops are started for new checks
+	overall     string
+
+	wg        sync.WaitGroup
+	unhealthy chan struct{}
+	sem       chan struct{} // connection handler slots
+
+	notify        *notifier
+	listeners     []*net.UnixListener
+	runtimeDir    string // "" when none was writable
+	childDir      string // HEALTHCHECK_SOCKET_DIR for the child
+	childNameFile string // HEALTHCHECK_NAME_FILE for the child
+	v1Name        string // our name in Dir/.hc-socket, "" when not written
+	v1File        string
+	httpAddr      string // (mu) bound HTTP address
+}
+
+// maxConns bounds the client connections served at once; more wait in the
+// listen backlog.
+const maxConns = 1024
+
+// New validates cfg and binds the notify socket, the wrapper sockets and the
+// v1.0.x name file, so that the child can use them from its first instruction.
+// It starts no goroutine. Once New succeeded, Execute must run (and be
+// interrupted) to release what New bound. Only a bad spec, or a notify check
+// without a notify socket, is an error; every other resource that cannot be had
+// is logged and skipped.
+func New(cfg Config) (*Monitor, error) {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.StartInterval <= 0 {
+		cfg.StartInterval = DefaultStartInterval
+	}
+	if cfg.StartPeriod < 0 {
+		cfg.StartPeriod = 0
+	}
+	if cfg.Retries <= 0 {
+		cfg.Retries = DefaultRetries
+	}
+	if cfg.SuccessThreshold <= 0 {
+		cfg.SuccessThreshold = DefaultSuccessThreshold
+	}
+	if cfg.Log == nil {
+		cfg.Log = logrus.New()
+	}
+	if cfg.Dir != "" {
+		if abs, err := filepath.Abs(cfg.Dir); err == nil {
+			cfg.Dir = abs
+		}
+	}
+	m := &Monitor{
+		cfg:       cfg,
+		log:       cfg.Log.WithField("component", "health"),
+		created:   time.Now(),
+		unhealthy: make(chan struct{}, 1),
+		sem:       make(chan struct{}, maxConns),
+		overall:   StatusStarting,
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+
+	specs, err := m.parseSpecs()
+	if err != nil {
+		return nil, err
+	}
+	needNotify := false
+	for _, sp := range specs {
+		c, err := m.newCheck(sp)
+		if err != nil {
+			return nil, err
+		}
+		m.checks = append(m.checks, c)
+		needNotify = needNotify || sp.Kind == KindNotify || sp.Kind == KindSignal && sp.Heartbeat == "notify"
+	}
+
+	m.setupRuntimeDir()
+	m.notify, err = newNotifier(m)
+	if err != nil {
+		if needNotify {
+			return nil, fmt.Errorf("create notify socket: %w", err)
+		}
+		m.log.WithError(err).Warn("no NOTIFY_SOCKET for the child")
+	}
+	m.bindWrapper()
+	m.setupV1()
+	return m, nil
+}
+
+func (m *Monitor) parseSpecs() ([]Spec, error) {
+	raw := m.cfg.Specs
+	if len(raw) == 0 {
+		raw = []string{KindProcess}
+	}
+	var specs []Spec
+	hasNotify := false
+	for _, s := range raw {
+		sp, err := ParseSpec(s)
+		if err != nil {
+			return nil, err
+		}
+		hasNotify = hasNotify || sp.Kind == KindNotify
+		specs = append(specs, sp)
+	}
+	if m.cfg.Watchdog > 0 && !hasNotify {
+		sp, _ := ParseSpec(KindNotify)
+		specs = append(specs, sp)
+	}
+	used := map[string]bool{}
+	for _, sp := range specs {
+		if sp.Name != "" {
+			if used[sp.Name] {
+				return nil, fmt.Errorf("parse checks: name %q used twice", sp.Name)
+			}
+			used[sp.Name] = true
+		}
+	}
+	for i := range specs {
+		if specs[i].Name != "" {
+			continue
+		}
+		name := specs[i].Kind
+		for n := 2; used[name]; n++ {
+			name = fmt.Sprintf("%s-%d", specs[i].Kind, n)
+		}
+		used[name] = true
+		specs[i].Name = name
+	}
+	return specs, nil
+}
+
+// resolve fills a spec's Unset fields from the Config.
+func (m *Monitor) resolve(sp Spec) Spec {
+	if sp.Interval == Unset {
+		sp.Interval = m.cfg.Interval
+	}
+	if sp.Timeout == Unset {
+		sp.Timeout = m.cfg.Timeout
+	}
+	if sp.StartPeriod == Unset {
+		sp.StartPeriod = m.cfg.StartPeriod
+	}
+	if sp.StartInterval == Unset {
+		sp.StartInterval = m.cfg.StartInterval
+	}
+	if sp.Retries == Unset {
+		sp.Retries = m.cfg.Retries
+	}
+	if sp.SuccessThreshold == Unset {
+		sp.SuccessThreshold = m.cfg.SuccessThreshold
+	}
+	if sp.MaxAge == Unset {
+		sp.MaxAge = 2 * sp.Interval
+	}
+	return sp
+}
+
+// setupRuntimeDir picks the runtime directory and prepares the child's
+// directory in it (writable by the child's user).
+func (m *Monitor) setupRuntimeDir() {
+	dirs := []string{"/run/hcinit", "/tmp/hcinit", "/dev/shm/hcinit"}
+	if m.cfg.RuntimeDir != "" {
+		dirs = []string{m.cfg.RuntimeDir}
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			m.log.WithError(err).WithField("path", d).Debug("runtime directory not usable")
+			continue
+		}
+		child := filepath.Join(d, "child-"+strconv.Itoa(os.Getpid()))
+		os.RemoveAll(child) // left by an earlier hcinit with our pid
+		if err := os.Mkdir(child, 0o700); err != nil {
+			m.log.WithError(err).WithField("path", d).Debug("runtime directory not usable")
+			continue
+		}
+		m.chownToChild(child, true)
+		m.runtimeDir = d
+		m.childDir = child
+		m.childNameFile = filepath.Join(child, "hc-socket")
+		return
+	}
+	m.log.Warn("no writable runtime directory: using abstract sockets only")
+}
+
+// chownToChild hands path to the child's user (and group), or only its group,
+// when hcinit runs as root and the child runs as someone else.
+func (m *Monitor) chownToChild(path string, owner bool) {
+	cred := m.childCred()
+	if cred == nil || os.Getuid() != 0 {
+		return
+	}
+	uid := int(cred.Uid)
+	if !owner {
+		uid = -1
+	}
+	if err := os.Lchown(path, uid, int(cred.Gid)); err != nil {
+		m.log.WithError(err).WithField("path", path).Warn("cannot hand file to the child's user")
+	}
+}
+
+func (m *Monitor) childCred() *syscall.Credential {
+	if m.cfg.ChildCred == nil {
+		return nil
+	}
+	return m.cfg.ChildCred()
+}
+
+// setupV1 keeps a v1.0.x name file in Dir naming a socket of ours in /tmp, so
+// `app -healthcheck` from an old client binary reaches hcinit.
+func (m *Monitor) setupV1() {
+	if m.cfg.Dir == "" {
+		return
+	}
+	name := "hcinit-" + randomName(16)
+	addr, err := common.SocketPath(common.SocketPrefix, name)
+	if err != nil {
+		return
+	}
+	ln, err := m.listen(addr)
+	if err != nil {
+		m.log.WithError(err).WithField("path", addr).Debug("no socket for v1.0.x clients")
+		return
+	}
+	file := filepath.Join(m.cfg.Dir, common.HealthcheckSocketNameFile)
+	if err := common.WriteNameFile(file, name); err != nil {
+		m.log.WithError(err).WithField("path", file).Debug("no name file for v1.0.x clients")
+		ln.Close()
+		return
+	}
+	// A v1.0.x child truncates and rewrites this file in place: let it.
+	m.chownToChild(file, true)
+	m.listeners = append(m.listeners, ln)
+	m.v1Name, m.v1File = name, file
+}
+
+func randomName(n int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b)
+}
+
+// ChildEnv returns the KEY=VALUE pairs to add to the child's environment:
+// NOTIFY_SOCKET, HEALTHCHECK_NAME_FILE and HEALTHCHECK_SOCKET_DIR (so a child
+// built with today's server package announces its socket where hcinit
+// watches), and WATCHDOG_USEC when Config.Watchdog is set. WATCHDOG_PID cannot
+// be known before the fork and is not set; sd_watchdog_enabled and go-systemd
+// treat a missing WATCHDOG_PID as "the watchdog is for any process".
+func (m *Monitor) ChildEnv() []string {
+	var env []string
+	if m.notify != nil {
+		env = append(env, "NOTIFY_SOCKET="+m.notify.addr)
+	}
+	if m.childDir != "" {
+		env = append(env, common.EnvNameFile+"="+m.childNameFile, common.EnvSocketDir+"="+m.childDir)
+	}
+	if m.cfg.Watchdog > 0 {
+		env = append(env, "WATCHDOG_USEC="+strconv.FormatInt(m.cfg.Watchdog.Microseconds(), 10))
+	}
+	return env
+}
+
+// Execute runs the health side (check loops, notify socket, wrapper sockets,
+// HTTP endpoint, name file watcher) until Interrupt, then releases every socket
+// and file New made and returns nil once all its goroutines have ended.
+func (m *Monitor) Execute() error {
+	if !m.started.CompareAndSwap(false, true) {
+		return errors.New("run health monitor: Execute called twice")
+	}
+	defer m.release()
+
+	m.mu.Lock()
+	m.running = true
+	for _, c := range m.checks {
+		m.startLoopLocked(c)
+	}
+	m.mu.Unlock()
+
+	if m.notify != nil {
+		m.wg.Add(1)
+		go m.notify.run()
+	}
+	for _, ln := range m.listeners {
+		m.wg.Add(1)
+		go m.serve(ln)
+	}
+	httpDone := m.startHTTP()
+	watcher := m.startWatcher()
+
+	<-m.ctx.Done()
+	for _, ln := range m.listeners {
+		ln.Close()
+	}
+	if m.notify != nil {
+		m.notify.conn.Close()
+	}
+	if watcher != nil {
+		watcher.Close()
+	}
+	if httpDone != nil {
+		httpDone()
+	}
+	m.wg.Wait()
+	return nil
+}
+
+// Interrupt starts the shutdown and returns at once. It is safe to call any
+// number of times, before or after Execute.
+func (m *Monitor) Interrupt(error) { m.cancel() }
+
+func (m *Monitor) release() {
+	if m.v1Name != "" {
+		common.RemoveNameFile(m.v1File, m.v1Name)
+	}
+	if m.notify != nil && m.notify.path != "" {
+		os.Remove(m.notify.path)
+	}
+	if m.childDir != "" {
+		os.RemoveAll(m.childDir)
+	}
+}
+
+// ChildStarted reports a (re)started child: every check is starting again and
+// the start period begins now.
+func (m *Monitor) ChildStarted(pid int) {
+	now := time.Now()
+	m.mu.Lock()
+	m.gen++
+	m.childPID = pid
+	m.childStart = now
+	m.childActive, m.childExited, m.stopping = true, false, false
+	for _, c := range m.checks {
+		c.st.reset()
+		c.since = now
+	}
+	m.overall = StatusStarting
+	checks := append([]*check(nil), m.checks...)
+	m.mu.Unlock()
+	if m.notify != nil {
+		m.notify.reset(now)
+	}
+	m.log.WithField("pid", pid).Debug("checking new child")
+	for _, c := range checks {
+		c.wakeUp()
+	}
+}
+
+// ChildExited reports that the child is gone: health is unhealthy and
+// readiness false at once, and no check runs until the next ChildStarted. It
+// does not send on Unhealthy: the supervisor already knows.
+func (m *Monitor) ChildExited(code int) {
+	m.mu.Lock()
+	m.childActive, m.childExited, m.exitCode = false, true, code
+	m.overall = StatusUnhealthy
+	checks := append([]*check(nil), m.checks...)
+	m.mu.Unlock()
+	for _, c := range checks {
+		c.wakeUp()
+	}
+}
+
+// Stopping reports that the stop sequence began: readiness is false from now
+// until the next ChildStarted.
+func (m *Monitor) Stopping() {
+	m.mu.Lock()
+	m.stopping = true
+	m.mu.Unlock()
+	m.log.Debug("not ready: stopping")
+}
+
+// Unhealthy receives each time the overall status turns unhealthy because of a
+// check. The channel has a buffer of one and sends never block.
+func (m *Monitor) Unhealthy() <-chan struct{} { return m.unhealthy }
+
+// Status returns the current state, with each check's last results.
+func (m *Monitor) Status() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.statusLocked()
+}
+
+func (m *Monitor) pid() int {
+	if m.cfg.ChildPID != nil {
+		return m.cfg.ChildPID()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.childActive {
+		return 0
+	}
+	return m.childPID
+}
+
+// statusLocked computes overall health, liveness and readiness from the checks.
+func (m *Monitor) statusLocked() Status {
+	st := Status{Status: StatusHealthy, Live: true, Ready: true, ChildPID: m.childPID,
+		Stopping: m.stopping, Checks: []CheckStatus{}}
+	if m.notify != nil {
+		st.Notify = m.notify.snapshot()
+	}
+	var firstStarting, firstUnhealthy, firstDead *check
+	for _, c := range m.checks {
+		cs := CheckStatus{Name: c.spec.Name, Kind: c.spec.Kind, Level: c.spec.Level, Target: c.target(),
+			Status: c.st.status, FailingStreak: c.st.streak, Log: append([]Result{}, c.st.log...)}
+		cs.Ready = c.st.status == StatusHealthy && c.st.successes >= c.spec.SuccessThreshold
+		st.Checks = append(st.Checks, cs)
+		st.FailingStreak = max(st.FailingStreak, c.st.streak)
+		switch c.st.status {
+		case StatusUnhealthy:
+			if firstUnhealthy == nil {
+				firstUnhealthy = c
+			}
+			if c.spec.Level.live() && firstDead == nil {
+				firstDead = c
+			}
+		case StatusStarting:
+			// A delegate found by itself is an addition: while it starts, it
+			// does not hold back a child whose configured checks pass.
+			if firstStarting == nil && !c.adopted {
+				firstStarting = c
+			}
+		}
+	}
+	switch {
+	case m.childExited:
+		st.Status, st.Reason = StatusUnhealthy, fmt.Sprintf("child exited with code %d", m.exitCode)
+		st.Live, st.LiveReason = false, st.Reason
+		st.ChildExited, st.ExitCode, st.ChildPID = true, m.exitCode, 0
+	case !m.childActive:
+		st.Status, st.Reason = StatusStarting, "no child yet"
+	case firstUnhealthy != nil:
+		st.Status, st.Reason = StatusUnhealthy, checkReason(firstUnhealthy)
+	case firstStarting != nil:
+		st.Status, st.Reason = StatusStarting, checkReason(firstStarting)
+	}
+	if firstDead != nil && st.Live {
+		st.Live, st.LiveReason = false, checkReason(firstDead)
+	}
+	notReady := func(reason string) {
+		if st.Ready {
+			st.Ready, st.ReadyReason = false, reason
+		}
+	}
+	if m.stopping {
+		notReady("stopping")
+	}
+	if !m.childActive {
+		notReady(st.Reason)
+	}
+	for i, c := range m.checks {
+		if c.spec.Level.ready() && !st.Checks[i].Ready && !(c.adopted && c.st.status == StatusStarting) {
+			notReady(checkReason(c))
+		}
+		if c.spec.Kind == KindNotify && c.spec.Level.ready() && st.Notify != nil && !st.Notify.Ready {
+			notReady("check " + c.spec.Name + ": no READY=1 since the last start, RELOADING=1 or STOPPING=1")
+		}
+	}
+	return st
+}
+
+func checkReason(c *check) string {
+	if c.st.status == StatusHealthy {
+		return fmt.Sprintf("check %s: %d of %d successes needed", c.spec.Name, c.st.successes, c.spec.SuccessThreshold)
+	}
+	return fmt.Sprintf("check %s: %s", c.spec.Name, c.st.lastOutput())
+}
+
+// reply is the one-line answer to ping, live or ready: "healthy", or what is
+// wrong.
+func (m *Monitor) reply(word string) string {
+	st := m.Status()
+	var line string
+	switch {
+	case word == wordLive && st.Live, word == wordReady && st.Ready,
+		word == wordPing && st.Status == StatusHealthy:
+		return common.HealthcheckIPCResponse
+	case word == wordLive:
+		line = "not live: " + st.LiveReason
+	case word == wordReady:
+		line = "not ready: " + st.ReadyReason
+	default:
+		line = st.Status + ": " + st.Reason
+	}
+	if len(line) > common.BufferSize {
+		line = line[:common.BufferSize]
+	}
+	return line
+}

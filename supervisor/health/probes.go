@@ -1,0 +1,273 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/probe"
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+)
+
+// maxBody caps what an http check reads of a response body (kubelet: 10 KiB).
+const maxBody = 10 << 10
+
+// newCheck resolves sp's defaults and builds its probe.
+func (m *Monitor) newCheck(sp Spec) (*check, error) {
+	sp = m.resolve(sp)
+	c := &check{spec: sp, wake: make(chan struct{}, 1)}
+	c.st.reset()
+	switch sp.Kind {
+	case KindProcess:
+		c.describe = "the child process"
+		c.probe = m.probeProcess
+	case KindTCP:
+		c.describe = sp.Addr
+		c.probe = func(ctx context.Context) outcome { return probeTCP(ctx, sp.Addr) }
+	case KindHTTP, KindHTTPS:
+		c.describe = sp.URL
+		c.probe = newHTTPProbe(sp)
+	case KindFile:
+		c.describe = sp.Path
+		c.probe = func(context.Context) outcome { return probeFile(sp.Path, sp.MaxAge) }
+	case KindExec:
+		if m.cfg.Reaper == nil {
+			return nil, fmt.Errorf("check %s: an exec check needs the reaper", sp.Name)
+		}
+		c.describe = strings.Join(sp.Argv, " ")
+		c.probe = func(ctx context.Context) outcome { return m.probeExec(ctx, sp.Argv) }
+	case KindNotify:
+		c.describe = "NOTIFY_SOCKET"
+		c.probe = func(context.Context) outcome { return m.notify.probe(time.Now()) }
+	case KindSignal:
+		c.describe = sigs.Name(sp.Signal) + ", heartbeat " + sp.Heartbeat
+		c.probe = func(ctx context.Context) outcome { return m.probeSignal(ctx, sp.Signal, sp.Heartbeat) }
+	case KindDelegate:
+		if sp.Addr != "" {
+			c.addrs = []string{sp.Addr}
+		}
+		c.describe = "the child's health socket (not announced yet)"
+		c.probe = func(ctx context.Context) outcome { return m.probeDelegate(ctx, c) }
+	default:
+		return nil, fmt.Errorf("check %s: unknown kind %q", sp.Name, sp.Kind)
+	}
+	return c, nil
+}
+
+// probeProcess passes while the child exists and is neither a zombie nor
+// stopped, as /proc/<pid>/stat says.
+func (m *Monitor) probeProcess(context.Context) outcome {
+	pid := m.pid()
+	if pid <= 0 {
+		return fail("no child process")
+	}
+	state, err := procState(pid)
+	if err != nil {
+		return fail("child %d: %v", pid, err)
+	}
+	switch state {
+	case 'Z', 'X', 'x':
+		return fail("child %d is a zombie", pid)
+	case 'T', 't':
+		return fail("child %d is stopped", pid)
+	}
+	return pass("child %d is running (state %c)", pid, state)
+}
+
+// procState returns the state letter of /proc/<pid>/stat.
+func procState(pid int) (byte, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, errors.New("no such process")
+		}
+		return 0, fmt.Errorf("read process state: %w", err)
+	}
+	// The command name may hold ')' and spaces: the state follows the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0, fmt.Errorf("read process state: malformed /proc/%d/stat", pid)
+	}
+	return b[i+2], nil
+}
+
+func probeTCP(ctx context.Context, addr string) outcome {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	conn.Close()
+	return pass("connected to %s", addr)
+}
+
+// newHTTPProbe returns a GET probe: success is a status in the spec's range
+// (200-399 by default, like kubelet) and, when asked, a body substring within
+// the first 10 KiB. Redirects are followed only to the same host; proxies are
+// never used.
+func newHTTPProbe(sp Spec) func(context.Context) outcome {
+	client := &http.Client{
+		Transport: &http.Transport{
+			Proxy:             nil,
+			DisableKeepAlives: true,
+			TLSClientConfig:   &tls.Config{InsecureSkipVerify: sp.Insecure},
+		},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host != via[0].URL.Host || len(via) >= 10 {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		},
+	}
+	return func(ctx context.Context) outcome {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, sp.URL, nil)
+		if err != nil {
+			return fail("build request: %v", err)
+		}
+		req.Header.Set("User-Agent", "hcinit")
+		resp, err := client.Do(req)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		switch {
+		case resp.StatusCode < sp.StatusLow || resp.StatusCode > sp.StatusHigh:
+			return fail("HTTP %d (want %d-%d): %s", resp.StatusCode, sp.StatusLow, sp.StatusHigh, head(body, 512))
+		case sp.Body != "" && !bytes.Contains(body, []byte(sp.Body)):
+			return fail("HTTP %d: body lacks %q: %s", resp.StatusCode, sp.Body, head(body, 512))
+		}
+		return pass("HTTP %d", resp.StatusCode)
+	}
+}
+
+func head(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// probeFile passes when path exists and, with maxAge > 0, was modified within
+// maxAge.
+func probeFile(path string, maxAge time.Duration) outcome {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if maxAge == 0 {
+		return pass("%s exists", path)
+	}
+	age := time.Since(fi.ModTime())
+	if age > maxAge {
+		return fail("%s last modified %s ago (max-age %s)", path, age.Round(time.Millisecond), maxAge)
+	}
+	return pass("%s modified %s ago", path, age.Round(time.Millisecond))
+}
+
+// probeSignal sends sig to the child and waits, within the check's timeout, for
+// a heartbeat: any notify message, or a new mtime of the heartbeat file.
+func (m *Monitor) probeSignal(ctx context.Context, sig unix.Signal, heartbeat string) outcome {
+	pid := m.pid()
+	if pid <= 0 {
+		return fail("no child process")
+	}
+	send := func() error {
+		if err := unix.Kill(pid, sig); err != nil {
+			return fmt.Errorf("send %s to child %d: %w", sigs.Name(sig), pid, err)
+		}
+		return nil
+	}
+	if heartbeat == "notify" {
+		if m.notify == nil {
+			return fail("no NOTIFY_SOCKET")
+		}
+		sent := time.Now()
+		changed := m.notify.changed()
+		if err := send(); err != nil {
+			return fail("%v", err)
+		}
+		for {
+			select {
+			case <-changed:
+				if m.notify.lastMessage().After(sent) {
+					return pass("notify message after %s", sigs.Name(sig))
+				}
+				changed = m.notify.changed()
+			case <-ctx.Done():
+				return fail("no notify message after %s", sigs.Name(sig))
+			}
+		}
+	}
+
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fail("watch heartbeat file: %v", err)
+	}
+	defer w.Close()
+	dir := filepath.Dir(heartbeat)
+	if err := w.Add(dir); err != nil {
+		return fail("watch heartbeat file: %v", err)
+	}
+	mtime := func() time.Time {
+		if fi, err := os.Stat(heartbeat); err == nil {
+			return fi.ModTime()
+		}
+		return time.Time{}
+	}
+	before := mtime()
+	if err := send(); err != nil {
+		return fail("%v", err)
+	}
+	for {
+		if t := mtime(); t.After(before) {
+			return pass("%s touched after %s", heartbeat, sigs.Name(sig))
+		}
+		select {
+		case <-w.Events:
+		case <-w.Errors:
+		case <-ctx.Done():
+			return fail("%s not touched after %s", heartbeat, sigs.Name(sig))
+		}
+	}
+}
+
+// probeDelegate pings the child's own socket: the reply is "healthy" or the
+// child's error text, which becomes the result's output.
+func (m *Monitor) probeDelegate(ctx context.Context, c *check) outcome {
+	m.mu.Lock()
+	addrs := append([]string(nil), c.addrs...)
+	m.mu.Unlock()
+	if len(addrs) == 0 {
+		return fail("the child has not announced a health socket")
+	}
+	addr := addrs[0]
+	for _, a := range addrs {
+		if _, err := os.Stat(a); err == nil {
+			addr = a
+			break
+		}
+	}
+	reply, err := probe.Exchange(ctx, addr, common.HealthcheckIPCCommand, 0)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if reply != common.HealthcheckIPCResponse {
+		return fail("%s", reply)
+	}
+	return pass("%s", reply)
+}

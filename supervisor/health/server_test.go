@@ -1,0 +1,320 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+)
+
+func TestProtocolWords(t *testing.T) {
+	f := &fakeProbe{}
+	h := start(t, Config{Specs: []string{"process,interval=10ms"}}, withFake(f))
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	for word, want := range map[string]string{
+		"ping": "healthy", "ping\n": "healthy", "live": "healthy", "ready": "healthy",
+		"pong": common.InvalidRequestResponse, "": common.InvalidRequestResponse,
+	} {
+		if word == "" {
+			continue // a client that sends nothing is the silent-client test
+		}
+		if have := h.ask(t, word); have != want {
+			t.Errorf("%q → %q, want %q", word, have, want)
+		}
+	}
+	var st Status
+	if err := json.Unmarshal([]byte(h.ask(t, "status")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != StatusHealthy || len(st.Checks) != 1 || st.Checks[0].Kind != KindProcess || len(st.Checks[0].Log) == 0 {
+		t.Errorf("status = %+v", st)
+	}
+	// A word split across two writes still works.
+	conn, err := net.Dial("unix", h.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("pi"))
+	time.Sleep(20 * time.Millisecond)
+	conn.Write([]byte("ng"))
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b, _ := io.ReadAll(conn)
+	if string(b) != "healthy" {
+		t.Errorf("split ping → %q", b)
+	}
+}
+
+func TestSocketFileModeAndStaleReplaced(t *testing.T) {
+	dir := shortDir(t)
+	sock := filepath.Join(dir, "hc.sock")
+	// A stale socket: bound, then its listener gone without unlinking.
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	h := start(t, Config{Socket: sock}, nil)
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode %v, want 0660", fi.Mode().Perm())
+	}
+	if have := h.ask(t, "ping"); !strings.HasPrefix(have, "starting") {
+		t.Errorf("ping = %q", have)
+	}
+
+	// A live socket is not stolen: a second Monitor on it leaves it alone.
+	h2 := start(t, Config{Socket: sock + "," + filepath.Join(dir, "other.sock")}, nil)
+	if len(h2.listeners) != 1 {
+		t.Errorf("second monitor bound %d sockets, want only other.sock", len(h2.listeners))
+	}
+	if have := h.ask(t, "ping"); !strings.HasPrefix(have, "starting") {
+		t.Errorf("first monitor no longer answers: %q", have)
+	}
+}
+
+func TestNoSocketIsNotFatal(t *testing.T) {
+	h := start(t, Config{Socket: "/proc/nope/hc.sock"}, nil)
+	if len(h.listeners) != 0 {
+		t.Fatalf("bound %d", len(h.listeners))
+	}
+	h.ChildStarted(os.Getpid())
+}
+
+// TestForeignPeerRefused: a client running as another uid is refused on an
+// abstract socket (which has no file permissions to stop it).
+func TestForeignPeerRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a client as another user")
+	}
+	addr := fmt.Sprintf("@hcinit-test-%d", os.Getpid())
+	h := start(t, Config{Socket: addr}, nil)
+	h.ChildStarted(os.Getpid())
+	exe := copyExecutable(t)
+	cmd := exec.Command(exe, "--socket", addr)
+	cmd.Env = append(os.Environ(), "HEALTH_TEST_HELPER=check")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "permission denied: uid 65534") {
+		t.Errorf("foreign client: %v, %q; want exit 1 with permission denied", err, out)
+	}
+	// The child's uid is allowed.
+	h2 := start(t, Config{Socket: addr + "-2", ChildUID: func() int { return 65534 }}, nil)
+	h2.ChildStarted(os.Getpid())
+	cmd = exec.Command(exe, "--socket", addr+"-2")
+	cmd.Env = append(os.Environ(), "HEALTH_TEST_HELPER=check")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, _ = cmd.CombinedOutput()
+	if strings.Contains(string(out), "permission denied") || !strings.HasPrefix(string(out), "starting: check process") {
+		t.Errorf("child's uid refused: %q", out)
+	}
+}
+
+// TestSilentClientAndStorm: a client that connects and says nothing, and 1,000
+// concurrent clients, while the check keeps running once per interval.
+func TestSilentClientAndStorm(t *testing.T) {
+	f := &fakeProbe{}
+	h := start(t, Config{Specs: []string{"process,interval=100ms"}}, withFake(f))
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+
+	silent, err := net.Dial("unix", h.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	if have := h.ask(t, "ping"); have != "healthy" {
+		t.Fatalf("with a silent client connected: %q", have)
+	}
+
+	before, _ := f.runs()
+	began := time.Now()
+	const clients = 1000
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failures := map[string]int{}
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var out bytes.Buffer
+			args := []string{"--socket", h.sock, "--timeout", "10s"}
+			if i%10 == 0 {
+				args = append(args, "--json")
+			}
+			if code := CheckMain(args, &out, io.Discard); code != 0 {
+				mu.Lock()
+				failures[strings.SplitN(out.String(), "\n", 2)[0]]++
+				mu.Unlock()
+			}
+		}(i)
+	}
+	wg.Wait()
+	took := time.Since(began)
+	if len(failures) > 0 {
+		t.Errorf("failed clients: %v", failures)
+	}
+	after, _ := f.runs()
+	runs := len(after) - len(before)
+	if limit := int(took/(100*time.Millisecond)) + 2; runs > limit {
+		t.Errorf("check ran %d times in %s during the storm, want ≤ %d (once per interval)", runs, took, limit)
+	}
+	t.Logf("%d clients in %s, %d check runs", clients, took, runs)
+
+	// The silent client is dropped after its read deadline, on its own.
+	silent.SetReadDeadline(time.Now().Add(ioTimeout + 3*time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("silent client: %v, want EOF from the server's deadline", err)
+	}
+}
+
+func TestHTTPEndpoint(t *testing.T) {
+	f := &fakeProbe{}
+	h := start(t, Config{Specs: []string{"process,interval=10ms"}, HTTPAddr: "127.0.0.1:0"}, withFake(f))
+	var base string
+	waitFor(t, "HTTP listener", 3*time.Second, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		base = "http://" + h.httpAddr
+		return h.httpAddr != ""
+	})
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 503 || !strings.HasPrefix(body, "starting") {
+		t.Errorf("/healthz before the child: %d %q", code, body)
+	}
+	if code, _ := get("/livez"); code != 200 {
+		t.Errorf("/livez before the child: %d, want 200 (kubelet: liveness passes at first)", code)
+	}
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	for _, p := range []string{"/healthz", "/livez", "/readyz"} {
+		if code, body := get(p); code != 200 || body != "healthy\n" {
+			t.Errorf("%s: %d %q", p, code, body)
+		}
+	}
+	h.Stopping()
+	if code, body := get("/readyz"); code != 503 || body != "not ready: stopping\n" {
+		t.Errorf("/readyz while stopping: %d %q", code, body)
+	}
+	code, body := get("/status")
+	var st Status
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil || !st.Stopping {
+		t.Errorf("/status: %d %q", code, body)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+func TestCheckMainAndStatusMain(t *testing.T) {
+	f := &fakeProbe{}
+	h := start(t, Config{Specs: []string{"process,interval=10ms", "process,name=db,level=ready,interval=10ms,retries=1"}},
+		func(m *Monitor) {
+			m.checks[0].probe = f.probe
+			m.checks[1].probe = func(context.Context) outcome { return fail("%s", strings.Repeat("connection refused ", 400)) }
+		})
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Status == StatusUnhealthy })
+	run := func(main func([]string, io.Writer, io.Writer) int, args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := main(append(args, "--socket", h.sock), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	tests := []struct {
+		args     []string
+		code     int
+		wantHead string
+	}{
+		{nil, 1, "unhealthy: check db: connection refused"},
+		{[]string{"-healthcheck"}, 1, "unhealthy: check db:"},
+		{[]string{"--live"}, 0, "healthy"},
+		{[]string{"--ready"}, 1, "not ready: check db:"},
+		{[]string{"--json"}, 1, "{\n  \"status\": \"unhealthy\""},
+		{[]string{"--json", "--live"}, 0, "{\n  \"status\": \"unhealthy\""},
+	}
+	for _, tt := range tests {
+		code, out, _ := run(CheckMain, tt.args...)
+		if code != tt.code || !strings.HasPrefix(out, tt.wantHead) || len(out) > common.BufferSize {
+			t.Errorf("check %q: exit %d, %d bytes %.60q; want exit %d, ≤4096 bytes starting %q", tt.args, code, len(out), out, tt.code, tt.wantHead)
+		}
+		if strings.Contains(strings.Join(tt.args, " "), "json") {
+			var st Status
+			if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Checks) != 2 {
+				t.Errorf("check %q: not the full state as JSON: %v", tt.args, err)
+			}
+		}
+	}
+	code, out, _ := run(StatusMain)
+	if code != 1 || !strings.Contains(out, "status:  unhealthy") || !strings.Contains(out, "CHECK") ||
+		!strings.Contains(out, "db       process  ready  unhealthy") {
+		t.Errorf("status: %d\n%s", code, out)
+	}
+	if code, out, _ := run(StatusMain, "--json"); code != 1 || !strings.Contains(out, `"name": "db"`) {
+		t.Errorf("status --json: %d %.100q", code, out)
+	}
+
+	// Usage errors exit 1, never 2; nothing listening exits 1.
+	for _, args := range [][]string{{"--bogus"}, {"--live", "--ready"}, {"--timeout", "-1s"}, {"extra"}} {
+		code, _, errs := run(CheckMain, args...)
+		if code != 1 || !strings.Contains(errs, "Usage: hcinit check") {
+			t.Errorf("check %q: exit %d, stderr %.80q", args, code, errs)
+		}
+	}
+	var out2 bytes.Buffer
+	began := time.Now()
+	if code := CheckMain([]string{"--socket", "/nonexistent/hc.sock,@hcinit-test-nobody", "--timeout", "1s"}, &out2, io.Discard); code != 1 ||
+		!strings.HasPrefix(out2.String(), "unhealthy: no hcinit answered: dial /nonexistent/hc.sock") {
+		t.Errorf("no server: %d %q", code, out2.String())
+	}
+	if time.Since(began) > 2*time.Second {
+		t.Errorf("no server took %s", time.Since(began))
+	}
+	t.Setenv(EnvSocket, h.sock)
+	var out3 bytes.Buffer
+	if code := CheckMain([]string{"--live"}, &out3, io.Discard); code != 0 {
+		t.Errorf("via $HCINIT_SOCKET: %d %q", code, out3.String())
+	}
+}
+
+// copyExecutable copies the test binary where any user may run it.
+func copyExecutable(t *testing.T) string {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := shortDir(t)
+	os.Chmod(dir, 0o755)
+	exe := filepath.Join(dir, "health.test")
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}

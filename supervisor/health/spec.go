@@ -1,0 +1,374 @@
+package health
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+)
+
+// Check kinds.
+const (
+	KindProcess  = "process"
+	KindTCP      = "tcp"
+	KindHTTP     = "http"
+	KindHTTPS    = "https"
+	KindExec     = "exec"
+	KindFile     = "file"
+	KindNotify   = "notify"
+	KindSignal   = "signal"
+	KindDelegate = "delegate"
+)
+
+// Level says which question a check answers: liveness, readiness or both.
+type Level string
+
+// Levels.
+const (
+	LevelLive  Level = "live"
+	LevelReady Level = "ready"
+	LevelBoth  Level = "both"
+)
+
+func (l Level) live() bool  { return l == LevelLive || l == LevelBoth }
+func (l Level) ready() bool { return l == LevelReady || l == LevelBoth }
+
+// Unset marks a timing field of a Spec that takes its value from Config.
+const Unset = -1
+
+// Spec is one parsed --check value. Durations and counts that are Unset take the
+// Config's defaults in New.
+type Spec struct {
+	Name  string
+	Kind  string
+	Level Level
+
+	Interval, Timeout, StartPeriod, StartInterval time.Duration
+	Retries, SuccessThreshold                     int
+
+	URL        string        // http, https
+	StatusLow  int           // http: accepted status range, default 200..399
+	StatusHigh int           //
+	Body       string        // http: substring the body's first 10 KiB must contain
+	Insecure   bool          // https: skip certificate verification
+	Addr       string        // tcp: host:port; delegate: socket address ("" = adopt the child's)
+	Argv       []string      // exec
+	Path       string        // file
+	MaxAge     time.Duration // file: 0 = existence only; Unset = 2 × interval
+	Signal     unix.Signal   // signal
+	Heartbeat  string        // signal: "notify" or a file path
+}
+
+// SpecSyntax documents --check for `hcinit --help` and the README.
+const SpecSyntax = `CHECKS (--check SPEC, repeatable; without any, one "process" check):
+  A SPEC is comma-separated key=value items. The first item may be a shorthand:
+    process                          the child is alive, not a zombie, not stopped
+    http://127.0.0.1:8080/healthz    GET; success is status 200-399
+    https://127.0.0.1:8443/healthz   the same over TLS
+    tcp://127.0.0.1:5432             a TCP connection is accepted
+    exec=/bin/probe -q arg           run argv (split on spaces, no shell); exit 0 passes
+    file=/run/app/heartbeat          the file's mtime is younger than max-age
+    notify                           the child's sd_notify: READY=1, WATCHDOG=1 (NOTIFY_SOCKET)
+    signal=USR1                      send the child USR1; expect a heartbeat within the timeout
+    delegate                         the child's own go-healthcheck socket (found by itself)
+  or say type=KIND and the kind's keys. Keys for every kind:
+    name=N  level=live|ready|both (default both)  interval=D  timeout=D
+    start-period=D  start-interval=D  retries=N  success-threshold=N
+  Keys per kind:
+    http, https  url=URL status=200|200-299 body=SUBSTRING insecure=true
+    tcp          addr=HOST:PORT
+    exec         command=ARGV (split on spaces)  arg=A (repeatable, appended as is)
+    file         path=P  max-age=D (default 2 x interval; 0 = the file exists)
+    signal       signal=SIG  heartbeat=notify|FILE (default notify)
+    delegate     addr=SOCKET (default: the socket the child announces)
+  A URL, command, path or body may contain commas unless "KEY=" of a known key
+  follows the comma.
+  Examples:
+    --check http://127.0.0.1:8080/healthz,level=live,timeout=2s
+    --check type=tcp,addr=:5432,level=ready,interval=2s
+    --check exec=/usr/bin/pg_isready -q,name=pg,retries=5
+    --check file=/tmp/alive,max-age=30s
+    --check signal=USR1,heartbeat=/tmp/alive
+`
+
+var commonKeys = []string{"type", "name", "level", "interval", "timeout", "start-period",
+	"start-interval", "retries", "success-threshold"}
+
+var kindKeys = map[string][]string{
+	KindProcess:  nil,
+	KindNotify:   nil,
+	KindHTTP:     {"url", "status", "body", "insecure"},
+	KindHTTPS:    {"url", "status", "body", "insecure"},
+	KindTCP:      {"addr"},
+	KindExec:     {"command", "arg"},
+	KindFile:     {"path", "max-age"},
+	KindSignal:   {"signal", "heartbeat"},
+	KindDelegate: {"addr"},
+}
+
+// shorthandKey is the key a "KIND=VALUE" first item sets.
+var shorthandKey = map[string]string{
+	KindExec: "command", KindFile: "path", KindSignal: "signal",
+	KindTCP: "addr", KindDelegate: "addr", KindHTTP: "url", KindHTTPS: "url",
+}
+
+func isKey(k string) bool {
+	for _, c := range commonKeys {
+		if c == k {
+			return true
+		}
+	}
+	for _, keys := range kindKeys {
+		for _, c := range keys {
+			if c == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type item struct{ key, val string }
+
+// freeText are the keys (and shorthands) whose values may contain commas.
+var freeText = map[string]bool{"url": true, "body": true, "command": true, "arg": true,
+	"path": true, "heartbeat": true, KindExec: true, KindFile: true, KindDelegate: true}
+
+// splitItems splits s on commas. A piece that does not start with a known
+// "key=" is glued back onto a free-text value before it (a URL, a command, a
+// body), so those may contain commas.
+func splitItems(s string) []string {
+	var out []string
+	glue := false
+	for _, p := range strings.Split(s, ",") {
+		k, _, ok := strings.Cut(p, "=")
+		k = strings.TrimSpace(k)
+		if glue && !(ok && isKey(k)) {
+			out[len(out)-1] += "," + p
+			continue
+		}
+		out = append(out, p)
+		glue = ok && freeText[k] || strings.Contains(p, "://")
+	}
+	return out
+}
+
+// ParseSpec parses one --check value (see SpecSyntax). Its errors name the
+// offending key or value.
+func ParseSpec(s string) (Spec, error) {
+	sp := Spec{
+		Level: LevelBoth, Interval: Unset, Timeout: Unset, StartPeriod: Unset,
+		StartInterval: Unset, Retries: Unset, SuccessThreshold: Unset, MaxAge: Unset,
+		StatusLow: 200, StatusHigh: 399,
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return sp, fmt.Errorf("parse check: empty spec")
+	}
+	var items []item
+	pieces := splitItems(s)
+	first := strings.TrimSpace(pieces[0])
+	switch {
+	case strings.HasPrefix(first, "http://"), strings.HasPrefix(first, "https://"):
+		u, err := url.Parse(first)
+		if err != nil {
+			return sp, fmt.Errorf("parse check %q: url: %w", s, err)
+		}
+		items = append(items, item{"type", u.Scheme}, item{"url", first})
+	case strings.HasPrefix(first, "tcp://"):
+		items = append(items, item{"type", KindTCP}, item{"addr", strings.TrimPrefix(first, "tcp://")})
+	case !strings.Contains(first, "="):
+		items = append(items, item{"type", first})
+	default:
+		k, v, _ := strings.Cut(first, "=")
+		k = strings.TrimSpace(k)
+		if key, ok := shorthandKey[k]; ok {
+			items = append(items, item{"type", k}, item{key, v})
+		} else {
+			items = append(items, item{k, v})
+		}
+	}
+	for _, p := range pieces[1:] {
+		k, v, _ := strings.Cut(p, "=")
+		items = append(items, item{strings.TrimSpace(k), v})
+	}
+
+	// The kind first: it decides which keys are allowed.
+	for _, it := range items {
+		if it.key == "type" {
+			if sp.Kind != "" {
+				return sp, fmt.Errorf("parse check %q: type given twice", s)
+			}
+			sp.Kind = strings.TrimSpace(it.val)
+		}
+	}
+	if sp.Kind == "" {
+		return sp, fmt.Errorf("parse check %q: no kind: start with a shorthand (process, http://…, exec=…) or type=KIND", s)
+	}
+	allowed, ok := kindKeys[sp.Kind]
+	if !ok {
+		return sp, fmt.Errorf("parse check %q: unknown kind %q (want process, http, https, tcp, exec, file, notify, signal or delegate)", s, sp.Kind)
+	}
+	for _, it := range items {
+		if it.key == "type" {
+			continue
+		}
+		if err := sp.set(it.key, it.val, allowed); err != nil {
+			return sp, fmt.Errorf("parse check %q: %w", s, err)
+		}
+	}
+	if err := sp.validate(); err != nil {
+		return sp, fmt.Errorf("parse check %q: %w", s, err)
+	}
+	return sp, nil
+}
+
+func (sp *Spec) set(key, raw string, allowed []string) error {
+	val := strings.TrimSpace(raw)
+	known := false
+	for _, k := range commonKeys {
+		known = known || k == key
+	}
+	for _, k := range allowed {
+		known = known || k == key
+	}
+	if !known {
+		if isKey(key) {
+			return fmt.Errorf("key %q does not apply to a %s check", key, sp.Kind)
+		}
+		return fmt.Errorf("unknown key %q", key)
+	}
+	var err error
+	switch key {
+	case "name":
+		sp.Name = val
+	case "level":
+		switch Level(val) {
+		case LevelLive, LevelReady, LevelBoth:
+			sp.Level = Level(val)
+		default:
+			return fmt.Errorf("level: want live, ready or both, have %q", val)
+		}
+	case "interval":
+		sp.Interval, err = parseDuration(key, val, false)
+	case "timeout":
+		sp.Timeout, err = parseDuration(key, val, false)
+	case "start-period":
+		sp.StartPeriod, err = parseDuration(key, val, true)
+	case "start-interval":
+		sp.StartInterval, err = parseDuration(key, val, false)
+	case "max-age":
+		sp.MaxAge, err = parseDuration(key, val, true)
+	case "retries":
+		sp.Retries, err = parseCount(key, val)
+	case "success-threshold":
+		sp.SuccessThreshold, err = parseCount(key, val)
+	case "url":
+		sp.URL = val
+	case "status":
+		lo, hi, isRange := strings.Cut(val, "-")
+		if !isRange {
+			hi = lo
+		}
+		l, err1 := strconv.Atoi(lo)
+		h, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || l < 100 || h > 599 || l > h {
+			return fmt.Errorf("status: want a code like 200 or a range like 200-299, have %q", val)
+		}
+		sp.StatusLow, sp.StatusHigh = l, h
+	case "body":
+		sp.Body = raw
+	case "insecure":
+		sp.Insecure, err = strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("insecure: want true or false, have %q", val)
+		}
+	case "addr":
+		sp.Addr = val
+	case "command":
+		sp.Argv = append(strings.Fields(val), sp.Argv...)
+	case "arg":
+		sp.Argv = append(sp.Argv, raw)
+	case "path":
+		sp.Path = val
+	case "signal":
+		sig, perr := sigs.Parse(val)
+		if perr != nil || sig == 0 {
+			return fmt.Errorf("signal: want a signal name or number like USR1, have %q", val)
+		}
+		sp.Signal = sig
+	case "heartbeat":
+		sp.Heartbeat = val
+	}
+	return err
+}
+
+func (sp *Spec) validate() error {
+	if sp.Name != "" {
+		for _, c := range sp.Name {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+				return fmt.Errorf("name: %q may hold only letters, digits, '-', '_' and '.'", sp.Name)
+			}
+		}
+	}
+	switch sp.Kind {
+	case KindHTTP, KindHTTPS:
+		u, err := url.Parse(sp.URL)
+		if sp.URL == "" || err != nil || u.Host == "" {
+			return fmt.Errorf("url: want an absolute URL like %s://127.0.0.1:8080/healthz, have %q", sp.Kind, sp.URL)
+		}
+		if u.Scheme != sp.Kind {
+			return fmt.Errorf("url: a %s check needs a %s:// URL, have %q", sp.Kind, sp.Kind, sp.URL)
+		}
+	case KindTCP:
+		if _, _, err := net.SplitHostPort(sp.Addr); err != nil {
+			return fmt.Errorf("addr: want HOST:PORT, have %q", sp.Addr)
+		}
+	case KindExec:
+		if len(sp.Argv) == 0 || sp.Argv[0] == "" {
+			return fmt.Errorf("command: missing (exec=/path/to/probe arg…)")
+		}
+	case KindFile:
+		if sp.Path == "" {
+			return fmt.Errorf("path: missing (file=/path/to/heartbeat)")
+		}
+	case KindSignal:
+		if sp.Signal == 0 {
+			return fmt.Errorf("signal: missing (signal=USR1)")
+		}
+		if sp.Heartbeat == "" {
+			sp.Heartbeat = "notify"
+		}
+	}
+	return nil
+}
+
+// parseDuration accepts Go durations and plain seconds, like hcinit's flags.
+func parseDuration(key, val string, zeroOK bool) (time.Duration, error) {
+	d, err := time.ParseDuration(val)
+	if err != nil {
+		n, aerr := strconv.Atoi(val)
+		if aerr != nil {
+			return 0, fmt.Errorf("%s: want a duration like 5s or 500ms, have %q", key, val)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 || d == 0 && !zeroOK {
+		return 0, fmt.Errorf("%s: want a positive duration, have %q", key, val)
+	}
+	return d, nil
+}
+
+func parseCount(key, val string) (int, error) {
+	n, err := strconv.Atoi(val)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s: want a whole number ≥ 1, have %q", key, val)
+	}
+	return n, nil
+}

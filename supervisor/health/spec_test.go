@@ -1,0 +1,123 @@
+package health
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestParseSpec(t *testing.T) {
+	base := func(kind string) Spec {
+		return Spec{Kind: kind, Level: LevelBoth, Interval: Unset, Timeout: Unset, StartPeriod: Unset,
+			StartInterval: Unset, Retries: Unset, SuccessThreshold: Unset, MaxAge: Unset,
+			StatusLow: 200, StatusHigh: 399}
+	}
+	with := func(kind string, f func(*Spec)) Spec {
+		s := base(kind)
+		f(&s)
+		return s
+	}
+	tests := []struct {
+		in   string
+		want Spec
+	}{
+		{"process", base(KindProcess)},
+		{"notify,level=ready", with(KindNotify, func(s *Spec) { s.Level = LevelReady })},
+		{"http://127.0.0.1:8080/healthz", with(KindHTTP, func(s *Spec) { s.URL = "http://127.0.0.1:8080/healthz" })},
+		{"https://h:8443/x,insecure=true,status=200-204,body=ok",
+			with(KindHTTPS, func(s *Spec) {
+				s.URL, s.Insecure, s.StatusLow, s.StatusHigh, s.Body = "https://h:8443/x", true, 200, 204, "ok"
+			})},
+		{"http://h/x?a=1,b=2,timeout=2s", with(KindHTTP, func(s *Spec) { s.URL, s.Timeout = "http://h/x?a=1,b=2", 2*time.Second })},
+		{"tcp://127.0.0.1:5432", with(KindTCP, func(s *Spec) { s.Addr = "127.0.0.1:5432" })},
+		{"type=tcp,addr=:5432,level=ready,interval=2s",
+			with(KindTCP, func(s *Spec) { s.Addr, s.Level, s.Interval = ":5432", LevelReady, 2*time.Second })},
+		{"exec=/usr/bin/pg_isready -q,name=pg,retries=5",
+			with(KindExec, func(s *Spec) { s.Argv, s.Name, s.Retries = []string{"/usr/bin/pg_isready", "-q"}, "pg", 5 })},
+		{"exec=/bin/sh -c,arg=exit 3", with(KindExec, func(s *Spec) { s.Argv = []string{"/bin/sh", "-c", "exit 3"} })},
+		{"type=exec,arg=/bin/true", with(KindExec, func(s *Spec) { s.Argv = []string{"/bin/true"} })},
+		{"file=/tmp/alive,max-age=30s", with(KindFile, func(s *Spec) { s.Path, s.MaxAge = "/tmp/alive", 30*time.Second })},
+		{"file=/tmp/ready,max-age=0", with(KindFile, func(s *Spec) { s.Path, s.MaxAge = "/tmp/ready", 0 })},
+		{"signal=USR1", with(KindSignal, func(s *Spec) { s.Signal, s.Heartbeat = unix.SIGUSR1, "notify" })},
+		{"signal=SIGHUP,heartbeat=/tmp/hb,timeout=1",
+			with(KindSignal, func(s *Spec) { s.Signal, s.Heartbeat, s.Timeout = unix.SIGHUP, "/tmp/hb", time.Second })},
+		{"delegate", base(KindDelegate)},
+		{"delegate=/tmp/x.sock", with(KindDelegate, func(s *Spec) { s.Addr = "/tmp/x.sock" })},
+		{"process,start-period=30s,start-interval=1s,success-threshold=2",
+			with(KindProcess, func(s *Spec) { s.StartPeriod, s.StartInterval, s.SuccessThreshold = 30*time.Second, time.Second, 2 })},
+	}
+	for _, tt := range tests {
+		have, err := ParseSpec(tt.in)
+		if err != nil {
+			t.Errorf("ParseSpec(%q): %v", tt.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(have, tt.want) {
+			t.Errorf("ParseSpec(%q)\nhave %+v\nwant %+v", tt.in, have, tt.want)
+		}
+	}
+}
+
+func TestParseSpecErrors(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "empty spec"},
+		{"bogus", `unknown kind "bogus"`},
+		{"type=tcp", "addr: want HOST:PORT"},
+		{"tcp://nohost", "addr: want HOST:PORT"},
+		{"process,interval=fast", `interval: want a duration like 5s or 500ms, have "fast"`},
+		{"process,interval=0", "interval: want a positive duration"},
+		{"process,retries=0", "retries: want a whole number"},
+		{"process,level=sometimes", `level: want live, ready or both, have "sometimes"`},
+		{"process,color=blue", `unknown key "color"`},
+		{"process,addr=:1", `key "addr" does not apply to a process check`},
+		{"http://h/x,status=999", "status: want a code like 200"},
+		{"http://h/x,status=300-200", "status: want a code like 200"},
+		{"type=http,url=https://h/", "a http check needs a http:// URL"},
+		{"type=http", "url: want an absolute URL"},
+		{"https://h/,insecure=maybe", "insecure: want true or false"},
+		{"type=exec", "command: missing"},
+		{"type=file", "path: missing"},
+		{"signal=FOO", `signal: want a signal name or number like USR1, have "FOO"`},
+		{"type=signal", "signal: missing"},
+		{"process,name=a b", "name:"},
+		{"type=tcp,type=http", "type given twice"},
+		{"name=x", "no kind"},
+	}
+	for _, tt := range tests {
+		_, err := ParseSpec(tt.in)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ParseSpec(%q) error = %v, want it to contain %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+func TestNewRejectsBadSpecsAndNames(t *testing.T) {
+	for _, specs := range [][]string{
+		{"process", "bogus"},
+		{"process,name=a", "tcp://:1,name=a"},
+		{"exec=/bin/true"}, // no reaper
+	} {
+		if _, err := New(Config{Specs: specs, Socket: "@hcinit-test-unused", RuntimeDir: t.TempDir()}); err == nil {
+			t.Errorf("New(%q) succeeded", specs)
+		}
+	}
+}
+
+func TestDefaultNames(t *testing.T) {
+	m := &Monitor{cfg: Config{Specs: []string{"process", "tcp://:1", "tcp://:2", "tcp://:3,name=tcp-2"}}}
+	specs, err := m.parseSpecs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have []string
+	for _, s := range specs {
+		have = append(have, s.Name)
+	}
+	want := []string{"process", "tcp", "tcp-3", "tcp-2"}
+	if !reflect.DeepEqual(have, want) {
+		t.Errorf("names = %q, want %q", have, want)
+	}
+}

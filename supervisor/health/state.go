@@ -1,0 +1,124 @@
+package health
+
+import (
+	"fmt"
+	"time"
+)
+
+// Health states, as Docker names them.
+const (
+	StatusStarting  = "starting"
+	StatusHealthy   = "healthy"
+	StatusUnhealthy = "unhealthy"
+)
+
+// keepResults is how many results each check keeps (Docker keeps 5).
+const keepResults = 5
+
+// maxOutput caps a result's output, keeping the head (Docker keeps 4096 bytes).
+const maxOutput = 4096
+
+// Result is one run of a check. ExitCode is 0 for a pass, -1 when the run timed
+// out, and otherwise the exec'd probe's code or 1.
+type Result struct {
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	ExitCode int       `json:"exit_code"`
+	Output   string    `json:"output"`
+}
+
+// CheckStatus is one check in a Status.
+type CheckStatus struct {
+	Name          string   `json:"name"`
+	Kind          string   `json:"kind"`
+	Level         Level    `json:"level"`
+	Target        string   `json:"target,omitempty"`
+	Status        string   `json:"status"`
+	Ready         bool     `json:"ready"`
+	FailingStreak int      `json:"failing_streak"`
+	Log           []Result `json:"log"`
+}
+
+// NotifyStatus is what the child said over NOTIFY_SOCKET.
+type NotifyStatus struct {
+	Ready        bool      `json:"ready"`
+	Status       string    `json:"status,omitempty"`
+	LastWatchdog time.Time `json:"last_watchdog,omitzero"`
+	Watchdog     string    `json:"watchdog,omitempty"`
+}
+
+// Status is the whole health state: the answer to the "status" request and to
+// GET /status. Status is overall health (Docker's one bit); Live and Ready
+// answer Kubernetes' two questions.
+type Status struct {
+	Status        string        `json:"status"`
+	Reason        string        `json:"reason,omitempty"`
+	Live          bool          `json:"live"`
+	LiveReason    string        `json:"live_reason,omitempty"`
+	Ready         bool          `json:"ready"`
+	ReadyReason   string        `json:"ready_reason,omitempty"`
+	FailingStreak int           `json:"failing_streak"`
+	ChildPID      int           `json:"child_pid"`
+	ChildExited   bool          `json:"child_exited,omitempty"`
+	ExitCode      int           `json:"exit_code,omitempty"`
+	Stopping      bool          `json:"stopping,omitempty"`
+	Notify        *NotifyStatus `json:"notify,omitempty"`
+	Checks        []CheckStatus `json:"checks"`
+}
+
+// state is one check's health, changed only by record and reset. Its rules are
+// Docker's (moby daemon/health.go handleProbeResult).
+type state struct {
+	status    string
+	streak    int // consecutive counted failures
+	successes int // consecutive successes, for the success threshold
+	log       []Result
+}
+
+func (s *state) reset() {
+	*s = state{status: StatusStarting}
+}
+
+// record applies r. started is when the child started; a failure while starting
+// whose probe began inside the start period does not count. fatal failures
+// (WATCHDOG=trigger) make the check unhealthy at once.
+func (s *state) record(r Result, started time.Time, startPeriod time.Duration, retries int, fatal bool) {
+	if len(r.Output) > maxOutput {
+		r.Output = r.Output[:maxOutput]
+	}
+	s.log = append(s.log, r)
+	if len(s.log) > keepResults {
+		s.log = append([]Result(nil), s.log[len(s.log)-keepResults:]...)
+	}
+	if r.ExitCode == 0 {
+		s.streak = 0
+		s.successes++
+		s.status = StatusHealthy
+		return
+	}
+	s.successes = 0
+	if fatal {
+		s.streak = max(s.streak+1, retries)
+		s.status = StatusUnhealthy
+		return
+	}
+	if s.status == StatusStarting && r.Start.Sub(started) < startPeriod {
+		return
+	}
+	s.streak++
+	if s.streak >= retries {
+		s.status = StatusUnhealthy
+	}
+}
+
+// lastOutput is the output of the newest result, or a note that none exists.
+func (s *state) lastOutput() string {
+	if len(s.log) == 0 {
+		return "no result yet"
+	}
+	r := s.log[len(s.log)-1]
+	if r.Output == "" {
+		return fmt.Sprintf("exit code %d", r.ExitCode)
+	}
+	return r.Output
+}
