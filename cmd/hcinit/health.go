@@ -11,7 +11,7 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
-const checkHelp = health.SpecSyntax
+const checkHelp = health.SpecSyntax + "\n" + health.CheckUsage + "\n" + health.StatusUsage
 
 // newHealth builds the health side from the supervisor's configuration. It binds
 // the sockets now, so they exist before the child's first instruction.
