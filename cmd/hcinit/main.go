@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 
 	"github.com/sirupsen/logrus"
 
@@ -27,10 +26,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "check", "-healthcheck", "--healthcheck":
-			signal.Reset() // a client must die of Ctrl-C like any other tool
 			return checkMain(args[1:], stdout, stderr)
 		case "status":
-			signal.Reset()
 			return statusMain(args[1:], stdout, stderr)
 		case "version":
 			fmt.Fprintf(stdout, "hcinit %s\n", version)

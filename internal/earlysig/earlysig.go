@@ -4,6 +4,10 @@
 // dies of it, or as PID 1 exits with status 2; importing this package first
 // shrinks that window to the runtime's own start-up. The subscription is never
 // stopped: a PID 1 must keep handling signals until it exits.
+//
+// The client subcommands (check, status, version, -healthcheck) never supervise
+// anything, so for them C stays nil and nothing is subscribed: a client must die
+// of Ctrl-C like any tool, and start as fast as it can.
 package earlysig
 
 import (
@@ -13,12 +17,24 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
 
-// C receives every forwardable signal from program start on. Its buffer is sized
+// C receives the lethal signals from program start on, and every other
+// forwardable one a moment later. Its buffer is sized
 // for bursts (runc uses the same 2048) so none is dropped before the child exists.
-var C = subscribe()
+var C = subscribe(os.Args)
 
-func subscribe() chan os.Signal {
+func subscribe(args []string) chan os.Signal {
+	if len(args) > 1 {
+		switch args[1] {
+		case "check", "status", "version", "-healthcheck", "--healthcheck":
+			return nil
+		}
+	}
 	c := make(chan os.Signal, 2048)
-	signal.Notify(c, sigs.Forwardable...)
+	// Each Notify costs a round trip to the runtime's signal thread, about 50
+	// of them in all. Only the lethal ones must be in place before main runs;
+	// the runtime drops the rest while unsubscribed, so they are added in the
+	// background, off the path of a child that exits at once.
+	signal.Notify(c, sigs.Lethal...)
+	go signal.Notify(c, sigs.Forwardable...)
 	return c
 }

@@ -15,18 +15,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Lethal are the forwardable signals the Go runtime turns into an exit (or, for
+// QUIT, a goroutine dump) while nobody is subscribed to them; it drops the
+// others. They are subscribed first.
+var Lethal = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT}
+
 // Forwardable lists every signal hcinit subscribes to and forwards to its child.
 var Forwardable = func() []os.Signal {
 	s := []os.Signal{
 		unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
 		unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP,
 		unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
-		unix.SIGPROF, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR, unix.SIGSYS,
-		unix.SIGSTKFLT,
+		unix.SIGPROF, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
 	}
-	// Real-time signals 34..64. glibc reserves 32 and 33 for its threads; a static
-	// Go binary does not use them, but the child may be linked against glibc.
-	for n := 34; n <= 64; n++ {
+	// Real-time signals 35..64. The Go runtime keeps 32, 33 and 34 for itself
+	// (glibc's and musl's thread signals) and cannot deliver SIGSYS or SIGSTKFLT
+	// to signal.Notify (runtime/sigtab_linux_generic.go), so those are left out.
+	for n := 35; n <= 64; n++ {
 		s = append(s, unix.Signal(n))
 	}
 	return s

@@ -1,0 +1,15 @@
+//go:build !windows
+
+package probe
+
+import (
+	"context"
+	"net"
+)
+
+// dial connects to a unix socket. On Linux the net package maps a leading '@'
+// to the abstract namespace.
+func dial(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", addr)
+}

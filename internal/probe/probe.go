@@ -1,0 +1,145 @@
+// Package probe is the one place that talks to a health socket as a client: it
+// finds the socket (explicit address, $HEALTHCHECK_SOCKET, or a name file) and
+// performs one v1 request/reply exchange under a single deadline.
+//
+// It never forks, never retries and never logs; the callers (the client
+// package's -healthcheck hook and hcinit's check command) decide what a reply
+// means.
+package probe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+)
+
+// DefaultTimeout bounds a whole exchange (dial, write, read) when Options.Timeout
+// is zero. It matches the v1.0.x client's read deadline.
+const DefaultTimeout = 10 * time.Second
+
+// Options say where to find the server and how to ask it. The zero value probes
+// the way a v1.0.x client does, after honouring the environment variables
+// common.EnvSocket, common.EnvNameFile and common.EnvSocketDir.
+type Options struct {
+	// Socket is an explicit address: a unix socket path, "@name" for a Linux
+	// abstract socket, or a named pipe path on Windows. It wins over everything.
+	Socket string
+	// NameFile is the name file read when no address is given; "" means
+	// common.NameFilePath().
+	NameFile string
+	// Dir is the directory a name resolves against; "" means common.SocketDir().
+	Dir string
+	// Request is the request word; "" means common.HealthcheckIPCCommand.
+	Request string
+	// Timeout bounds the whole exchange; 0 means DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Resolve returns the address to dial: o.Socket when set, else
+// $HEALTHCHECK_SOCKET, else the socket whose name is stored in the name file.
+// Its errors name the file or path that failed.
+func Resolve(o Options) (string, error) {
+	if o.Socket != "" {
+		return o.Socket, nil
+	}
+	if addr := os.Getenv(common.EnvSocket); addr != "" {
+		return addr, nil
+	}
+	nameFile := o.NameFile
+	if nameFile == "" {
+		nameFile = common.NameFilePath()
+	}
+	name, err := common.ReadNameFile(nameFile)
+	if err != nil {
+		return "", fmt.Errorf("resolve socket: %w", err)
+	}
+	addr, err := common.SocketPath(o.Dir, name)
+	if err != nil {
+		return "", fmt.Errorf("resolve socket: name file %s: %w", nameFile, err)
+	}
+	return addr, nil
+}
+
+// Exchange dials addr, writes request ("" means common.HealthcheckIPCCommand),
+// and returns the reply with surrounding white space trimmed. The reply is read
+// until the server closes the connection or common.BufferSize bytes arrived.
+// The whole exchange ends by ctx's deadline or after timeout (0 means
+// DefaultTimeout), whichever comes first.
+//
+// After writing, the write side is shut down where the transport allows it,
+// but the exchange does not rely on that: v1.0.x servers answer after reading
+// a single message.
+func Exchange(ctx context.Context, addr, request string, timeout time.Duration) (string, error) {
+	if request == "" {
+		request = common.HealthcheckIPCCommand
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	conn, err := dial(ctx, addr)
+	if err != nil {
+		return "", fmt.Errorf("dial %s: %w", addr, err)
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(deadline)
+	}
+	// A cancellation without a deadline still has to interrupt blocked I/O.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	if _, err := io.WriteString(conn, request); err != nil {
+		return "", fmt.Errorf("write request to %s: %w", addr, ctxErr(ctx, err))
+	}
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite() // best effort; see the doc comment
+	}
+
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(io.LimitReader(conn, common.BufferSize))
+	// A reply followed by a reset or a late deadline is still the reply: the
+	// v1.0.x client took whatever its single read returned.
+	if err != nil && buf.Len() == 0 {
+		return "", fmt.Errorf("read reply from %s: %w", addr, ctxErr(ctx, err))
+	}
+	return string(bytes.TrimSpace(buf.Bytes())), nil
+}
+
+// Check resolves the server with Resolve and performs one Exchange. It returns
+// the reply and a nil error whenever the exchange worked, whatever the reply
+// says; callers compare it with common.HealthcheckIPCResponse.
+func Check(ctx context.Context, o Options) (string, error) {
+	addr, err := Resolve(o)
+	if err != nil {
+		return "", err
+	}
+	return Exchange(ctx, addr, o.Request, o.Timeout)
+}
+
+// ctxErr reports an i/o timeout the context caused as the context's error,
+// keeping the i/o error in the chain. The socket deadline may fire a moment
+// before the context's own timer.
+func ctxErr(ctx context.Context, err error) error {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return err
+	}
+	cause := ctx.Err()
+	if d, ok := ctx.Deadline(); cause == nil && ok && !time.Now().Before(d) {
+		cause = context.DeadlineExceeded
+	}
+	if cause == nil {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", cause, err)
+}

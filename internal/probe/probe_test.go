@@ -1,0 +1,289 @@
+//go:build !windows
+
+package probe
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const wait = 5 * time.Second
+
+// shortDir returns a fresh directory short enough for socket paths.
+func shortDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "hcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// fakeServer listens on addr and serves every connection with handle; it
+// records the requests it read. Cleanup closes it and waits for its goroutines.
+func fakeServer(t *testing.T, addr string, handle func(c net.Conn) string) (requests func() []string) {
+	t.Helper()
+	ln, err := net.Listen("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		reqs []string
+		wg   sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(wait))
+				r := handle(c)
+				mu.Lock()
+				reqs = append(reqs, r)
+				mu.Unlock()
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), reqs...)
+	}
+}
+
+// v1Handler is a go-healthcheck v1.0.x server's connection handler: one read
+// of up to 4096 bytes, one reply, close.
+func v1Handler(reply string) func(c net.Conn) string {
+	return func(c net.Conn) string {
+		buf := make([]byte, 4096)
+		n, _ := c.Read(buf)
+		c.Write([]byte(reply))
+		return string(buf[:n])
+	}
+}
+
+func TestResolve(t *testing.T) {
+	dir := t.TempDir()
+	nameFile := filepath.Join(dir, "name")
+	os.WriteFile(nameFile, []byte("abcDEF0123456789"), 0o644)
+	envNameFile := filepath.Join(dir, "env-name")
+	os.WriteFile(envNameFile, []byte("fromEnvNameFile1\n"), 0o644)
+	badNameFile := filepath.Join(dir, "bad")
+	os.WriteFile(badNameFile, []byte("../../etc/passwd"), 0o644)
+	missing := filepath.Join(dir, "missing")
+
+	tests := []struct {
+		name    string
+		env     map[string]string
+		opts    Options
+		want    string
+		wantErr string
+	}{
+		{"explicit socket wins", map[string]string{common.EnvSocket: "/env.sock"}, Options{Socket: "/x.sock", NameFile: nameFile}, "/x.sock", ""},
+		{"env socket before name file", map[string]string{common.EnvSocket: "@abstract"}, Options{NameFile: nameFile}, "@abstract", ""},
+		{"name file and dir", nil, Options{NameFile: nameFile, Dir: "/run/hc"}, "/run/hc/abcDEF0123456789.sock", ""},
+		{"default dir is /tmp", nil, Options{NameFile: nameFile}, "/tmp/abcDEF0123456789.sock", ""},
+		{"env dir", map[string]string{common.EnvSocketDir: "/srv/sock"}, Options{NameFile: nameFile}, "/srv/sock/abcDEF0123456789.sock", ""},
+		{"env name file", map[string]string{common.EnvNameFile: envNameFile}, Options{}, "/tmp/fromEnvNameFile1.sock", ""},
+		{"missing name file", nil, Options{NameFile: missing}, "", missing},
+		{"hostile name", nil, Options{NameFile: badNameFile}, "", badNameFile},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{common.EnvSocket, common.EnvNameFile, common.EnvSocketDir} {
+				t.Setenv(k, tt.env[k])
+			}
+			have, err := Resolve(tt.opts)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Resolve = %q, %v; want an error naming %s", have, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || have != tt.want {
+				t.Fatalf("Resolve = %q, %v; want %q", have, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolveWorkingDirectory(t *testing.T) {
+	for _, k := range []string{common.EnvSocket, common.EnvNameFile, common.EnvSocketDir} {
+		t.Setenv(k, "")
+	}
+	t.Chdir(t.TempDir())
+	os.WriteFile(common.HealthcheckSocketNameFile, []byte("v1NameInWorkDir1"), 0o644)
+	have, err := Resolve(Options{})
+	if err != nil || have != "/tmp/v1NameInWorkDir1.sock" {
+		t.Fatalf("Resolve = %q, %v", have, err)
+	}
+}
+
+func TestExchange(t *testing.T) {
+	long := strings.Repeat("e", 2*common.BufferSize)
+	tests := []struct {
+		name    string
+		request string
+		handle  func(c net.Conn) string
+		want    string
+		wantReq string
+	}{
+		{"v1 server healthy", "", v1Handler("healthy"), "healthy", "ping"},
+		{"v1 server error text", "", v1Handler("db down\n"), "db down", "ping"},
+		{"custom request", "ready", v1Handler("ok"), "ok", "ready"},
+		{"server reads to EOF", "", func(c net.Conn) string {
+			// Works only because we half-close after writing.
+			b, _ := io.ReadAll(c)
+			c.Write([]byte("healthy"))
+			return string(b)
+		}, "healthy", "ping"},
+		{"reply split over writes", "", func(c net.Conn) string {
+			b := make([]byte, 16)
+			n, _ := c.Read(b)
+			c.Write([]byte("heal"))
+			time.Sleep(20 * time.Millisecond)
+			c.Write([]byte("thy"))
+			return string(b[:n])
+		}, "healthy", "ping"},
+		{"long reply is cut", "", v1Handler(long), long[:common.BufferSize], "ping"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := filepath.Join(shortDir(t), "s.sock")
+			reqs := fakeServer(t, addr, tt.handle)
+			have, err := Exchange(context.Background(), addr, tt.request, wait)
+			if err != nil {
+				t.Fatalf("Exchange: %v", err)
+			}
+			if have != tt.want {
+				t.Errorf("reply = %.40q, want %.40q", have, tt.want)
+			}
+			deadline := time.Now().Add(wait)
+			for len(reqs()) == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if r := reqs(); len(r) != 1 || r[0] != tt.wantReq {
+				t.Errorf("server read %q, want [%q]", r, tt.wantReq)
+			}
+		})
+	}
+}
+
+func TestExchangeAbstract(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("abstract sockets are Linux only")
+	}
+	addr := "@go-healthcheck-probe-test-" + filepath.Base(shortDir(t))
+	fakeServer(t, addr, v1Handler("healthy"))
+	if have, err := Exchange(context.Background(), addr, "", wait); err != nil || have != "healthy" {
+		t.Fatalf("Exchange = %q, %v", have, err)
+	}
+}
+
+func TestExchangeFailures(t *testing.T) {
+	// silentServer reads the request and answers nothing until the test ends.
+	silentServer := func(t *testing.T, addr string) {
+		hold := make(chan struct{})
+		fakeServer(t, addr, func(c net.Conn) string {
+			b := make([]byte, 16)
+			n, _ := c.Read(b)
+			<-hold
+			return string(b[:n])
+		})
+		t.Cleanup(func() { close(hold) }) // runs before fakeServer's cleanup
+	}
+	t.Run("no server", func(t *testing.T) {
+		addr := filepath.Join(shortDir(t), "none.sock")
+		_, err := Exchange(context.Background(), addr, "", wait)
+		if err == nil || !strings.Contains(err.Error(), addr) {
+			t.Fatalf("Exchange = %v, want a dial error naming %s", err, addr)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		addr := filepath.Join(shortDir(t), "s.sock")
+		silentServer(t, addr)
+		start := time.Now()
+		_, err := Exchange(context.Background(), addr, "", 100*time.Millisecond)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Exchange = %v, want a deadline error", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("took %v", d)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		addr := filepath.Join(shortDir(t), "s.sock")
+		silentServer(t, addr)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		_, err := Exchange(ctx, addr, "", wait)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Exchange = %v, want context.Canceled", err)
+		}
+	})
+	t.Run("closed without reply", func(t *testing.T) {
+		addr := filepath.Join(shortDir(t), "s.sock")
+		fakeServer(t, addr, func(c net.Conn) string {
+			b := make([]byte, 16)
+			n, _ := c.Read(b)
+			return string(b[:n])
+		})
+		if have, err := Exchange(context.Background(), addr, "", wait); err != nil || have != "" {
+			t.Fatalf("Exchange = %q, %v; want an empty reply", have, err)
+		}
+	})
+}
+
+func TestCheck(t *testing.T) {
+	for _, k := range []string{common.EnvSocket, common.EnvNameFile, common.EnvSocketDir} {
+		t.Setenv(k, "")
+	}
+	dir := shortDir(t)
+	nameFile := filepath.Join(t.TempDir(), ".hc-socket")
+	os.WriteFile(nameFile, []byte("probeCheckTest01"), 0o644)
+	fakeServer(t, filepath.Join(dir, "probeCheckTest01.sock"), v1Handler("disk full"))
+
+	have, err := Check(context.Background(), Options{NameFile: nameFile, Dir: dir, Timeout: wait})
+	if err != nil || have != "disk full" {
+		t.Fatalf("Check = %q, %v; want the reply and no error", have, err)
+	}
+	if _, err := Check(context.Background(), Options{NameFile: nameFile + ".missing"}); err == nil {
+		t.Fatal("Check with a missing name file succeeded")
+	}
+	// The full chain through the environment alone.
+	t.Setenv(common.EnvNameFile, nameFile)
+	t.Setenv(common.EnvSocketDir, dir)
+	if have, err := Check(context.Background(), Options{Timeout: wait}); err != nil || have != "disk full" {
+		t.Fatalf("Check via env = %q, %v", have, err)
+	}
+}
