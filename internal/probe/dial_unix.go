@@ -13,3 +13,6 @@ func dial(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "unix", addr)
 }
+
+// wellKnown is hcinit's abstract socket; only Linux has the abstract namespace.
+const wellKnown = abstractDefault

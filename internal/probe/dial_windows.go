@@ -13,3 +13,5 @@ import (
 func dial(ctx context.Context, addr string) (net.Conn, error) {
 	return winio.DialPipeContext(ctx, addr)
 }
+
+const wellKnown = ""

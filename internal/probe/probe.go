@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"time"
@@ -42,8 +43,13 @@ type Options struct {
 	Timeout time.Duration
 }
 
+// WellKnown is the address tried when there is no name file: hcinit's abstract
+// socket on Linux, nothing elsewhere.
+const WellKnown = wellKnown
+
 // Resolve returns the address to dial: o.Socket when set, else
-// $HEALTHCHECK_SOCKET, else the socket whose name is stored in the name file.
+// $HEALTHCHECK_SOCKET, else the socket whose name is stored in the name file,
+// else (no name file at the default place) WellKnown.
 // Its errors name the file or path that failed.
 func Resolve(o Options) (string, error) {
 	if o.Socket != "" {
@@ -58,6 +64,11 @@ func Resolve(o Options) (string, error) {
 	}
 	name, err := common.ReadNameFile(nameFile)
 	if err != nil {
+		// No name file here (another working directory, a read-only one): the
+		// process may run under hcinit, whose socket needs no file at all.
+		if o.NameFile == "" && WellKnown != "" && errors.Is(err, fs.ErrNotExist) {
+			return WellKnown, nil
+		}
 		return "", fmt.Errorf("resolve socket: %w", err)
 	}
 	addr, err := common.SocketPath(o.Dir, name)
@@ -123,7 +134,13 @@ func Check(ctx context.Context, o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return Exchange(ctx, addr, o.Request, o.Timeout)
+	reply, err := Exchange(ctx, addr, o.Request, o.Timeout)
+	if err != nil && addr == WellKnown && o.Socket == "" && os.Getenv(common.EnvSocket) == "" {
+		// Say what was looked for first: the name file, then hcinit.
+		return "", fmt.Errorf("resolve socket: read name file %s: not found, and no hcinit at %s: %w",
+			common.NameFilePath(), WellKnown, err)
+	}
+	return reply, err
 }
 
 // ctxErr reports an i/o timeout the context caused as the context's error,

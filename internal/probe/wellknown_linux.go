@@ -1,0 +1,3 @@
+package probe
+
+const abstractDefault = "@hcinit"
