@@ -166,7 +166,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 			if !stopping {
 				stopping = true
 				log.Debug("child exited, stopping the processes it left")
-				s.signalTree(s.cfg.StopSignal)
+				s.sendStop(s.cfg.StopSignal, false)
 				grace = time.After(s.cfg.StopTimeout)
 			}
 
@@ -193,7 +193,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 				log.Warn("child unhealthy: restarting it")
 				restartAfter = true
 				stopping = true
-				s.forward(s.cfg.StopSignal)
+				s.sendStop(s.cfg.StopSignal, true)
 				grace = time.After(s.cfg.StopTimeout)
 			case s.cfg.OnUnhealthy == OnUnhealthyExit:
 				log.Warn("child unhealthy: stopping")
@@ -211,11 +211,17 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 
 // sendStop delivers the stop signal to the child, or to whatever is left when
 // the child is already gone.
+//
+// SIGCONT follows, as systemd does it: a stopped process (SIGSTOP, Ctrl-Z) would
+// otherwise keep the stop signal pending and sit out the whole grace.
 func (s *Supervisor) sendStop(sig unix.Signal, alive bool) {
+	send := s.signalTree
 	if alive {
-		s.forward(sig)
-	} else {
-		s.signalTree(sig)
+		send = s.forward
+	}
+	send(sig)
+	if sig != unix.SIGCONT && sig != unix.SIGKILL {
+		send(unix.SIGCONT)
 	}
 }
 
