@@ -15,8 +15,12 @@ build:
 test: deps
 	$(GO) test -race -count=1 -timeout 40m ./...
 
+# Without Docker: -short skips the e2e package.
 test-unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -short ./...
+
+e2e: deps
+	$(GO) test -count=1 -v ./e2e/
 
 deps:
 	bash scripts/deps.sh

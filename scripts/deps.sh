@@ -4,10 +4,11 @@
 set -euo pipefail
 
 need=()
+# dockerd, not docker: some machines come with a docker CLI but no engine.
 for pair in tini:tini dumb-init:dumb-init catatonit:catatonit curl:curl wget:wget \
-	docker:docker.io hyperfine:hyperfine unshare:util-linux script:bsdutils; do
+	dockerd:docker.io hyperfine:hyperfine unshare:util-linux script:bsdutils; do
 	cmd=${pair%%:*} pkg=${pair#*:}
-	command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
 if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
 	need+=(docker-compose)
@@ -27,7 +28,8 @@ fi
 if ! docker info >/dev/null 2>&1; then
 	echo "deps: starting dockerd" >&2
 	mkdir -p /var/log
-	nohup dockerd >/var/log/hcinit-dockerd.log 2>&1 &
+	dockerd=$(command -v dockerd || echo /usr/sbin/dockerd) # sbin may be off PATH
+	nohup "$dockerd" >/var/log/hcinit-dockerd.log 2>&1 &
 	for _ in $(seq 1 60); do
 		docker info >/dev/null 2>&1 && break
 		sleep 1

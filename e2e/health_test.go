@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The hcinit image holds /hcinit and nothing else, and runs it.
+func TestImage(t *testing.T) {
+	h := need(t)
+	t.Parallel()
+	image := "hcinit:" + h.tag
+
+	out, err := docker("image", "inspect", image, "--format", "{{json .Config.Entrypoint}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ep []string
+	if err := json.Unmarshal([]byte(out), &ep); err != nil || !slices.Equal(ep, []string{"/hcinit"}) {
+		t.Errorf("entrypoint: have %s, want [\"/hcinit\"]", out)
+	}
+
+	id, err := docker("create", "--label", labelKey+"=1", "--label", labelRunKey+"="+h.run, image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { docker("rm", "-f", id) })
+	tarball, err := exec.Command("docker", "export", id).Output()
+	if err != nil {
+		t.Fatalf("docker export: %v", err)
+	}
+	// Docker adds its mount points and /.dockerenv to every container.
+	added := []string{".dockerenv", "dev/", "etc/", "proc/", "sys/"}
+	var files []string
+	tr := tar.NewReader(bytes.NewReader(tarball))
+	for {
+		hd, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimPrefix(hd.Name, "./")
+		if slices.ContainsFunc(added, func(p string) bool { return name == p || strings.HasPrefix(name, p) }) {
+			continue
+		}
+		files = append(files, name)
+		if name == "hcinit" && hd.Mode&0o111 == 0 {
+			t.Errorf("/hcinit is not executable: mode %o", hd.Mode)
+		}
+	}
+	if !slices.Equal(files, []string{"hcinit"}) {
+		t.Errorf("image files: have %v, want [hcinit]", files)
+	}
+
+	out, err = docker("run", "--rm", "--network", "none", "--label", labelKey+"=1", "--label", labelRunKey+"="+h.run, image, "version")
+	if err != nil || !strings.HasPrefix(out, "hcinit ") {
+		t.Errorf("docker run %s version: %q, %v", image, out, err)
+	}
+}
+
+// Docker's health status follows the app through hcinit: starting, healthy,
+// unhealthy when the app's endpoint fails, healthy again; the clients work
+// from docker exec, also from another working directory.
+func TestHealthTransitions(t *testing.T) {
+	h := need(t)
+	t.Parallel()
+	c := h.start(t, []string{"--network", "none"}, h.tools,
+		"--interval", "500ms", "--retries", "2", "--check", "http://127.0.0.1:8080/health", "--", "/app")
+
+	first := c.health()
+	seen := c.waitHealth("healthy", 20*time.Second)
+	if first != "starting" {
+		t.Errorf("first health status: have %q, want starting (seen %v)", first, seen)
+	}
+
+	out := c.mustExec(0, "/hcinit", "check")
+	if !strings.HasPrefix(out, "healthy") {
+		t.Errorf("hcinit check: have %q, want healthy", out)
+	}
+	st, code := c.checkJSON("-w", "/")
+	if code != 0 || st.Status != "healthy" || !slices.Contains(st.kinds(), "http") {
+		t.Errorf("hcinit check --json from /: exit %d, status %q, checks %v; want 0, healthy, [http]", code, st.Status, st.kinds())
+	}
+	for _, level := range []string{"--live", "--ready"} {
+		c.mustExec(0, "/hcinit", "check", level)
+	}
+
+	c.mustExec(0, "/app", "-ctl", "fail")
+	seen = appendDistinct(seen, c.waitHealth("unhealthy", 20*time.Second)...)
+	hs := c.inspect().State.Health
+	last := hs.Log[len(hs.Log)-1]
+	if last.ExitCode != 1 || !strings.Contains(last.Output, "500") {
+		t.Errorf("Docker's last probe: exit %d, output %q; want 1 and the HTTP 500 hcinit saw", last.ExitCode, last.Output)
+	}
+	out, _, code = c.exec(nil, "/hcinit", "check")
+	if code != 1 || !strings.Contains(out, "unhealthy") {
+		t.Errorf("hcinit check while failing: exit %d, %q; want 1, unhealthy", code, out)
+	}
+
+	c.mustExec(0, "/app", "-ctl", "ok")
+	seen = appendDistinct(seen, c.waitHealth("healthy", 20*time.Second)...)
+	t.Logf("health statuses seen: %v", seen)
+}
+
+// appendDistinct appends the statuses in more that differ from the one before.
+func appendDistinct(seen []string, more ...string) []string {
+	for _, s := range more {
+		if len(seen) == 0 || seen[len(seen)-1] != s {
+			seen = append(seen, s)
+		}
+	}
+	return seen
+}
