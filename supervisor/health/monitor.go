@@ -315,7 +315,7 @@ func (m *Monitor) setupV1() {
 	if m.cfg.Dir == "" {
 		return
 	}
-	name := "hcinit-" + randomName(16)
+	name := v1Prefix + randomName(16)
 	addr, err := common.SocketPath(common.SocketPrefix, name)
 	if err != nil {
 		return

@@ -6,12 +6,18 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 )
+
+// v1Prefix starts the socket name hcinit writes into .hc-socket for v1.0.x
+// clients; the go-healthcheck server's names are 16 letters and digits, so a
+// name with this prefix is always an hcinit's.
+const v1Prefix = "hcinit-"
 
 // debounce lets a writer finish (a v1.0.x server truncates, then writes) before
 // a name file is read.
@@ -117,6 +123,12 @@ func (m *Monitor) nameFileChanged(path string) {
 		return
 	}
 	if path == m.v1File && name == m.v1Name {
+		return
+	}
+	if strings.HasPrefix(name, v1Prefix) {
+		// Another hcinit in the same working directory: it is not our child's
+		// server, and fighting over the file would make both loop for ever.
+		m.log.WithField("path", path).Debug("name file belongs to another hcinit; leaving it")
 		return
 	}
 	var addrs []string
