@@ -92,6 +92,9 @@ func New(cfg Config, sigs <-chan os.Signal, log *logrus.Logger, r *reaper.Reaper
 		s.id = &id
 	}
 	s.tty = isForegroundTTY(0)
+	if cfg.Pidfile != "" {
+		r.RememberUnclaimed()
+	}
 	return s, nil
 }
 

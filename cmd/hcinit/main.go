@@ -47,11 +47,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := newLogger(cfg, stderr)
-	r := reaper.New(func(e reaper.Exit, claimed bool) {
-		if !claimed && cfg.WarnZombies {
-			log.WithFields(logrus.Fields{"component": "reaper", "pid": e.Pid, "exit_code": e.Code()}).Warn("reaped zombie")
+	var onReap func(reaper.Exit, bool)
+	if cfg.WarnZombies {
+		onReap = func(e reaper.Exit, claimed bool) {
+			if !claimed {
+				log.WithFields(logrus.Fields{"component": "reaper", "pid": e.Pid, "exit_code": e.Code()}).Warn("reaped zombie")
+			}
 		}
-	})
+	}
+	r := reaper.New(onReap)
 	s, err := supervisor.New(cfg, earlysig.C, log, r)
 	if err != nil {
 		fmt.Fprintf(stderr, "hcinit: %v\n", err)

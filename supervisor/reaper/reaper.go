@@ -51,6 +51,7 @@ const keepUnclaimed = 1024
 type Reaper struct {
 	mu        sync.Mutex
 	waiters   map[int]chan Exit
+	remember  bool // keep unclaimed exits for a later Watch
 	unclaimed map[int]Exit
 	order     []int
 	empty     chan struct{} // closed while the process has no children at all
@@ -83,8 +84,19 @@ func (r *Reaper) Start(fork func() (int, error)) (int, <-chan Exit, error) {
 	return pid, r.watchLocked(pid), nil
 }
 
+// RememberUnclaimed makes the reaper keep the last exits nobody waited for, so
+// that Watch on a pid learnt later (a daemon's pid file) still sees an exit that
+// came first. Off by default: a PID 1 reaping a flood of orphans should not pay
+// for bookkeeping it never uses.
+func (r *Reaper) RememberUnclaimed() {
+	r.mu.Lock()
+	r.remember = true
+	r.mu.Unlock()
+}
+
 // Watch registers interest in a pid started by someone else (a daemon named in a
-// pid file). If that pid was already reaped, the channel delivers it at once.
+// pid file). If that pid was already reaped and RememberUnclaimed is on, the
+// channel delivers its exit at once.
 func (r *Reaper) Watch(pid int) <-chan Exit {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -144,7 +156,7 @@ func (r *Reaper) Reap() {
 		ch, claimed := r.waiters[pid]
 		if claimed {
 			delete(r.waiters, pid)
-		} else {
+		} else if r.remember {
 			if len(r.order) >= keepUnclaimed {
 				delete(r.unclaimed, r.order[0])
 				r.order = r.order[1:]
