@@ -3,12 +3,9 @@ package health
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,9 +19,6 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/internal/probe"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
-
-// maxBody caps what an http check reads of a response body (kubelet: 10 KiB).
-const maxBody = 10 << 10
 
 // newCheck resolves sp's defaults and builds its probe.
 func (m *Monitor) newCheck(sp Spec) (*check, error) {
@@ -113,53 +107,6 @@ func probeTCP(ctx context.Context, addr string) outcome {
 	}
 	conn.Close()
 	return pass("connected to %s", addr)
-}
-
-// newHTTPProbe returns a GET probe: success is a status in the spec's range
-// (200-399 by default, like kubelet) and, when asked, a body substring within
-// the first 10 KiB. Redirects are followed only to the same host; proxies are
-// never used.
-func newHTTPProbe(sp Spec) func(context.Context) outcome {
-	client := &http.Client{
-		Transport: &http.Transport{
-			Proxy:             nil,
-			DisableKeepAlives: true,
-			TLSClientConfig:   &tls.Config{InsecureSkipVerify: sp.Insecure},
-		},
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Host != via[0].URL.Host || len(via) >= 10 {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		},
-	}
-	return func(ctx context.Context) outcome {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, sp.URL, nil)
-		if err != nil {
-			return fail("build request: %v", err)
-		}
-		req.Header.Set("User-Agent", "hcinit")
-		resp, err := client.Do(req)
-		if err != nil {
-			return fail("%v", err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		switch {
-		case resp.StatusCode < sp.StatusLow || resp.StatusCode > sp.StatusHigh:
-			return fail("HTTP %d (want %d-%d): %s", resp.StatusCode, sp.StatusLow, sp.StatusHigh, head(body, 512))
-		case sp.Body != "" && !bytes.Contains(body, []byte(sp.Body)):
-			return fail("HTTP %d: body lacks %q: %s", resp.StatusCode, sp.Body, head(body, 512))
-		}
-		return pass("HTTP %d", resp.StatusCode)
-	}
-}
-
-func head(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
-	}
-	return strings.TrimSpace(string(b))
 }
 
 // probeFile passes when path exists and, with maxAge > 0, was modified within
