@@ -12,9 +12,14 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/wisdom-oss/go-healthcheck/internal/memtrim"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
+
+// idleTrimDelay: how long after the child started hcinit hands its start-up
+// memory back (internal/memtrim); by then the health side is set up too.
+const idleTrimDelay = 300 * time.Millisecond
 
 // pidfileWait bounds how long a daemon may take to write its pid file after its
 // launcher exited.
@@ -84,6 +89,9 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 	if err := startChild(); err != nil {
 		return err
 	}
+	// Start-up is over once the child runs: give its memory back.
+	trim := time.AfterFunc(idleTrimDelay, memtrim.Idle)
+	defer trim.Stop()
 	for {
 		var empty <-chan struct{}
 		if !alive && restartTimer == nil {
@@ -92,7 +100,11 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		select {
 		case sig := <-sigc:
 			us, ok := sig.(syscall.Signal)
-			if !ok {
+			if !ok || us == unix.SIGPIPE {
+				// The kernel raises SIGPIPE for hcinit's own writes to a socket
+				// whose peer hung up (a health client or a delegated server), and
+				// os/signal delivers those too, unable to tell them from kill(2):
+				// forwarded, they would kill the child. Subscribed, never forwarded.
 				continue
 			}
 			fwd := s.translate(us)
