@@ -28,6 +28,10 @@ fi
 if ! docker info >/dev/null 2>&1; then
 	echo "deps: starting dockerd" >&2
 	mkdir -p /var/log
+	# A dockerd killed with the previous session leaves its pid files behind.
+	for f in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+		if [ -f "$f" ] && ! kill -0 "$(cat "$f" 2>/dev/null)" 2>/dev/null; then rm -f "$f"; fi
+	done
 	dockerd=$(command -v dockerd || echo /usr/sbin/dockerd) # sbin may be off PATH
 	nohup "$dockerd" >/var/log/hcinit-dockerd.log 2>&1 &
 	for _ in $(seq 1 60); do
