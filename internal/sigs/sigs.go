@@ -26,11 +26,12 @@ var Forwardable = func() []os.Signal {
 		unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
 		unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP,
 		unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
-		unix.SIGPROF, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
+		unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
 	}
 	// Real-time signals 35..64. The Go runtime keeps 32, 33 and 34 for itself
-	// (glibc's and musl's thread signals) and cannot deliver SIGSYS or SIGSTKFLT
-	// to signal.Notify (runtime/sigtab_linux_generic.go), so those are left out.
+	// (glibc's and musl's thread signals) and cannot deliver SIGSYS, SIGSTKFLT or
+	// SIGPROF (its profiler's) to signal.Notify (runtime/sigtab_linux_generic.go,
+	// runtime/signal_unix.go sigenable), so those are left out.
 	for n := 35; n <= 64; n++ {
 		s = append(s, unix.Signal(n))
 	}
