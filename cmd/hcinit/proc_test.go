@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+)
+
+// proc is one init under test. Its stdout, which the processes below it share,
+// is a pipe read line by line; its stderr goes to a file. Every method is safe
+// to call from the goroutine that runs one init of a comparison.
+type proc struct {
+	cmd     *exec.Cmd
+	out     *lines
+	errPath string
+	started time.Time
+
+	done  chan struct{} // closed once the init is waited for
+	ended time.Time
+	state *os.ProcessState
+}
+
+// spawnOpt adjusts the command before it starts.
+type spawnOpt func(*exec.Cmd)
+
+func withEnv(kv ...string) spawnOpt {
+	return func(c *exec.Cmd) { c.Env = append(os.Environ(), kv...) }
+}
+
+func withSys(a *syscall.SysProcAttr) spawnOpt { return func(c *exec.Cmd) { c.SysProcAttr = a } }
+
+// withStdio gives the init these files as stdin, stdout and stderr (a pty);
+// its output is then not read as lines.
+func withStdio(f *os.File) spawnOpt {
+	return func(c *exec.Cmd) { c.Stdin, c.Stdout, c.Stderr = f, f, f }
+}
+
+// spawn starts argv. Cleanup kills the init, everything that printed a ready
+// line, and waits (bounded) for the init.
+func spawn(t testing.TB, argv []string, opts ...spawnOpt) (*proc, error) {
+	p := &proc{done: make(chan struct{}), out: newLines()}
+	p.cmd = exec.Command(argv[0], argv[1:]...)
+	// The init dies with this test binary, whatever happens.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	for _, o := range opts {
+		o(p.cmd)
+	}
+	// A directory of its own: hcinit writes a v1.0.x .hc-socket into its working
+	// directory, and one hcinit must not find another's there.
+	dir := t.TempDir()
+	if p.cmd.Dir == "" {
+		p.cmd.Dir = dir
+	}
+	var r, w *os.File
+	if p.cmd.Stdout == nil {
+		var err error
+		if r, w, err = os.Pipe(); err != nil {
+			return nil, err
+		}
+		// *os.File, not a Writer: no copying goroutine, and Wait does not wait
+		// for every grandchild to close it (golang/go#23019).
+		p.cmd.Stdout = w
+		ef, err := os.CreateTemp(dir, "stderr-")
+		if err != nil {
+			return nil, err
+		}
+		defer ef.Close()
+		p.errPath = ef.Name()
+		p.cmd.Stderr = ef
+	} else {
+		p.out.close()
+	}
+	p.started = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		if w != nil {
+			w.Close()
+			r.Close()
+		}
+		return nil, err
+	}
+	if w != nil {
+		w.Close()
+		go p.out.read(r)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		p.ended, p.state = time.Now(), p.cmd.ProcessState
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		for _, pid := range p.out.readyPids() {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s: not gone 5s after SIGKILL", argv[0])
+		}
+		if r != nil {
+			r.Close()
+		}
+	})
+	return p, nil
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// signal sends sig to the init.
+func (p *proc) signal(sig unix.Signal) error {
+	if err := unix.Kill(p.pid(), sig); err != nil {
+		return fmt.Errorf("send %s to the init: %w", sigs.Name(sig), err)
+	}
+	return nil
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// exit waits up to d for the init and returns its exit code. An init killed by
+// a signal, or one still running after d, is an error.
+func (p *proc) exit(d time.Duration) (int, error) {
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		return 0, fmt.Errorf("still running %s later", d)
+	}
+	ws := p.state.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 0, fmt.Errorf("the init itself was killed by %s", sigs.Name(ws.Signal()))
+	}
+	return ws.ExitStatus(), nil
+}
+
+// expectExit waits up to d and wants exit code want.
+func (p *proc) expectExit(d time.Duration, want int) error {
+	have, err := p.exit(d)
+	if err != nil {
+		return err
+	}
+	if have != want {
+		return fmt.Errorf("exit %d, want %d%s", have, want, p.stderrNote())
+	}
+	return nil
+}
+
+// stderr is what the init wrote to its stderr so far.
+func (p *proc) stderr() string {
+	if p.errPath == "" {
+		return ""
+	}
+	b, _ := os.ReadFile(p.errPath)
+	return string(b)
+}
+
+func (p *proc) stderrNote() string {
+	s := strings.TrimSpace(p.stderr())
+	if s == "" {
+		return ""
+	}
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return " (stderr: " + s + ")"
+}
+
+// lines collects output lines and wakes waiters on each one.
+type lines struct {
+	mu   sync.Mutex
+	all  []string
+	eof  bool
+	wake chan struct{} // closed and replaced on every change
+}
+
+func newLines() *lines { return &lines{wake: make(chan struct{})} }
+
+func (l *lines) read(r io.Reader) {
+	s := bufio.NewScanner(r)
+	for s.Scan() {
+		l.mu.Lock()
+		l.all = append(l.all, strings.TrimRight(s.Text(), "\r")) // a pty ends lines with CR LF
+		close(l.wake)
+		l.wake = make(chan struct{})
+		l.mu.Unlock()
+	}
+	l.close()
+}
+
+func (l *lines) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.eof {
+		l.eof = true
+		close(l.wake)
+		l.wake = make(chan struct{})
+	}
+}
+
+func (l *lines) snapshot() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.all...)
+}
+
+// await waits up to d until every wanted line has been printed.
+func (l *lines) await(d time.Duration, want ...string) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		l.mu.Lock()
+		missing := missingLines(l.all, want)
+		eof, wake := l.eof, l.wake
+		l.mu.Unlock()
+		switch {
+		case len(missing) == 0:
+			return nil
+		case eof:
+			return fmt.Errorf("output ended without %q", missing)
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			return fmt.Errorf("no %q within %s", missing, d)
+		}
+	}
+}
+
+// ready waits for sigprint's "NAME ready PID" line of every name.
+func (l *lines) ready(d time.Duration, names ...string) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		l.mu.Lock()
+		var missing []string
+		for _, n := range names {
+			if !hasPrefix(l.all, n+" ready ") {
+				missing = append(missing, n)
+			}
+		}
+		eof, wake := l.eof, l.wake
+		l.mu.Unlock()
+		switch {
+		case len(missing) == 0:
+			return nil
+		case eof:
+			return fmt.Errorf("output ended before %v were ready", missing)
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			return fmt.Errorf("%v not ready within %s", missing, d)
+		}
+	}
+}
+
+// readyPid is the pid the printer called name announced, 0 if none did.
+func (l *lines) readyPid(name string) int {
+	for _, s := range l.snapshot() {
+		if f := strings.Fields(s); len(f) == 3 && f[0] == name && f[1] == "ready" {
+			pid, _ := strconv.Atoi(f[2])
+			return pid
+		}
+	}
+	return 0
+}
+
+// readyPids are the pids of every printer that announced itself.
+func (l *lines) readyPids() []int {
+	var pids []int
+	for _, s := range l.snapshot() {
+		if f := strings.Fields(s); len(f) == 3 && f[1] == "ready" {
+			if pid, err := strconv.Atoi(f[2]); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+// signalsOf lists what the printer called name printed, ready and SIGCHLD
+// lines left out (a printer gets SIGCHLD of its own when its child exits).
+func signalsOf(all []string, name string) []string {
+	var out []string
+	for _, s := range all {
+		rest, ok := strings.CutPrefix(s, name+" ")
+		if !ok || strings.HasPrefix(rest, "ready ") || rest == "SIGCHLD" {
+			continue
+		}
+		out = append(out, rest)
+	}
+	return out
+}
+
+func missingLines(all, want []string) []string {
+	var missing []string
+	for _, w := range want {
+		found := false
+		for _, s := range all {
+			if s == w {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, w)
+		}
+	}
+	return missing
+}
+
+func hasPrefix(all []string, prefix string) bool {
+	for _, s := range all {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(all []string, line string) bool { return len(missingLines(all, []string{line})) == 0 }
+
+// waitGone waits up to d for pid to exit, on a pidfd: no polling.
+func waitGone(pid int, d time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("pid %d still running after %s", pid, d)
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left/time.Millisecond)+1)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+// signalMask reads one of SigBlk, SigIgn, SigCgt from /proc/PID/status.
+func signalMask(pid int, field string) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
+}
+
+// openPTY opens a pseudo-terminal pair without cgo or a pty package: the
+// master from /dev/ptmx, unlocked, and the slave it names.
+func openPTY() (master, slave *os.File, err error) {
+	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
+		unix.Close(m)
+		return nil, nil, fmt.Errorf("unlock pty: %w", err)
+	}
+	n, err := unix.IoctlGetUint32(m, unix.TIOCGPTN)
+	if err != nil {
+		unix.Close(m)
+		return nil, nil, fmt.Errorf("pty number: %w", err)
+	}
+	name := filepath.Join("/dev/pts", strconv.Itoa(int(n)))
+	s, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(m)
+		return nil, nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	// Non-blocking, so the master is pollable and Close ends a pending Read.
+	return os.NewFile(uintptr(m), "/dev/ptmx"), os.NewFile(uintptr(s), name), nil
+}
+
+// needRoot skips a test that needs root: a PID namespace, another user.
+func needRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}

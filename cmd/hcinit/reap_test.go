@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// The orphans helper makes 100 orphans, checks that its parent (the init under
+// test) adopts every one, and that every one is reaped with no zombie left; it
+// prints the counts and exits 1 otherwise.
+const orphansWant = "orphans 100 adopted 100 reaped 100 zombies 0"
+
+func TestOrphansAsPID1(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	compare(t, rowOrphansPID1, func(t *testing.T, in initProg) error {
+		argv := append([]string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child"},
+			in.argv(nil, "orphans", "-n", "100")...)
+		return orphans(t, argv)
+	})
+}
+
+func TestOrphansAsSubreaper(t *testing.T) {
+	t.Parallel()
+	compare(t, rowOrphansSub, func(t *testing.T, in initProg) error {
+		return orphans(t, in.argv(nil, "orphans", "-n", "100"))
+	})
+}
+
+func orphans(t *testing.T, argv []string) error {
+	p, err := spawn(t, argv)
+	if err != nil {
+		return err
+	}
+	code, err := p.exit(exitWait)
+	if err != nil {
+		return err
+	}
+	_ = p.out.await(exitWait, orphansWant) // returns at the end of the output
+	if all := p.out.snapshot(); !contains(all, orphansWant) {
+		return fmt.Errorf("%s", strings.Join(all, "; "))
+	}
+	if code != 0 {
+		return fmt.Errorf("exit %d, want 0%s", code, p.stderrNote())
+	}
+	return nil
+}

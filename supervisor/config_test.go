@@ -1,0 +1,140 @@
+package supervisor_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor"
+)
+
+// TestEnvTwins: every option with a value has an HCINIT_* twin, and the option
+// given on the command line wins over it.
+func TestEnvTwins(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		envName   string
+		envValue  string
+		flag      []string
+		field     func(supervisor.Config) any
+		fromEnv   any
+		fromFlags any
+	}{
+		{"stop-signal", "HCINIT_STOP_SIGNAL", "USR1", []string{"--stop-signal", "HUP"},
+			func(c supervisor.Config) any { return c.StopSignal }, unix.SIGUSR1, unix.SIGHUP},
+		{"stop-timeout", "HCINIT_STOP_TIMEOUT", "30s", []string{"--stop-timeout", "1s"},
+			func(c supervisor.Config) any { return c.StopTimeout }, 30 * time.Second, time.Second},
+		{"drain-delay", "HCINIT_DRAIN_DELAY", "2s", []string{"--drain-delay", "1"},
+			func(c supervisor.Config) any { return c.DrainDelay }, 2 * time.Second, time.Second},
+		{"restart", "HCINIT_RESTART", "always", []string{"--restart", "on-failure"},
+			func(c supervisor.Config) any { return c.Restart }, "always", "on-failure"},
+		{"restart-delay", "HCINIT_RESTART_DELAY", "2s", []string{"--restart-delay", "3s"},
+			func(c supervisor.Config) any { return c.RestartDelay }, 2 * time.Second, 3 * time.Second},
+		{"user", "HCINIT_USER", "65534", []string{"--user", "0"},
+			func(c supervisor.Config) any { return c.User }, "65534", "0"},
+		{"pidfile", "HCINIT_PIDFILE", "/run/a.pid", []string{"--pidfile", "/run/b.pid"},
+			func(c supervisor.Config) any { return c.Pidfile }, "/run/a.pid", "/run/b.pid"},
+		{"log-level", "HCINIT_LOG_LEVEL", "debug", []string{"--log-level", "error"},
+			func(c supervisor.Config) any { return c.LogLevel }, "debug", "error"},
+		{"log-format", "HCINIT_LOG_FORMAT", "json", []string{"--log-format", "text"},
+			func(c supervisor.Config) any { return c.LogFormat }, "json", "text"},
+		{"pdeath-signal", "HCINIT_PDEATH_SIGNAL", "KILL", []string{"-p", "TERM"},
+			func(c supervisor.Config) any { return c.PdeathSig }, unix.SIGKILL, unix.SIGTERM},
+		// A switch set in the environment is turned back by its opposite flag.
+		{"single-child", "HCINIT_SINGLE_CHILD", "true", []string{"-g"},
+			func(c supervisor.Config) any { return c.SingleChild }, true, false},
+		{"kill-group", "HCINIT_KILL_GROUP", "true", []string{"-c"},
+			func(c supervisor.Config) any { return c.SingleChild }, false, true},
+		{"verbose", "HCINIT_VERBOSE", "true", []string{"-vv"},
+			func(c supervisor.Config) any { return c.Verbosity }, 2, 4},
+		{"warn-zombies", "HCINIT_WARN_ZOMBIES", "1", nil,
+			func(c supervisor.Config) any { return c.WarnZombies }, true, true},
+		{"subreaper", "HCINIT_SUBREAPER", "yes-not-a-bool", nil, nil, nil, nil}, // an error, below
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			getenv := func(k string) string {
+				if k == tc.envName {
+					return tc.envValue
+				}
+				return ""
+			}
+			cfg, err := supervisor.Parse([]string{"app"}, getenv)
+			if tc.field == nil {
+				if err == nil {
+					t.Fatalf("%s=%s: no error", tc.envName, tc.envValue)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if have := tc.field(cfg); have != tc.fromEnv {
+				t.Errorf("%s=%s: have %v, want %v", tc.envName, tc.envValue, have, tc.fromEnv)
+			}
+			cfg, err = supervisor.Parse(append(slices.Clone(tc.flag), "app"), getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if have := tc.field(cfg); have != tc.fromFlags {
+				t.Errorf("%s=%s with %v: have %v, want %v", tc.envName, tc.envValue, tc.flag, have, tc.fromFlags)
+			}
+		})
+	}
+}
+
+// TestRepeatable: repeatable options add up, from the environment (';' or
+// newline separated) and from flags.
+func TestRepeatable(t *testing.T) {
+	getenv := func(k string) string {
+		switch k {
+		case "HCINIT_MAP_EXIT":
+			return "3;4\n5"
+		case "HCINIT_REWRITE":
+			return "USR1:0; 15:3"
+		case "HCINIT_CHECK":
+			return "tcp=:80,timeout=1s;file=/tmp/alive"
+		}
+		return ""
+	}
+	cfg, err := supervisor.Parse([]string{"-e", "6", "-r", "HUP:USR2", "--check", "process", "app"}, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []int{3, 4, 5, 6} {
+		if !cfg.MapToZero[code] {
+			t.Errorf("exit %d not mapped to 0: %v", code, cfg.MapToZero)
+		}
+	}
+	want := map[unix.Signal]unix.Signal{unix.SIGUSR1: 0, unix.SIGTERM: unix.SIGQUIT, unix.SIGHUP: unix.SIGUSR2}
+	if len(cfg.Rewrite) != len(want) {
+		t.Errorf("rewrite %v, want %v", cfg.Rewrite, want)
+	}
+	for from, to := range want {
+		if have, ok := cfg.Rewrite[from]; !ok || have != to {
+			t.Errorf("rewrite %d: have %d, want %d", from, have, to)
+		}
+	}
+	if wantChecks := []string{"tcp=:80,timeout=1s", "file=/tmp/alive", "process"}; !slices.Equal(cfg.Checks, wantChecks) {
+		t.Errorf("checks %q, want %q", cfg.Checks, wantChecks)
+	}
+}
+
+// TestDefaults: with nothing given, the stop sequence ends inside Docker's 10 s.
+func TestDefaults(t *testing.T) {
+	cfg, err := supervisor.Parse([]string{"app"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case cfg.StopSignal != unix.SIGTERM:
+		t.Errorf("stop signal %d", cfg.StopSignal)
+	case cfg.StopTimeout <= 0 || cfg.StopTimeout >= 10*time.Second:
+		t.Errorf("stop timeout %s: want inside Docker's 10s", cfg.StopTimeout)
+	case cfg.SingleChild:
+		t.Error("single-child by default")
+	case cfg.Restart != supervisor.RestartNo:
+		t.Errorf("restart %q", cfg.Restart)
+	}
+}

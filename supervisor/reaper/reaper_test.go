@@ -1,0 +1,256 @@
+package reaper_test
+
+import (
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/testbin"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
+)
+
+// This process reaps with wait4(-1) during these tests, as hcinit does: nothing
+// else in it may start processes. It registers as subreaper, so orphans of the
+// children come back to it as they come back to hcinit.
+func TestMain(m *testing.M) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		panic(err)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+const wait = 10 * time.Second
+
+// running starts r.Run and stops it at the end of the test.
+func running(t *testing.T, r *reaper.Reaper) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(stop)
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+	})
+}
+
+// sh forks sh -c script through the reaper.
+func sh(t *testing.T, r *reaper.Reaper, script string) (int, <-chan reaper.Exit) {
+	t.Helper()
+	pid, ch, err := r.Start(func() (int, error) {
+		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", script}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid, ch
+}
+
+func await(t *testing.T, ch <-chan reaper.Exit) reaper.Exit {
+	t.Helper()
+	select {
+	case e := <-ch:
+		return e
+	case <-time.After(wait):
+		t.Fatalf("no exit within %s", wait)
+		return reaper.Exit{}
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		status unix.WaitStatus
+		code   int
+		sig    unix.Signal
+	}{
+		{0, 0, 0},
+		{3 << 8, 3, 0},
+		{255 << 8, 255, 0},
+		{unix.WaitStatus(unix.SIGTERM), 143, unix.SIGTERM},
+		{unix.WaitStatus(unix.SIGKILL), 137, unix.SIGKILL},
+		{unix.WaitStatus(unix.SIGSEGV) | 0x80, 139, unix.SIGSEGV}, // core dumped
+		{unix.WaitStatus(unix.SIGSTOP)<<8 | 0x7f, 255, 0},         // stopped: not an exit
+	} {
+		e := reaper.Exit{Pid: 1, Status: tc.status}
+		if have := e.Code(); have != tc.code {
+			t.Errorf("status %#x: code %d, want %d", tc.status, have, tc.code)
+		}
+		if have := e.Signal(); have != tc.sig {
+			t.Errorf("status %#x: signal %d, want %d", tc.status, have, tc.sig)
+		}
+	}
+}
+
+func TestStartDeliversExit(t *testing.T) {
+	r := reaper.New(nil)
+	running(t, r)
+	pid, ch := sh(t, r, "exit 3")
+	e := await(t, ch)
+	if e.Pid != pid || e.Code() != 3 {
+		t.Errorf("exit %+v (code %d), want pid %d code 3", e, e.Code(), pid)
+	}
+	if _, ok := <-ch; ok {
+		t.Error("channel not closed after its one exit")
+	}
+}
+
+// SIGCHLDs coalesce: 200 children exiting at once are all reaped and every
+// status reaches the one who started it, none counted as an orphan.
+func TestCoalescedExits(t *testing.T) {
+	var mu sync.Mutex
+	unclaimed := 0
+	r := reaper.New(func(e reaper.Exit, claimed bool) {
+		if !claimed {
+			mu.Lock()
+			unclaimed++
+			mu.Unlock()
+		}
+	})
+	running(t, r)
+	const n = 200
+	chans := make([]<-chan reaper.Exit, n)
+	for i := range chans {
+		_, chans[i] = sh(t, r, "exit "+strconv.Itoa(i%10))
+	}
+	for i, ch := range chans {
+		if e := await(t, ch); e.Code() != i%10 {
+			t.Errorf("child %d: code %d, want %d", i, e.Code(), i%10)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if unclaimed != 0 {
+		t.Errorf("%d exits counted as orphans: Start lost the race with Reap", unclaimed)
+	}
+}
+
+// Orphans of the child come back to the subreaper and are reaped as unclaimed;
+// no zombie is left and Empty closes once nothing is left.
+func TestOrphansReaped(t *testing.T) {
+	var mu sync.Mutex
+	orphans := 0
+	r := reaper.New(func(e reaper.Exit, claimed bool) {
+		if !claimed {
+			mu.Lock()
+			orphans++
+			mu.Unlock()
+		}
+	})
+	running(t, r)
+	// Each ( … & ) leaves one orphan: the subshell is sh's, the sleep ours.
+	_, ch := sh(t, r, "for i in 1 2 3 4 5 6 7 8 9 10; do (sleep 0.1 &); done")
+	if e := await(t, ch); e.Code() != 0 {
+		t.Fatalf("sh exited %d", e.Code())
+	}
+	select {
+	case <-r.Empty():
+	case <-time.After(wait):
+		t.Fatal("Empty not closed: orphans left")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if orphans != 10 {
+		t.Errorf("%d orphans reaped, want 10", orphans)
+	}
+	if z := testbin.Zombies(os.Getpid()); len(z) > 0 {
+		t.Errorf("zombies left: %+v", z)
+	}
+}
+
+// Empty is open while a child runs, closed when none is left, open again
+// after the next Start.
+func TestEmpty(t *testing.T) {
+	r := reaper.New(nil)
+	running(t, r)
+	// The child runs until this test closes its stdin.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	pid, ch, err := r.Start(func() (int, error) {
+		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", "read x"}, &syscall.ProcAttr{Files: []uintptr{pr.Fd(), 1, 2}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Reap()
+	select {
+	case <-r.Empty():
+		t.Fatalf("Empty closed while pid %d runs", pid)
+	default:
+	}
+	pw.Close()
+	await(t, ch)
+	select {
+	case <-r.Empty():
+	case <-time.After(wait):
+		t.Fatal("Empty not closed after the last child")
+	}
+	_, ch2 := sh(t, r, "exit 0")
+	empty := r.Empty()
+	await(t, ch2)
+	select {
+	case <-empty:
+	case <-time.After(wait):
+		t.Fatal("Empty not closed again after the next child")
+	}
+}
+
+// Watch on a pid started elsewhere (a daemon from a pid file) gets its exit,
+// even when it was reaped before the Watch, once RememberUnclaimed is on.
+func TestWatch(t *testing.T) {
+	reaped := make(chan int, 4)
+	r := reaper.New(func(e reaper.Exit, claimed bool) {
+		if !claimed {
+			reaped <- e.Pid
+		}
+	})
+	r.RememberUnclaimed()
+	running(t, r)
+	// Started without the reaper: nobody waits for it.
+	pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", "exit 5"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-reaped:
+		if p != pid {
+			t.Fatalf("reaped %d, want %d", p, pid)
+		}
+	case <-time.After(wait):
+		t.Fatal("not reaped")
+	}
+	if e := await(t, r.Watch(pid)); e.Pid != pid || e.Code() != 5 {
+		t.Errorf("Watch after the exit: %+v", e)
+	}
+	// And a Watch before the exit.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	pid, err = syscall.ForkExec("/bin/sh", []string{"sh", "-c", "read x; exit 6"}, &syscall.ProcAttr{Files: []uintptr{pr.Fd(), 1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := r.Watch(pid)
+	pw.Close()
+	if e := await(t, ch); e.Pid != pid || e.Code() != 6 {
+		t.Errorf("Watch before the exit: %+v", e)
+	}
+}
+
+func TestStartError(t *testing.T) {
+	r := reaper.New(nil)
+	_, ch, err := r.Start(func() (int, error) { return 0, syscall.ENOENT })
+	if err != syscall.ENOENT || ch != nil {
+		t.Errorf("Start with a failing fork: %v, %v", ch, err)
+	}
+}

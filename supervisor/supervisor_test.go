@@ -1,0 +1,258 @@
+package supervisor
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
+)
+
+// The tests below run the supervisor in this process: the child actor, the
+// reaper and the signal actor, under the race detector. Signals are injected
+// into the channel hcinit's early subscription would feed.
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// harness runs one Supervisor with injectable signals.
+type harness struct {
+	t    *testing.T
+	sigs chan os.Signal
+	done chan int
+}
+
+func start(t *testing.T, cfg Config) *harness {
+	t.Helper()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	h := &harness{t: t, sigs: make(chan os.Signal, 16), done: make(chan int, 1)}
+	s, err := New(cfg, h.sigs, log, reaper.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tty = false // whatever the terminal go test runs on
+	go func() { h.done <- s.Run() }()
+	t.Cleanup(func() {
+		select {
+		case <-h.done:
+		case <-time.After(10 * time.Second):
+			t.Error("Run still running at the end of the test")
+		}
+	})
+	return h
+}
+
+func (h *harness) exit(d time.Duration) (int, error) {
+	select {
+	case code := <-h.done:
+		h.done <- code // for Cleanup
+		return code, nil
+	case <-time.After(d):
+		return 0, errors.New("Run still running after " + d.String())
+	}
+}
+
+func config(command ...string) Config {
+	c := Defaults()
+	c.Command = command
+	c.StopTimeout = 5 * time.Second
+	return c
+}
+
+// fifo makes a named pipe the child writes "ready" into once its traps are set.
+func fifo(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "ready")
+	if err := unix.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitReady reads the fifo without blocking for longer than d.
+func waitReady(t *testing.T, path string, d time.Duration) {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(d)
+	buf := make([]byte, 64)
+	for time.Now().Before(deadline) {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(time.Until(deadline)/time.Millisecond)+1)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			if k, _ := unix.Read(fd, buf); k > 0 && strings.Contains(string(buf[:k]), "ready") {
+				return
+			}
+		}
+	}
+	t.Fatalf("child not ready after %s", d)
+}
+
+// trapper is a shell that exits 10 on USR1, 11 on TERM, 12 on HUP, and
+// announces itself on the fifo once its traps are set.
+func trapper(ready string) []string {
+	return []string{"sh", "-c", `trap 'exit 10' USR1; trap 'exit 11' TERM; trap 'exit 12' HUP
+echo ready > ` + ready + `
+while :; do sleep 1 & wait $!; done`}
+}
+
+func TestRunExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  []string
+		mapz map[int]bool
+		want int
+	}{
+		{[]string{"sh", "-c", "exit 0"}, nil, 0},
+		{[]string{"sh", "-c", "exit 7"}, nil, 7},
+		{[]string{"sh", "-c", "exit 255"}, nil, 255},
+		{[]string{"sh", "-c", "kill -USR2 $$"}, nil, 128 + int(unix.SIGUSR2)},
+		{[]string{"sh", "-c", "exit 143"}, map[int]bool{143: true}, 0},
+		{[]string{"/nonexistent/cmd"}, nil, 127},
+		{[]string{"hcinit-test-no-such-cmd"}, nil, 127},
+		{[]string{t.TempDir()}, nil, 126},
+	} {
+		cfg := config(tc.cmd...)
+		if tc.mapz != nil {
+			cfg.MapToZero = tc.mapz
+		}
+		h := start(t, cfg)
+		code, err := h.exit(10 * time.Second)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.cmd, err)
+		}
+		if code != tc.want {
+			t.Errorf("%q: exit %d, want %d", tc.cmd, code, tc.want)
+		}
+	}
+}
+
+func TestRunForwards(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rewrite map[unix.Signal]unix.Signal
+		send    []os.Signal
+		want    int
+	}{
+		{"USR1", nil, []os.Signal{unix.SIGUSR1}, 10},
+		{"TERM stops", nil, []os.Signal{unix.SIGTERM}, 11},
+		{"rewrite TERM to HUP", map[unix.Signal]unix.Signal{unix.SIGTERM: unix.SIGHUP}, []os.Signal{unix.SIGTERM}, 12},
+		{"drop USR1", map[unix.Signal]unix.Signal{unix.SIGUSR1: 0}, []os.Signal{unix.SIGUSR1, unix.SIGHUP}, 12},
+		// The kernel raises SIGPIPE for hcinit's own writes; sh would die of it (141).
+		{"PIPE never forwarded", nil, []os.Signal{unix.SIGPIPE, unix.SIGHUP}, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ready := fifo(t)
+			cfg := config(trapper(ready)...)
+			if tc.rewrite != nil {
+				cfg.Rewrite = tc.rewrite
+			}
+			h := start(t, cfg)
+			waitReady(t, ready, 10*time.Second)
+			for _, s := range tc.send {
+				h.sigs <- s
+			}
+			code, err := h.exit(10 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.want {
+				t.Errorf("exit %d, want %d", code, tc.want)
+			}
+		})
+	}
+}
+
+// A child that ignores TERM is killed when the grace is over; a second TERM
+// kills it at once.
+func TestRunStop(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		grace           time.Duration
+		sends           int
+		atLeast, within time.Duration
+	}{
+		{"grace", 300 * time.Millisecond, 1, 300 * time.Millisecond, 5 * time.Second},
+		{"second TERM", 30 * time.Second, 2, 0, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ready := fifo(t)
+			cfg := config("sh", "-c", `trap '' TERM; echo ready > `+ready+`; while :; do sleep 1 & wait $!; done`)
+			cfg.StopTimeout = tc.grace
+			h := start(t, cfg)
+			waitReady(t, ready, 10*time.Second)
+			sent := time.Now()
+			for range tc.sends {
+				h.sigs <- syscall.SIGTERM
+			}
+			code, err := h.exit(tc.within)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(sent); took < tc.atLeast {
+				t.Errorf("killed after %s, inside the %s grace", took, tc.grace)
+			}
+			if code != 128+int(unix.SIGKILL) {
+				t.Errorf("exit %d, want 137", code)
+			}
+		})
+	}
+}
+
+// A TERM that arrives before the child exists is delivered once it does.
+func TestRunTermBeforeStart(t *testing.T) {
+	ready := fifo(t)
+	cfg := config(trapper(ready)...)
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	sigs := make(chan os.Signal, 1)
+	sigs <- syscall.SIGTERM // queued before Run starts anything
+	s, err := New(cfg, sigs, log, reaper.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tty = false
+	done := make(chan int, 1)
+	go func() { done <- s.Run() }()
+	select {
+	case code := <-done:
+		// sh may get TERM before its trap is set (143) or after (11): either
+		// way it got it, and Run did not hang.
+		if code != 143 && code != 11 {
+			t.Errorf("exit %d, want 143 or 11", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("TERM before the child existed was lost")
+	}
+}
+
+// --restart on-failure starts the child again until it succeeds.
+func TestRunRestart(t *testing.T) {
+	count := filepath.Join(t.TempDir(), "count")
+	cfg := config("sh", "-c", `echo run >> `+count+`; [ "$(wc -l < `+count+`)" -ge 3 ] && exit 0; exit 1`)
+	cfg.Restart = RestartOnFailure
+	cfg.RestartDelay, cfg.RestartMaxDelay = 20*time.Millisecond, 40*time.Millisecond
+	h := start(t, cfg)
+	code, err := h.exit(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(count)
+	if code != 0 || strings.Count(string(b), "run") != 3 {
+		t.Errorf("exit %d after %d runs, want 0 after 3", code, strings.Count(string(b), "run"))
+	}
+}
