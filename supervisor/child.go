@@ -100,11 +100,12 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		select {
 		case sig := <-sigc:
 			us, ok := sig.(syscall.Signal)
-			if !ok || us == unix.SIGPIPE {
+			if !ok || us == unix.SIGPIPE || sigs.IsAbsorbed(us) {
 				// The kernel raises SIGPIPE for hcinit's own writes to a socket
 				// whose peer hung up (a health client or a delegated server), and
 				// os/signal delivers those too, unable to tell them from kill(2):
 				// forwarded, they would kill the child. Subscribed, never forwarded.
+				// The absorbed fault signals (kill -SEGV 1) concern hcinit alone.
 				continue
 			}
 			fwd := s.translate(us)

@@ -35,6 +35,9 @@ func subscribe(args []string) chan os.Signal {
 	// the runtime drops the rest while unsubscribed, so they are added in the
 	// background, off the path of a child that exits at once.
 	signal.Notify(c, sigs.Lethal...)
-	go signal.Notify(c, sigs.Forwardable...)
+	go func() {
+		signal.Notify(c, sigs.Forwardable...)
+		signal.Notify(c, sigs.Absorbed...)
+	}()
 	return c
 }

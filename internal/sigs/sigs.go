@@ -26,17 +26,35 @@ var Forwardable = func() []os.Signal {
 		unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
 		unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP,
 		unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
-		unix.SIGWINCH, unix.SIGIO, unix.SIGPWR,
+		unix.SIGWINCH, unix.SIGIO, unix.SIGPWR, unix.SIGSYS, unix.SIGSTKFLT,
 	}
 	// Real-time signals 35..64. The Go runtime keeps 32, 33 and 34 for itself
-	// (glibc's and musl's thread signals) and cannot deliver SIGSYS, SIGSTKFLT or
-	// SIGPROF (its profiler's) to signal.Notify (runtime/sigtab_linux_generic.go,
-	// runtime/signal_unix.go sigenable), so those are left out.
+	// (glibc's and musl's thread signals) and SIGPROF (its profiler's) for
+	// itself and never hands them to os/signal (runtime/sigtab_linux_generic.go,
+	// runtime/signal_unix.go sigenable), so those are left out. SIGSYS and
+	// SIGSTKFLT sent with kill(2) do reach os/signal, and without a subscription
+	// the runtime crashes on them.
 	for n := 35; n <= 64; n++ {
 		s = append(s, unix.Signal(n))
 	}
 	return s
 }()
+
+// Absorbed are the synchronous fault signals. A real fault in hcinit still
+// panics; one sent with kill(2) would make the Go runtime crash PID 1 unless
+// somebody subscribed, so hcinit subscribes and drops them: they concern hcinit,
+// not its child.
+var Absorbed = []os.Signal{unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT}
+
+// IsAbsorbed reports whether sig is in Absorbed.
+func IsAbsorbed(sig unix.Signal) bool {
+	for _, s := range Absorbed {
+		if s == sig {
+			return true
+		}
+	}
+	return false
+}
 
 // IsForwardable reports whether sig is in Forwardable.
 func IsForwardable(sig unix.Signal) bool {
