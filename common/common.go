@@ -94,8 +94,11 @@ func ParseName(data []byte) (string, error) {
 }
 
 // ReadNameFile reads and validates the socket name stored in the file at path.
+//
+// Only a regular file is read: the file may be writable by a supervised child,
+// and opening a FIFO put there would block the reader for ever.
 func ReadNameFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return "", fmt.Errorf("read name file: %w", err)
 	}

@@ -114,11 +114,10 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 				continue
 			}
 			if !isStop(us) {
-				if alive {
-					s.forward(fwd)
-				} else {
-					s.signalTree(fwd)
-				}
+				// With no child (restart backoff, or the grace after it exited)
+				// the signal goes to what is left of its group, never to the
+				// whole namespace: that would hit `docker exec` shells.
+				s.forward(fwd)
 				continue
 			}
 			if stopping && !restartAfter {
@@ -163,6 +162,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 				if restartAfter {
 					restartAfter, stopping, grace = false, false, nil
 				}
+				killDeadline = nil // the SIGKILL that ended the old child is done with
 				log.WithFields(logrus.Fields{"exit_code": e.Code(), "delay": delay.String()}).Info("restarting child")
 				restartTimer = time.After(delay)
 				delay = min(2*delay, s.cfg.RestartMaxDelay)
@@ -184,6 +184,14 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 			}
 
 		case <-grace:
+			if restartAfter {
+				// Restarting an unhealthy child: only its group dies, not every
+				// process in the namespace.
+				log.Warn("stop timeout reached: killing the child's process group")
+				s.forward(unix.SIGKILL)
+				grace = nil
+				continue
+			}
 			kill("stop timeout " + s.cfg.StopTimeout.String() + " reached")
 
 		case <-killDeadline:
@@ -204,10 +212,8 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 			case stopping || !alive:
 			case s.cfg.OnUnhealthy == OnUnhealthyRestart:
 				log.Warn("child unhealthy: restarting it")
+				beginStop(s.cfg.StopSignal)
 				restartAfter = true
-				stopping = true
-				s.sendStop(s.cfg.StopSignal, true)
-				grace = time.After(s.cfg.StopTimeout)
 			case s.cfg.OnUnhealthy == OnUnhealthyExit:
 				log.Warn("child unhealthy: stopping")
 				beginStop(s.cfg.StopSignal)

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ const (
 	OnUnhealthyRestart = "restart"
 	OnUnhealthyExit    = "exit"
 )
+
+// minRestartDelay keeps a crash loop from spinning.
+const minRestartDelay = 100 * time.Millisecond
 
 // Config is everything hcinit's command line and environment decide.
 type Config struct {
@@ -267,8 +271,13 @@ func intOpt(min int, field func(*Config) *int) func(*Config, string) error {
 func ParseDuration(v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
 	if f, err := strconv.ParseFloat(v, 64); err == nil {
-		if f < 0 {
+		switch {
+		case math.IsNaN(f) || math.IsInf(f, 0):
+			return 0, fmt.Errorf("want a duration such as 10s or 500ms, have %q", v)
+		case f < 0:
 			return 0, fmt.Errorf("negative duration %q", v)
+		case f*float64(time.Second) >= math.MaxInt64:
+			return 0, fmt.Errorf("duration %q too long", v)
 		}
 		return time.Duration(f * float64(time.Second)), nil
 	}
@@ -358,6 +367,9 @@ func validate(c Config) error {
 	}
 	if c.Command[0] == "" {
 		return errors.New("empty command name")
+	}
+	if c.RestartDelay < minRestartDelay {
+		return fmt.Errorf("--restart-delay %s is below %s: a crashing child would spin", c.RestartDelay, minRestartDelay)
 	}
 	if c.RestartMaxDelay < c.RestartDelay {
 		return fmt.Errorf("--restart-max-delay %s is shorter than --restart-delay %s", c.RestartMaxDelay, c.RestartDelay)

@@ -203,7 +203,14 @@ func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
 	argv := s.cfg.Command
 	env := os.Environ()
 	if s.health != nil {
-		env = append(env, s.health.ChildEnv()...)
+		// hcinit's own NOTIFY_SOCKET, HEALTHCHECK_* and WATCHDOG_* replace
+		// inherited ones (podman --sdnotify, a systemd unit): the first of two
+		// entries wins for glibc and Go, so appending would not do.
+		env = setEnv(env, "WATCHDOG_PID", "")
+		for _, kv := range s.health.ChildEnv() {
+			k, v, _ := strings.Cut(kv, "=")
+			env = setEnv(env, k, v)
+		}
 	}
 	if s.id != nil {
 		env = setEnv(env, "HOME", s.id.Home)
@@ -279,12 +286,16 @@ func execError(path string, err error) error {
 	return &ExitError{Code: code, Err: fmt.Errorf("exec %s: %w", path, err)}
 }
 
+// setEnv replaces key in env; an empty val removes it.
 func setEnv(env []string, key, val string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
 		if !strings.HasPrefix(kv, key+"=") {
 			out = append(out, kv)
 		}
+	}
+	if val == "" {
+		return out
 	}
 	return append(out, key+"="+val)
 }
@@ -311,6 +322,10 @@ func (s *Supervisor) forward(sig unix.Signal) {
 	pid, pgid := s.pid, s.pgid
 	s.mu.Unlock()
 	if pid == 0 {
+		// The child is gone; what is left of its group still gets the signal.
+		if pgid > 1 && !s.cfg.SingleChild {
+			_ = unix.Kill(-pgid, sig)
+		}
 		return
 	}
 	log := s.log.WithFields(logrus.Fields{"component": "signals", "signal": sigs.Name(sig), "pid": pid})

@@ -118,15 +118,19 @@ func (m *Monitor) nextDelay(c *check) (time.Duration, bool) {
 // run probes once under the check's timeout and records the result.
 func (m *Monitor) run(c *check) {
 	m.mu.Lock()
-	gen := m.gen
+	gen, genCtx := m.gen, m.genCtx
 	m.mu.Unlock()
+	if genCtx == nil {
+		genCtx = m.ctx
+	}
 	c.runs.Add(1)
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(m.ctx, c.spec.Timeout)
+	ctx, cancel := context.WithTimeout(genCtx, c.spec.Timeout)
 	o := c.probe(ctx)
 	timedOut := o.code != 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
-	if m.ctx.Err() != nil {
+	if genCtx.Err() != nil {
+		// Shut down, or the child it was checking is gone: the run is void.
 		return
 	}
 	if timedOut {
@@ -166,11 +170,13 @@ func (m *Monitor) record(c *check, gen int, r Result, fatal bool) {
 	}
 	if prev != st.Status {
 		m.log.WithField("state", st.Status).WithField("reason", st.Reason).Info("health changed")
-		if st.Status == StatusUnhealthy {
-			select {
-			case m.unhealthy <- struct{}{}:
-			default:
-			}
+	}
+	// --on-unhealthy acts on liveness: a check of level ready only (Kubernetes'
+	// readiness) never restarts or stops the child.
+	if before != after && after == StatusUnhealthy && c.spec.Level.live() {
+		select {
+		case m.unhealthy <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -87,6 +87,8 @@ type Monitor struct {
 	mu          sync.Mutex
 	checks      []*check
 	gen         int // child generation; results of an older one are dropped
+	genCtx      context.Context
+	genCancel   context.CancelFunc // ends the runs (and exec probes) of this generation
 	childPID    int
 	childStart  time.Time
 	childActive bool
@@ -445,6 +447,10 @@ func (m *Monitor) ChildStarted(pid int) {
 	now := time.Now()
 	m.mu.Lock()
 	m.gen++
+	if m.genCancel != nil {
+		m.genCancel()
+	}
+	m.genCtx, m.genCancel = context.WithCancel(m.ctx)
 	m.childPID = pid
 	m.childStart = now
 	m.childActive, m.childExited, m.stopping = true, false, false
@@ -470,6 +476,11 @@ func (m *Monitor) ChildStarted(pid int) {
 func (m *Monitor) ChildExited(code int) {
 	m.mu.Lock()
 	m.childActive, m.childExited, m.exitCode = false, true, code
+	if m.genCancel != nil {
+		// A probe still running (an exec check and its process group) would
+		// keep hcinit's process tree, and so hcinit, alive for the grace.
+		m.genCancel()
+	}
 	m.overall = StatusUnhealthy
 	checks := append([]*check(nil), m.checks...)
 	m.mu.Unlock()
@@ -487,8 +498,8 @@ func (m *Monitor) Stopping() {
 	m.log.Debug("not ready: stopping")
 }
 
-// Unhealthy receives each time the overall status turns unhealthy because of a
-// check. The channel has a buffer of one and sends never block.
+// Unhealthy receives each time a live-level check (level live or both) turns
+// unhealthy. The channel has a buffer of one and sends never block.
 func (m *Monitor) Unhealthy() <-chan struct{} { return m.unhealthy }
 
 // Status returns the current state, with each check's last results.

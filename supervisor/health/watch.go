@@ -87,10 +87,12 @@ func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
 			if !ok {
 				return
 			}
-			if !slices.Contains(files, ev.Name) || !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) {
+			// fsnotify names a file in "/" "//name": compare clean paths.
+			name := filepath.Clean(ev.Name)
+			if !slices.Contains(files, name) || !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) {
 				continue
 			}
-			pending[ev.Name] = true
+			pending[name] = true
 			t.Reset(debounce)
 		case err, ok := <-w.Errors:
 			if !ok {
