@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -297,7 +298,17 @@ func ParseDuration(v string) (time.Duration, error) {
 func Parse(args []string, getenv func(string) string) (Config, error) {
 	c := Defaults()
 	opts := options()
-	if err := applyEnv(&c, opts, getenv); err != nil {
+	// A repeatable option given on the command line replaces its environment
+	// twin instead of adding to it: an explicit option wins.
+	given := givenOptions(args, opts)
+	if err := applyEnv(&c, opts, func(name string) string {
+		for _, o := range opts {
+			if given[o.long] && (name == o.envName() || slices.Contains(o.env, name)) {
+				return ""
+			}
+		}
+		return getenv(name)
+	}); err != nil {
 		return c, err
 	}
 	for i := 0; i < len(args); i++ {
@@ -356,6 +367,41 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, validate(c)
+}
+
+// givenOptions names the options args sets before the command starts.
+func givenOptions(args []string, opts []option) map[string]bool {
+	given := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" || len(a) < 2 || a[0] != '-':
+			return given
+		case strings.HasPrefix(a, "--"):
+			name, _, hasVal := strings.Cut(a[2:], "=")
+			if o, ok := findLong(opts, name); ok {
+				given[o.long] = true
+				if o.arg != "" && !hasVal {
+					i++
+				}
+			}
+		default:
+			for j := 1; j < len(a); j++ {
+				o, ok := findShort(opts, a[j])
+				if !ok {
+					break
+				}
+				given[o.long] = true
+				if o.arg != "" {
+					if j == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+		}
+	}
+	return given
 }
 
 func validate(c Config) error {

@@ -1,6 +1,7 @@
 package supervisor_test
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -47,8 +48,9 @@ func TestEnvTwins(t *testing.T) {
 			func(c supervisor.Config) any { return c.SingleChild }, true, false},
 		{"kill-group", "HCINIT_KILL_GROUP", "true", []string{"-c"},
 			func(c supervisor.Config) any { return c.SingleChild }, false, true},
+		// -v on the command line replaces the environment's verbosity.
 		{"verbose", "HCINIT_VERBOSE", "true", []string{"-vv"},
-			func(c supervisor.Config) any { return c.Verbosity }, 2, 4},
+			func(c supervisor.Config) any { return c.Verbosity }, 2, 3},
 		{"warn-zombies", "HCINIT_WARN_ZOMBIES", "1", nil,
 			func(c supervisor.Config) any { return c.WarnZombies }, true, true},
 		{"subreaper", "HCINIT_SUBREAPER", "yes-not-a-bool", nil, nil, nil, nil}, // an error, below
@@ -98,26 +100,38 @@ func TestRepeatable(t *testing.T) {
 		}
 		return ""
 	}
-	cfg, err := supervisor.Parse([]string{"-e", "6", "-r", "HUP:USR2", "--check", "process", "app"}, getenv)
+	// Only the environment: every ';'- or newline-separated value counts.
+	cfg, err := supervisor.Parse([]string{"app"}, getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, code := range []int{3, 4, 5, 6} {
+	for _, code := range []int{3, 4, 5} {
 		if !cfg.MapToZero[code] {
 			t.Errorf("exit %d not mapped to 0: %v", code, cfg.MapToZero)
 		}
 	}
-	want := map[unix.Signal]unix.Signal{unix.SIGUSR1: 0, unix.SIGTERM: unix.SIGQUIT, unix.SIGHUP: unix.SIGUSR2}
-	if len(cfg.Rewrite) != len(want) {
+	want := map[unix.Signal]unix.Signal{unix.SIGUSR1: 0, unix.SIGTERM: unix.SIGQUIT}
+	if !maps.Equal(cfg.Rewrite, want) {
 		t.Errorf("rewrite %v, want %v", cfg.Rewrite, want)
 	}
-	for from, to := range want {
-		if have, ok := cfg.Rewrite[from]; !ok || have != to {
-			t.Errorf("rewrite %d: have %d, want %d", from, have, to)
-		}
-	}
-	if wantChecks := []string{"tcp=:80,timeout=1s", "file=/tmp/alive", "process"}; !slices.Equal(cfg.Checks, wantChecks) {
+	if wantChecks := []string{"tcp=:80,timeout=1s", "file=/tmp/alive"}; !slices.Equal(cfg.Checks, wantChecks) {
 		t.Errorf("checks %q, want %q", cfg.Checks, wantChecks)
+	}
+
+	// The explicit option wins: given on the command line, a repeatable
+	// option replaces its environment twin instead of adding to it.
+	cfg, err = supervisor.Parse([]string{"-e", "6", "-r", "HUP:USR2", "--check", "process", "app"}, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(cfg.MapToZero, map[int]bool{6: true}) {
+		t.Errorf("map-exit %v, want only 6", cfg.MapToZero)
+	}
+	if !maps.Equal(cfg.Rewrite, map[unix.Signal]unix.Signal{unix.SIGHUP: unix.SIGUSR2}) {
+		t.Errorf("rewrite %v, want only HUP:USR2", cfg.Rewrite)
+	}
+	if !slices.Equal(cfg.Checks, []string{"process"}) {
+		t.Errorf("checks %q, want only process", cfg.Checks)
 	}
 }
 

@@ -29,7 +29,8 @@ exits as soon as no process is left. A second TERM/INT/QUIT kills at once.
 Options stop at the first argument that is not an option (or at "--").
 
 Options (each has an environment twin HCINIT_<NAME>, e.g. HCINIT_STOP_TIMEOUT=5s;
-an explicit option wins; repeatable options take ';'-separated values there):
+an explicit option wins, and repeatable ones given here replace the
+environment's; repeatable options take ';'-separated values there):
 `)
 	for _, o := range options() {
 		left := "  "
