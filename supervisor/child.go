@@ -86,6 +86,13 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		}
 	}
 
+	if s.cfg.Pidfile != "" {
+		// A pid file left by an earlier run names a dead (or an unrelated)
+		// process: only a write after the launcher started counts.
+		if fi, err := os.Stat(s.cfg.Pidfile); err == nil {
+			s.stalePid = fi.ModTime()
+		}
+	}
 	if err := startChild(); err != nil {
 		return err
 	}
@@ -269,6 +276,11 @@ func (s *Supervisor) adoptDaemon() (int, <-chan reaper.Exit, error) {
 	var err error
 	for {
 		pid, err = readPidfile(s.cfg.Pidfile)
+		if err == nil && !s.stalePid.IsZero() {
+			if fi, serr := os.Stat(s.cfg.Pidfile); serr == nil && !fi.ModTime().After(s.stalePid) {
+				err = fmt.Errorf("pid file %s: not rewritten by the daemon since hcinit started", s.cfg.Pidfile)
+			}
+		}
 		if err == nil || time.Now().After(deadline) {
 			break
 		}

@@ -75,6 +75,8 @@ type Supervisor struct {
 	pid1   bool
 	tty    bool
 
+	stalePid time.Time // mtime of a --pidfile that existed before the launcher started
+
 	mu   sync.Mutex
 	pid  int // the supervised process (the child, or the daemon from --pidfile)
 	pgid int
