@@ -129,6 +129,14 @@ func (m *Monitor) peerAllowed(uid int) bool {
 	return false
 }
 
+// requestTimeout bounds the wait for a request: hcinit check and v1.0.x
+// clients write theirs right after connecting. refusedTimeout is the same for
+// a peer that will only be told no.
+const (
+	requestTimeout = 2 * time.Second
+	refusedTimeout = 200 * time.Millisecond
+)
+
 // serve accepts connections until the listener is closed, one goroutine per
 // connection, at most maxConns at once.
 func (m *Monitor) serve(ln *net.UnixListener) {
@@ -170,17 +178,24 @@ func (m *Monitor) handle(conn *net.UnixConn) {
 	stop := context.AfterFunc(m.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	conn.SetReadDeadline(time.Now().Add(ioTimeout))
+	// The peer is checked at once: a refused one gets a short deadline, so
+	// that silent connections of a foreign uid cannot hold the slots that
+	// hcinit check needs. Its request is still read, so that it reads the
+	// refusal instead of a reset.
+	uid := peerUID(conn)
+	allowed := m.peerAllowed(uid)
+	deadline := requestTimeout
+	if !allowed {
+		deadline = refusedTimeout
+	}
+	conn.SetReadDeadline(time.Now().Add(deadline))
 	req, err := readRequest(conn)
 	if err != nil && req == "" {
 		return
 	}
 	var reply []byte
-	// The request is read first even from a refused peer, so that it reads
-	// the refusal instead of a reset.
-	uid := peerUID(conn)
 	switch {
-	case !m.peerAllowed(uid):
+	case !allowed:
 		reply = fmt.Appendf(nil, "permission denied: uid %d may not ask hcinit", uid)
 	case req == wordPing, req == wordLive, req == wordReady:
 		reply = []byte(m.reply(req))
