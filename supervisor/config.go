@@ -3,7 +3,6 @@ package supervisor
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wisdom-oss/go-healthcheck/internal/duration"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
 
@@ -270,26 +270,7 @@ func intOpt(min int, field func(*Config) *int) func(*Config, string) error {
 // ParseDuration accepts Go durations ("1m30s", "250ms") and bare numbers of
 // seconds ("10", "0.5"), as Docker's and tini's users write them.
 func ParseDuration(v string) (time.Duration, error) {
-	v = strings.TrimSpace(v)
-	if f, err := strconv.ParseFloat(v, 64); err == nil {
-		switch {
-		case math.IsNaN(f) || math.IsInf(f, 0):
-			return 0, fmt.Errorf("want a duration such as 10s or 500ms, have %q", v)
-		case f < 0:
-			return 0, fmt.Errorf("negative duration %q", v)
-		case f*float64(time.Second) >= math.MaxInt64:
-			return 0, fmt.Errorf("duration %q too long", v)
-		}
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("want a duration such as 10s or 500ms, have %q", v)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("negative duration %q", v)
-	}
-	return d, nil
+	return duration.Parse(v)
 }
 
 // Parse reads the environment (through getenv) and then args; an explicit flag

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wisdom-oss/go-healthcheck/internal/duration"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
 
@@ -350,17 +351,20 @@ func (sp *Spec) validate() error {
 }
 
 // parseDuration accepts Go durations and plain seconds, like hcinit's flags.
+// minDuration is the shortest interval or timeout a check takes; Docker's
+// HEALTHCHECK refuses durations below 1 ms too.
+const minDuration = time.Millisecond
+
 func parseDuration(key, val string, zeroOK bool) (time.Duration, error) {
-	d, err := time.ParseDuration(val)
+	d, err := duration.Parse(val)
 	if err != nil {
-		n, aerr := strconv.Atoi(val)
-		if aerr != nil {
-			return 0, fmt.Errorf("%s: want a duration like 5s or 500ms, have %q", key, val)
-		}
-		d = time.Duration(n) * time.Second
+		return 0, fmt.Errorf("%s: %w", key, err)
 	}
-	if d < 0 || d == 0 && !zeroOK {
+	if d == 0 && !zeroOK {
 		return 0, fmt.Errorf("%s: want a positive duration, have %q", key, val)
+	}
+	if d > 0 && d < minDuration {
+		return 0, fmt.Errorf("%s: %s is below the minimum of %s", key, d, minDuration)
 	}
 	return d, nil
 }

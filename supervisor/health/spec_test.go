@@ -67,7 +67,7 @@ func TestParseSpecErrors(t *testing.T) {
 		{"bogus", `unknown kind "bogus"`},
 		{"type=tcp", "addr: want HOST:PORT"},
 		{"tcp://nohost", "addr: want HOST:PORT"},
-		{"process,interval=fast", `interval: want a duration like 5s or 500ms, have "fast"`},
+		{"process,interval=fast", `interval: want a duration such as 10s or 500ms, have "fast"`},
 		{"process,interval=0", "interval: want a positive duration"},
 		{"process,retries=0", "retries: want a whole number"},
 		{"process,level=sometimes", `level: want live, ready or both, have "sometimes"`},
