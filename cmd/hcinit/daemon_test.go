@@ -85,7 +85,7 @@ func TestRestartOnFailure(t *testing.T) {
 func TestRestartNoOnSuccess(t *testing.T) {
 	t.Parallel()
 	count := filepath.Join(t.TempDir(), "count")
-	p, err := spawn(t, []string{hcinitBin(), "--restart", "on-failure", "--restart-delay", "10ms", "--",
+	p, err := spawn(t, []string{hcinitBin(), "--restart", "on-failure", "--restart-delay", "100ms", "--",
 		"sh", "-c", "echo run >> " + count + "; exit 0"})
 	if err != nil {
 		t.Fatal(err)

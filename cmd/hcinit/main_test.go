@@ -42,6 +42,10 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	os.Setenv("PATH", dir+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	// The hcinits these tests start must not take the machine's default
+	// sockets (/run/hcinit.sock, @hcinit), which other packages' tests, run in
+	// parallel by go test, probe.
+	os.Setenv("HCINIT_SOCKET", fmt.Sprintf("@hcinit-cmdtest-%d", os.Getpid()))
 
 	// What a peer init leaves behind when it exits early comes back to this
 	// process, not to the machine's init; cleanup kills and reaps it.
