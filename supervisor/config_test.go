@@ -3,6 +3,7 @@ package supervisor_test
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,5 +151,51 @@ func TestDefaults(t *testing.T) {
 		t.Error("single-child by default")
 	case cfg.Restart != supervisor.RestartNo:
 		t.Errorf("restart %q", cfg.Restart)
+	}
+}
+
+// TestBadDurations: a duration that is not a finite, non-negative number of
+// nanoseconds is an error, not a wrapped-around or infinite grace; a restart
+// delay of 0 would let a crashing child spin.
+func TestBadDurations(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		want string // in the error
+	}{
+		{[]string{"--stop-timeout", "inf"}, `"inf"`},
+		{[]string{"--stop-timeout", "+Inf"}, `"+Inf"`},
+		{[]string{"--stop-timeout", "NaN"}, `"NaN"`},
+		{[]string{"--stop-timeout", "1e300"}, "too long"},
+		{[]string{"--stop-timeout", "-1"}, "negative"},
+		{[]string{"--stop-timeout=-1"}, "negative"},
+		{[]string{"--drain-delay", "1e300"}, "too long"},
+		{[]string{"--restart-delay", "0"}, "--restart-delay"},
+		{[]string{"--restart-delay", "50ms"}, "--restart-delay"},
+	} {
+		args := append(tc.args, "app")
+		cfg, err := supervisor.Parse(args, noEnv)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q): have %v (stop timeout %s, restart delay %s), want an error with %q",
+				args, err, cfg.StopTimeout, cfg.RestartDelay, tc.want)
+		}
+	}
+	// The same values from the environment twin.
+	env := func(name string) string {
+		if name == "HCINIT_STOP_TIMEOUT" {
+			return "inf"
+		}
+		return ""
+	}
+	if _, err := supervisor.Parse([]string{"app"}, env); err == nil {
+		t.Error("HCINIT_STOP_TIMEOUT=inf accepted")
+	}
+	// The smallest delay still allowed, and plain seconds.
+	cfg, err := supervisor.Parse([]string{"--restart-delay", "0.1", "--stop-timeout", "1.5", "app"}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RestartDelay != 100*time.Millisecond || cfg.StopTimeout != 1500*time.Millisecond {
+		t.Errorf("have restart delay %s, stop timeout %s; want 100ms, 1.5s", cfg.RestartDelay, cfg.StopTimeout)
 	}
 }

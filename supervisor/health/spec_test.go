@@ -121,3 +121,37 @@ func TestDefaultNames(t *testing.T) {
 		t.Errorf("names = %q, want %q", have, want)
 	}
 }
+
+// TestParseSpecDurations: check durations parse like hcinit's flags (plain
+// seconds included); infinite, NaN, overflowing, negative and sub-millisecond
+// ones are errors.
+func TestParseSpecDurations(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration // of the interval; 0: an error
+	}{
+		{"process,interval=0.2", 200 * time.Millisecond},
+		{"process,interval=2", 2 * time.Second},
+		{"process,interval=1ms", time.Millisecond},
+		{"process,interval=inf", 0},
+		{"process,interval=NaN", 0},
+		{"process,interval=1e300", 0},
+		{"process,interval=-1", 0},
+		{"process,interval=-1s", 0},
+		{"process,interval=500us", 0},
+		{"process,interval=0.0001", 0},
+	} {
+		sp, err := ParseSpec(tc.in)
+		switch {
+		case tc.want == 0 && err == nil:
+			t.Errorf("ParseSpec(%q): interval %s, want an error", tc.in, sp.Interval)
+		case tc.want != 0 && err != nil:
+			t.Errorf("ParseSpec(%q): %v", tc.in, err)
+		case tc.want != 0 && sp.Interval != tc.want:
+			t.Errorf("ParseSpec(%q): have interval %s, want %s", tc.in, sp.Interval, tc.want)
+		}
+	}
+	if _, err := ParseSpec("process,timeout=0.0005"); err == nil || !strings.Contains(err.Error(), "below the minimum") {
+		t.Errorf("timeout=0.0005: have %v, want an error about the minimum", err)
+	}
+}

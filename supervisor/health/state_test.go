@@ -267,3 +267,46 @@ func TestLivenessOnlyFromLiveChecks(t *testing.T) {
 		t.Errorf("live %v ready %v status %s, want live, not ready, unhealthy", st.Live, st.Ready, st.Status)
 	}
 }
+
+// TestUnhealthyOnlyFromLiveChecks: --on-unhealthy acts on Unhealthy, so a
+// failing check of level ready (Kubernetes' readiness) must not send on it;
+// a live one still does.
+func TestUnhealthyOnlyFromLiveChecks(t *testing.T) {
+	live, ready := &fakeProbe{}, &fakeProbe{}
+	ready.code.Store(1)
+	h := start(t, Config{Specs: []string{"process,name=l,level=live,interval=10ms,retries=1", "process,name=r,level=ready,interval=10ms,retries=1"}},
+		func(m *Monitor) { m.checks[0].probe = live.probe; m.checks[1].probe = ready.probe })
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "r unhealthy", 3*time.Second, func() bool { return h.checkStatus("r").Status == StatusUnhealthy })
+	select {
+	case <-h.Unhealthy():
+		t.Fatal("Unhealthy from a check of level ready")
+	case <-time.After(100 * time.Millisecond): // ten more runs of r
+	}
+	live.code.Store(1)
+	select {
+	case <-h.Unhealthy():
+	case <-time.After(3 * time.Second):
+		t.Fatal("no Unhealthy from a failing check of level live")
+	}
+}
+
+// TestChildExitedEndsProbeInFlight: a probe still running when the child
+// exits is cancelled (an exec probe's processes would otherwise keep hcinit
+// waiting for its tree), and its result, about a child that is gone, is dropped.
+func TestChildExitedEndsProbeInFlight(t *testing.T) {
+	f := &fakeProbe{delay: time.Hour}
+	h := start(t, Config{Specs: []string{"process,interval=10ms,timeout=1h"}}, withFake(f))
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "a run in flight", 3*time.Second, func() bool { s, _ := f.runs(); return len(s) == 1 })
+	exited := time.Now()
+	h.ChildExited(0)
+	waitFor(t, "the run to end", time.Second, func() bool { _, e := f.runs(); return len(e) == 1 })
+	_, ends := f.runs()
+	if d := ends[0].Sub(exited); d > 500*time.Millisecond {
+		t.Errorf("probe ended %s after ChildExited, want at once", d)
+	}
+	if log := h.checkStatus("process").Log; len(log) != 0 {
+		t.Errorf("recorded %+v from a run cancelled with its child, want nothing", log)
+	}
+}
