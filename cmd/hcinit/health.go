@@ -3,9 +3,11 @@ package main
 import (
 	"io"
 	"os"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/wisdom-oss/go-healthcheck/internal/memtrim"
 	"github.com/wisdom-oss/go-healthcheck/supervisor"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
@@ -30,10 +32,13 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *s
 		Watchdog:         cfg.Watchdog,
 		Dir:              dir,
 		Log:              log,
-		Reaper:           r,
-		ChildPID:         s.ChildPID,
-		ChildCred:        s.Credential,
-		ChildUID:         s.ChildUID,
+		// The first result's code and logging are done with once it is in:
+		// hand those pages back too (see internal/memtrim).
+		Settled:   func() { time.AfterFunc(100*time.Millisecond, memtrim.Idle) },
+		Reaper:    r,
+		ChildPID:  s.ChildPID,
+		ChildCred: s.Credential,
+		ChildUID:  s.ChildUID,
 	})
 }
 

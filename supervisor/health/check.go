@@ -154,7 +154,12 @@ func (m *Monitor) record(c *check, gen int, r Result, fatal bool) {
 	st := m.statusLocked()
 	prev := m.overall
 	m.overall = st.Status
+	settle := !m.settled && st.Status != StatusStarting && m.cfg.Settled != nil
+	m.settled = m.settled || settle
 	m.mu.Unlock()
+	if settle {
+		defer m.cfg.Settled() // after this result's logging
+	}
 
 	log := m.log.WithField("check", c.spec.Name)
 	if r.ExitCode != 0 {

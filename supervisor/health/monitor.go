@@ -69,6 +69,7 @@ type Config struct {
 	RuntimeDir string // for NOTIFY_SOCKET and the child's name file; "" = first writable default
 
 	Log       *logrus.Logger
+	Settled   func()                     // called once, after the overall status first leaves starting (hcinit trims memory then)
 	Reaper    *reaper.Reaper             // required by exec checks
 	ChildPID  func() int                 // nil = the pid given to ChildStarted
 	ChildCred func() *syscall.Credential // exec checks and shared files use it; nil = hcinit's own
@@ -86,7 +87,8 @@ type Monitor struct {
 
 	mu          sync.Mutex
 	checks      []*check
-	gen         int // child generation; results of an older one are dropped
+	gen         int  // child generation; results of an older one are dropped
+	settled     bool // Settled was called
 	genCtx      context.Context
 	genCancel   context.CancelFunc // ends the runs (and exec probes) of this generation
 	childPID    int
