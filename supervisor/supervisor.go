@@ -75,7 +75,8 @@ type Supervisor struct {
 	pid1   bool
 	tty    bool
 
-	stalePid time.Time // mtime of a --pidfile that existed before the launcher started
+	childSigs <-chan os.Signal
+	stalePid  time.Time // mtime of a --pidfile that existed before the launcher started
 
 	mu   sync.Mutex
 	pid  int // the supervised process (the child, or the daemon from --pidfile)
@@ -99,6 +100,10 @@ func New(cfg Config, sigs <-chan os.Signal, log *logrus.Logger, r *reaper.Reaper
 	}
 	return s, nil
 }
+
+// SetChildSignals hands the reaper a SIGCHLD subscription made earlier (see
+// internal/earlysig); without one it subscribes when it starts.
+func (s *Supervisor) SetChildSignals(c <-chan os.Signal) { s.childSigs = c }
 
 // SetHealth attaches the health side before Run.
 func (s *Supervisor) SetHealth(h Health) { s.health = h }
@@ -158,7 +163,11 @@ func (s *Supervisor) Run() int {
 	{ // reaper: the only wait4 in the process.
 		done := make(chan struct{})
 		g.Add(func() error {
-			s.reaper.Run(done)
+			if s.childSigs != nil {
+				s.reaper.RunOn(s.childSigs, done)
+			} else {
+				s.reaper.Run(done)
+			}
 			return nil
 		}, func(error) { close(done) })
 	}

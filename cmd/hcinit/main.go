@@ -69,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if h != nil {
 		s.SetHealth(h)
 	}
+	s.SetChildSignals(earlysig.Child)
 	return s.Run()
 }
 

@@ -13,6 +13,7 @@ package earlysig
 import (
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
@@ -20,15 +21,22 @@ import (
 // C receives the lethal signals from program start on, and every other
 // forwardable one a moment later. Its buffer is sized
 // for bursts (runc uses the same 2048) so none is dropped before the child exists.
-var C = subscribe(os.Args)
+var C, Child = subscribe(os.Args)
 
-func subscribe(args []string) chan os.Signal {
+// Child receives SIGCHLD, for the reaper. It is subscribed together with the
+// lethal signals: os/signal holds one lock across a Notify call, so a later
+// Notify(SIGCHLD) would wait behind the background subscription below, and a
+// child that exits at once would wait with it.
+
+func subscribe(args []string) (chan os.Signal, chan os.Signal) {
 	if len(args) > 1 {
 		switch args[1] {
 		case "check", "status", "version", "-healthcheck", "--healthcheck":
-			return nil
+			return nil, nil
 		}
 	}
+	child := make(chan os.Signal, 16) // coalesced: the reaper loops until nothing is left
+	signal.Notify(child, syscall.SIGCHLD)
 	c := make(chan os.Signal, 2048)
 	// Each Notify costs a round trip to the runtime's signal thread, about 50
 	// of them in all. Only the lethal ones must be in place before main runs;
@@ -39,5 +47,5 @@ func subscribe(args []string) chan os.Signal {
 		signal.Notify(c, sigs.Forwardable...)
 		signal.Notify(c, sigs.Absorbed...)
 	}()
-	return c
+	return c, child
 }

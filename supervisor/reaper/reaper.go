@@ -181,6 +181,12 @@ func (r *Reaper) Run(stop <-chan struct{}) {
 	c := make(chan os.Signal, 2048)
 	signal.Notify(c, unix.SIGCHLD)
 	defer signal.Stop(c)
+	r.RunOn(c, stop)
+}
+
+// RunOn is Run with a SIGCHLD subscription the caller made (earlier, so that
+// no exit waits for it): it reaps once, then on every value from c.
+func (r *Reaper) RunOn(c <-chan os.Signal, stop <-chan struct{}) {
 	r.Reap()
 	for {
 		select {
