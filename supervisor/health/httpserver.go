@@ -59,37 +59,7 @@ func (m *Monitor) startHTTP() func() {
 func (m *Monitor) serveHTTP(ln net.Listener) {
 	defer m.wg.Done()
 	defer ln.Close()
-	sem := make(chan struct{}, maxHTTPConns)
-	backoff := time.Duration(0)
-	for {
-		select {
-		case sem <- struct{}{}:
-		case <-m.ctx.Done():
-			return
-		}
-		conn, err := ln.Accept()
-		if err != nil {
-			<-sem
-			if m.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			m.log.WithError(err).Warn("accept HTTP health connection")
-			select {
-			case <-time.After(backoff):
-			case <-m.ctx.Done():
-				return
-			}
-			continue
-		}
-		backoff = 0
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			defer func() { <-sem }()
-			m.handleHTTP(conn)
-		}()
-	}
+	m.acceptLoop(ln, make(chan struct{}, maxHTTPConns), "accept HTTP health connection", m.handleHTTP)
 }
 
 // handleHTTP answers one request and closes the connection. Reading the

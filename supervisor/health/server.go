@@ -141,22 +141,29 @@ const (
 // connection, at most maxConns at once.
 func (m *Monitor) serve(ln *net.UnixListener) {
 	defer m.wg.Done()
+	m.acceptLoop(ln, m.sem, "accept health connection", func(c net.Conn) { m.handle(c.(*net.UnixConn)) })
+}
+
+// acceptLoop accepts on ln until it is closed or the monitor stops, and runs
+// handle for each connection in a goroutine of its own, holding a slot of sem
+// (so at most cap(sem) at once; more wait in the listen backlog). Accept
+// errors such as running out of file descriptors back off like net/http's.
+func (m *Monitor) acceptLoop(ln net.Listener, sem chan struct{}, what string, handle func(net.Conn)) {
 	backoff := time.Duration(0)
 	for {
 		select {
-		case m.sem <- struct{}{}:
+		case sem <- struct{}{}:
 		case <-m.ctx.Done():
 			return
 		}
-		conn, err := ln.AcceptUnix()
+		conn, err := ln.Accept()
 		if err != nil {
-			<-m.sem
+			<-sem
 			if m.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// Out of file descriptors and the like: back off like net/http.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			m.log.WithError(err).Warn("accept health connection")
+			m.log.WithError(err).Warn(what)
 			select {
 			case <-time.After(backoff):
 			case <-m.ctx.Done():
@@ -166,14 +173,16 @@ func (m *Monitor) serve(ln *net.UnixListener) {
 		}
 		backoff = 0
 		m.wg.Add(1)
-		go m.handle(conn)
+		go func() {
+			defer m.wg.Done()
+			defer func() { <-sem }()
+			handle(conn)
+		}()
 	}
 }
 
 // handle answers one request from the current state; it never runs a check.
 func (m *Monitor) handle(conn *net.UnixConn) {
-	defer m.wg.Done()
-	defer func() { <-m.sem }()
 	defer conn.Close()
 	stop := context.AfterFunc(m.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
