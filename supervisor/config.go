@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,8 +131,24 @@ func options() []option {
 				return fmt.Errorf("want none, restart or exit, have %q", v)
 			}},
 		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *Config) *time.Duration { return &c.Watchdog })},
-		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status on ADDR (e.g. :8081)", set: func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
-		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket)", set: func(c *Config, v string) error { c.Socket = v; return nil }},
+		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status on ADDR (e.g. :8081)",
+			set: func(c *Config, v string) error {
+				if err := checkTCPAddr(v); err != nil {
+					return err
+				}
+				c.HTTPAddr = v
+				return nil
+			}},
+		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list is tried in order)",
+			set: func(c *Config, v string) error {
+				for _, a := range strings.Split(v, ",") {
+					if len(a) > maxSocketPath {
+						return fmt.Errorf("socket address %q is longer than %d bytes (the kernel's limit)", a, maxSocketPath)
+					}
+				}
+				c.Socket = v
+				return nil
+			}},
 		{long: "stop-signal", arg: "SIG", help: "signal sent to the child when hcinit is told to stop (default TERM)",
 			set: func(c *Config, v string) error {
 				s, err := sigs.Parse(v)
@@ -243,6 +260,21 @@ func options() []option {
 		{long: "version", short: 'V', help: "print the version and exit",
 			set: func(c *Config, v string) error { c.Version = true; return nil }},
 	}
+}
+
+// maxSocketPath is sun_path's 108 bytes less the terminating NUL.
+const maxSocketPath = 107
+
+// checkTCPAddr accepts HOST:PORT, :PORT and [V6]:PORT with a port of 0..65535.
+func checkTCPAddr(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT or :PORT, have %q", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("want a port 0..65535, have %q", port)
+	}
+	return nil
 }
 
 func durationOpt(field func(*Config) *time.Duration) func(*Config, string) error {

@@ -199,3 +199,31 @@ func TestBadDurations(t *testing.T) {
 		t.Errorf("have restart delay %s, stop timeout %s; want 100ms, 1.5s", cfg.RestartDelay, cfg.StopTimeout)
 	}
 }
+
+// TestBadAddresses: a malformed --http or an over-long --socket is a usage
+// error up front, not a supervisor that runs without its endpoint.
+func TestBadAddresses(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	long := "/tmp/" + strings.Repeat("x", 120) + ".sock"
+	for _, tc := range []struct {
+		args []string
+		want string // in the error; "" = accepted
+	}{
+		{[]string{"--http", "notaport"}, "HOST:PORT"},
+		{[]string{"--http", ":99999"}, "0..65535"},
+		{[]string{"--http", "127.0.0.1:"}, "0..65535"},
+		{[]string{"--http", ":8081"}, ""},
+		{[]string{"--http", "[::1]:0"}, ""},
+		{[]string{"--socket", long}, "107 bytes"},
+		{[]string{"--socket", "/run/a.sock," + long}, "107 bytes"},
+		{[]string{"--socket", "@hcinit-x,/tmp/h.sock"}, ""},
+	} {
+		_, err := supervisor.Parse(append(tc.args, "app"), noEnv)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("Parse(%q): %v, want it accepted", tc.args, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("Parse(%q): have %v, want an error with %q", tc.args, err, tc.want)
+		}
+	}
+}
