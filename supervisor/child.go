@@ -41,6 +41,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		killDeadline <-chan time.Time
 		unhealthy    <-chan struct{}
 		restartAfter bool // --on-unhealthy restart: start again once the child is gone
+		adopting     <-chan adoption
 		daemon       bool
 		startedAt    time.Time
 		delay        = s.cfg.RestartDelay
@@ -66,6 +67,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 	beginStop := func(sig unix.Signal) {
 		stopping = true
 		restartTimer = nil
+		adopting = nil // a daemon not adopted yet is still in the tree: it gets the signal
 		if s.health != nil {
 			s.health.Stopping()
 		}
@@ -86,6 +88,43 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		}
 	}
 
+	// gone handles the end of the supervised process (exit status raw): restart
+	// it, or exit at once when nothing is left, or stop what it left behind.
+	// A non-nil result is hcinit's exit.
+	gone := func(raw int) error {
+		if s.health != nil {
+			s.health.ChildExited(raw)
+		}
+		if restartAfter || (!stopping && s.shouldRestart(raw)) {
+			if time.Since(startedAt) >= restartReset {
+				delay = s.cfg.RestartDelay
+			}
+			if restartAfter {
+				restartAfter, stopping, grace = false, false, nil
+			}
+			killDeadline = nil // the SIGKILL that ended the old child is done with
+			log.WithFields(logrus.Fields{"exit_code": raw, "delay": delay.String()}).Info("restarting child")
+			restartTimer = time.After(delay)
+			delay = min(2*delay, s.cfg.RestartMaxDelay)
+			return nil
+		}
+		// Reap now: if nothing is left, exit at once; otherwise the rest gets
+		// the stop signal and the grace.
+		s.reaper.Reap()
+		select {
+		case <-s.reaper.Empty():
+			return &ExitError{Code: code}
+		default:
+		}
+		if !stopping {
+			stopping = true
+			log.Debug("child exited, stopping the processes it left")
+			s.sendStop(s.cfg.StopSignal, false)
+			grace = time.After(s.cfg.StopTimeout)
+		}
+		return nil
+	}
+
 	if s.cfg.Pidfile != "" {
 		// A pid file left by an earlier run names a dead (or an unrelated)
 		// process: only a write after the launcher started counts.
@@ -101,7 +140,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 	defer trim.Stop()
 	for {
 		var empty <-chan struct{}
-		if !alive && restartTimer == nil {
+		if !alive && restartTimer == nil && adopting == nil {
 			empty = s.reaper.Empty()
 		}
 		select {
@@ -147,47 +186,29 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 			s.mu.Unlock()
 			log.WithFields(logrus.Fields{"pid": e.Pid, "exit_code": e.Code()}).Debug("child exited")
 			if s.cfg.Pidfile != "" && !daemon && !stopping && e.Code() == 0 {
-				if pid, ch, err := s.adoptDaemon(); err == nil {
-					exited, alive, daemon = ch, true, true
-					log.WithField("pid", pid).Info("supervising daemon from pid file")
-					if s.health != nil {
-						s.health.ChildStarted(pid)
-					}
-					continue
-				} else {
-					log.WithError(err).Error("cannot supervise daemon")
-					code = 1
-				}
-			}
-			if s.health != nil {
-				s.health.ChildExited(e.Code())
-			}
-			if restartAfter || (!stopping && s.shouldRestart(e.Code())) {
-				if time.Since(startedAt) >= restartReset {
-					delay = s.cfg.RestartDelay
-				}
-				if restartAfter {
-					restartAfter, stopping, grace = false, false, nil
-				}
-				killDeadline = nil // the SIGKILL that ended the old child is done with
-				log.WithFields(logrus.Fields{"exit_code": e.Code(), "delay": delay.String()}).Info("restarting child")
-				restartTimer = time.After(delay)
-				delay = min(2*delay, s.cfg.RestartMaxDelay)
+				// The launcher is done; its daemon writes the pid file. Wait for
+				// it without blocking this loop: signals still count meanwhile.
+				adopting = s.awaitDaemon()
 				continue
 			}
-			// The main process is gone. Reap now: if nothing is left, exit at
-			// once; otherwise the rest gets the stop signal and the grace.
-			s.reaper.Reap()
-			select {
-			case <-s.reaper.Empty():
-				return &ExitError{Code: code}
-			default:
+			if err := gone(e.Code()); err != nil {
+				return err
 			}
-			if !stopping {
-				stopping = true
-				log.Debug("child exited, stopping the processes it left")
-				s.sendStop(s.cfg.StopSignal, false)
-				grace = time.After(s.cfg.StopTimeout)
+
+		case a := <-adopting:
+			adopting = nil
+			if a.err == nil {
+				exited, alive, daemon = a.exited, true, true
+				log.WithField("pid", a.pid).Info("supervising daemon from pid file")
+				if s.health != nil {
+					s.health.ChildStarted(a.pid)
+				}
+				continue
+			}
+			log.WithError(a.err).Error("cannot supervise daemon")
+			code = 1
+			if err := gone(1); err != nil {
+				return err
 			}
 
 		case <-grace:
@@ -266,6 +287,23 @@ func (s *Supervisor) shouldRestart(code int) bool {
 		return code != 0
 	}
 	return false
+}
+
+// adoption is the outcome of waiting for a daemon's pid file.
+type adoption struct {
+	pid    int
+	exited <-chan reaper.Exit
+	err    error
+}
+
+// awaitDaemon runs adoptDaemon in the background and delivers its outcome.
+func (s *Supervisor) awaitDaemon() <-chan adoption {
+	c := make(chan adoption, 1)
+	go func() {
+		pid, ch, err := s.adoptDaemon()
+		c <- adoption{pid, ch, err}
+	}()
+	return c
 }
 
 // adoptDaemon reads --pidfile after the launcher exited and watches that pid. As
