@@ -121,7 +121,7 @@ func options() []option {
 		{long: "start-interval", arg: "D", help: "time between checks while starting, inside the start period (default 2s)", set: durationOpt(func(c *Config) *time.Duration { return &c.StartInterval })},
 		{long: "retries", arg: "N", help: "consecutive failures that make a check unhealthy (default 3)", set: intOpt(1, func(c *Config) *int { return &c.Retries })},
 		{long: "success-threshold", arg: "N", help: "consecutive successes before a check counts as ready (default 1)", set: intOpt(1, func(c *Config) *int { return &c.SuccessThreshold })},
-		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when unhealthy (default none)",
+		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when a live-level check turns unhealthy (default none)",
 			set: func(c *Config, v string) error {
 				switch v {
 				case OnUnhealthyNone, OnUnhealthyRestart, OnUnhealthyExit:
@@ -236,7 +236,7 @@ func options() []option {
 				}
 				return fmt.Errorf("want no, on-failure or always, have %q", v)
 			}},
-		{long: "restart-delay", arg: "D", help: "first delay before a restart, doubled each time (default 1s)", set: durationOpt(func(c *Config) *time.Duration { return &c.RestartDelay })},
+		{long: "restart-delay", arg: "D", help: "first delay before a restart, doubled each time (default 1s, at least 100ms)", set: durationOpt(func(c *Config) *time.Duration { return &c.RestartDelay })},
 		{long: "restart-max-delay", arg: "D", help: "longest delay before a restart (default 30s)", set: durationOpt(func(c *Config) *time.Duration { return &c.RestartMaxDelay })},
 		{long: "log-level", arg: "LEVEL", help: "error, warn, info or debug (default info)",
 			set: func(c *Config, v string) error {
