@@ -185,3 +185,34 @@ func SocketPath(dir, name string) (string, error) {
 	}
 	return socketPath(dir, name), nil
 }
+
+// ReadRequest reads one request of at most BufferSize bytes from a client
+// connection and returns it with surrounding white space trimmed. Like v1.0.x
+// it does not wait for the client to close its side: it reads on only while
+// what arrived is a strict prefix of one of words, so a request split across
+// writes still works and any other request is answered at once.
+func ReadRequest(r io.Reader, words ...string) (string, error) {
+	buf := make([]byte, BufferSize)
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		req := strings.TrimSpace(string(buf[:n]))
+		if err != nil {
+			return req, err
+		}
+		if !isStrictPrefixOfAny(req, words) {
+			return req, nil
+		}
+	}
+	return strings.TrimSpace(string(buf[:n])), nil
+}
+
+func isStrictPrefixOfAny(s string, words []string) bool {
+	for _, w := range words {
+		if len(s) < len(w) && strings.HasPrefix(w, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -190,3 +190,36 @@ func FuzzParseName(f *testing.F) {
 		}
 	})
 }
+
+// TestReadRequest: a request word split across writes is read whole; anything
+// that cannot become a known word is returned at once, without waiting for EOF.
+func TestReadRequest(t *testing.T) {
+	for _, tc := range []struct {
+		chunks []string
+		want   string
+	}{
+		{[]string{"ping"}, "ping"},
+		{[]string{"pi", "ng"}, "ping"},
+		{[]string{"st", "atus"}, "status"},
+		{[]string{"hello", "never read"}, "hello"},
+		{[]string{" ping\n"}, "ping"},
+	} {
+		r := &chunkReader{chunks: tc.chunks}
+		have, err := ReadRequest(r, "ping", "status")
+		if err != nil || have != tc.want {
+			t.Errorf("ReadRequest(%q) = %q, %v; want %q", tc.chunks, have, err, tc.want)
+		}
+	}
+}
+
+// chunkReader returns one chunk per Read, then blocks the test by failing it.
+type chunkReader struct{ chunks []string }
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		return 0, errors.New("read past the request: the reader waited for more")
+	}
+	n := copy(p, c.chunks[0])
+	c.chunks = c.chunks[1:]
+	return n, nil
+}

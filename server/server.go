@@ -40,7 +40,6 @@ import (
 	"io"
 	"net"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -351,7 +350,7 @@ func (s *HealthcheckServer) handle(conn net.Conn) {
 		ioTimeout = defaultIOTimeout
 	}
 	conn.SetReadDeadline(time.Now().Add(ioTimeout))
-	req, err := readRequest(conn)
+	req, err := common.ReadRequest(conn, common.HealthcheckIPCCommand)
 	if err != nil && req == "" {
 		return // silent, reset or closed: nothing to answer
 	}
@@ -370,31 +369,6 @@ func (s *HealthcheckServer) handle(conn net.Conn) {
 	}
 	conn.SetWriteDeadline(time.Now().Add(ioTimeout))
 	io.WriteString(conn, reply)
-}
-
-// readRequest reads one request of at most common.BufferSize bytes. Like
-// v1.0.x it does not wait for the client to close its side; it keeps reading
-// only while what arrived is a strict prefix of a known request, so a request
-// split across writes still works.
-func readRequest(conn net.Conn) (string, error) {
-	buf := make([]byte, common.BufferSize)
-	n := 0
-	for n < len(buf) {
-		m, err := conn.Read(buf[n:])
-		n += m
-		req := strings.TrimSpace(string(buf[:n]))
-		if err != nil {
-			return req, err
-		}
-		if !isStrictPrefix(req, common.HealthcheckIPCCommand) {
-			return req, nil
-		}
-	}
-	return strings.TrimSpace(string(buf[:n])), nil
-}
-
-func isStrictPrefix(s, word string) bool {
-	return len(s) < len(word) && strings.HasPrefix(word, s)
 }
 
 // runCheck returns the reply to a ping; false when the server stopped while

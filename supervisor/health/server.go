@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strings"
@@ -198,7 +197,7 @@ func (m *Monitor) handle(conn *net.UnixConn) {
 		deadline = refusedTimeout
 	}
 	conn.SetReadDeadline(time.Now().Add(deadline))
-	req, err := readRequest(conn)
+	req, err := common.ReadRequest(conn, words...)
 	if err != nil && req == "" {
 		return
 	}
@@ -230,33 +229,4 @@ func peerUID(conn *net.UnixConn) int {
 		}
 	})
 	return uid
-}
-
-// readRequest reads one request of at most common.BufferSize bytes, reading on
-// only while what arrived is a strict prefix of a request word, so it neither
-// waits for the client to close nor breaks a word split across writes.
-func readRequest(r io.Reader) (string, error) {
-	buf := make([]byte, common.BufferSize)
-	n := 0
-	for n < len(buf) {
-		k, err := r.Read(buf[n:])
-		n += k
-		req := strings.TrimSpace(string(buf[:n]))
-		if err != nil {
-			return req, err
-		}
-		if !isPrefixOfWord(req) {
-			return req, nil
-		}
-	}
-	return strings.TrimSpace(string(buf[:n])), nil
-}
-
-func isPrefixOfWord(s string) bool {
-	for _, w := range words {
-		if len(s) < len(w) && strings.HasPrefix(w, s) {
-			return true
-		}
-	}
-	return false
 }
