@@ -14,9 +14,6 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
-// version is set at build time: -ldflags "-X main.version=…".
-var version = "dev"
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -30,8 +27,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "status":
 			return statusMain(args[1:], stdout, stderr)
 		case "version":
-			fmt.Fprintf(stdout, "hcinit %s\n", version)
-			return 0
+			return versionMain(args[1:], stdout, stderr)
 		}
 	}
 	cfg, err := supervisor.Parse(args, os.Getenv)
@@ -43,8 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		supervisor.PrintUsage(stdout, checkHelp)
 		return 0
 	case cfg.Version:
-		fmt.Fprintf(stdout, "hcinit %s\n", version)
-		return 0
+		return versionMain(nil, stdout, stderr)
 	}
 	log := newLogger(cfg, stderr)
 	var onReap func(reaper.Exit, bool)
