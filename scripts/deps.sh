@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 # dockerd, not docker: some machines come with a docker CLI but no engine.
 for pair in tini:tini dumb-init:dumb-init catatonit:catatonit curl:curl wget:wget \
+	supervisord:supervisor s6-svscan:s6 \
 	dockerd:docker.io hyperfine:hyperfine unshare:util-linux script:bsdutils; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
