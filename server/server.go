@@ -17,9 +17,11 @@
 //   - A missing socket directory is created: /tmp with mode 01777, any other
 //     directory ($HEALTHCHECK_SOCKET_DIR) with mode 0700 — never 0000.
 //   - Every connection is served in its own goroutine under 10 s read and
-//     write deadlines (at most 128 at once; more wait in the listen backlog);
-//     a silent, flooding or resetting client only loses its own connection,
-//     the server keeps serving.
+//     write deadlines. At most 256 connections are held (a quarter of
+//     RLIMIT_NOFILE if that is less); a new one is always accepted, and when
+//     the cap is reached the one that has waited longest for its request is
+//     closed. A silent, slow, flooding or resetting client only loses its
+//     own connections: an honest ping is answered in time whatever others do.
 //   - Stop (or cancelling the context given to Init*) closes the listener,
 //     unblocks Run, removes the socket and removes the name file if it still
 //     holds this server's name. Stop may be called any number of times.
@@ -44,6 +46,7 @@ import (
 	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/admit"
 )
 
 const (
@@ -56,9 +59,11 @@ const (
 	// the v1.0.x client's 10 s read deadline so such a client still reads
 	// "healthcheck timed out" instead of timing out itself.
 	defaultCheckTimeout = 9 * time.Second
-	// maxHandlers caps the connections served at once; further clients wait in
-	// the listen backlog until a handler is free.
-	maxHandlers = 128
+	// maxConns caps the connections held at once (fewer when a quarter of
+	// RLIMIT_NOFILE is less: the rest is the application's). A new
+	// connection is always accepted; when the cap is reached the connection
+	// that has waited longest for its request is closed (package admit).
+	maxConns = 256
 )
 
 // TimeoutResponse is the reply to "ping" when the check function did not
@@ -95,7 +100,7 @@ type HealthcheckServer struct {
 	stopped chan struct{} // closed when shutdown finished
 	once    *sync.Once
 	wg      sync.WaitGroup // connection handlers
-	sem     chan struct{}  // handler slots
+	pool    *admit.Pool    // connections held
 	flight  *flight
 
 	// checkTimeout and ioTimeout override the defaults in tests.
@@ -174,7 +179,7 @@ func (s *HealthcheckServer) initLocked(f func() error, ctx context.Context, canc
 	s.done = make(chan struct{})
 	s.stopped = make(chan struct{})
 	s.once = new(sync.Once)
-	s.sem = make(chan struct{}, maxHandlers)
+	s.pool = admit.New(poolSize(admit.FileLimit()))
 	s.conns = make(map[net.Conn]struct{})
 	s.flight = new(flight)
 }
@@ -235,22 +240,15 @@ func (s *HealthcheckServer) Start() error {
 // goroutine.
 func (s *HealthcheckServer) Run() {
 	s.mu.Lock()
-	ln, started, done, stopped, sem := s.ln, s.started, s.done, s.stopped, s.sem
+	ln, started, done, stopped, pool := s.ln, s.started, s.done, s.stopped, s.pool
 	s.mu.Unlock()
 	if !started {
 		return
 	}
 	backoff := 5 * time.Millisecond
 	for {
-		select {
-		case sem <- struct{}{}:
-		case <-done:
-			<-stopped
-			return
-		}
 		conn, err := ln.Accept()
 		if err != nil {
-			<-sem
 			if isClosed(done) {
 				<-stopped
 				return
@@ -269,14 +267,11 @@ func (s *HealthcheckServer) Run() {
 		}
 		backoff = 5 * time.Millisecond
 		if !s.track(conn) {
-			<-sem
 			conn.Close()
 			continue
 		}
-		go func() {
-			defer func() { <-sem }()
-			s.handle(conn)
-		}()
+		pc := pool.Admit(conn) // may close the oldest idle connection
+		go s.handle(conn, pc)
 	}
 }
 
@@ -340,10 +335,20 @@ func (s *HealthcheckServer) untrack(c net.Conn) {
 	c.Close()
 }
 
-// handle serves one connection: one request, one reply, close.
-func (s *HealthcheckServer) handle(conn net.Conn) {
+// poolSize is maxConns, or a quarter of the file limit when that is less.
+func poolSize(fileLimit int) int {
+	if fileLimit <= 0 {
+		return maxConns
+	}
+	return max(8, min(maxConns, fileLimit/4))
+}
+
+// handle serves one connection: one request, one reply, close. conn is
+// registered for Stop; pc is its place in the pool.
+func (s *HealthcheckServer) handle(conn net.Conn, pc *admit.Conn) {
 	defer s.wg.Done()
 	defer s.untrack(conn)
+	defer pc.Close()
 
 	ioTimeout := s.ioTimeout
 	if ioTimeout <= 0 {
@@ -354,6 +359,7 @@ func (s *HealthcheckServer) handle(conn net.Conn) {
 	if err != nil && req == "" {
 		return // silent, reset or closed: nothing to answer
 	}
+	pc.Busy()
 	var reply string
 	switch req {
 	case common.HealthcheckIPCCommand:

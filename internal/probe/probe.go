@@ -2,7 +2,9 @@
 // finds the socket (explicit address, $HEALTHCHECK_SOCKET, or a name file) and
 // performs one v1 request/reply exchange under a single deadline.
 //
-// It never forks, never retries and never logs; the callers (the client
+// It never forks and never logs, and retries only a connect that a full
+// listen backlog refused (EAGAIN: the server is busy, not gone), within the
+// deadline; the callers (the client
 // package's -healthcheck hook and hcinit's check command) decide what a reply
 // means.
 package probe
@@ -76,6 +78,12 @@ func Resolve(o Options) (string, error) {
 		return "", fmt.Errorf("resolve socket: name file %s: %w", nameFile, err)
 	}
 	return addr, nil
+}
+
+// Dial connects to addr as Exchange does: a connect refused by a full listen
+// backlog is retried until ctx ends.
+func Dial(ctx context.Context, addr string) (net.Conn, error) {
+	return dial(ctx, addr)
 }
 
 // Exchange dials addr, writes request ("" means common.HealthcheckIPCCommand),

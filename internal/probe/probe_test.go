@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -285,5 +286,92 @@ func TestCheck(t *testing.T) {
 	t.Setenv(common.EnvSocketDir, dir)
 	if have, err := Check(context.Background(), Options{Timeout: wait}); err != nil || have != "disk full" {
 		t.Fatalf("Check via env = %q, %v", have, err)
+	}
+}
+
+// fullBacklog listens on a fresh socket with a backlog of one and fills it,
+// so that a connect fails with EAGAIN, as on a server under a connection
+// flood. After busy, it accepts everything and answers "healthy".
+func fullBacklog(t *testing.T, busy time.Duration) string {
+	t.Helper()
+	addr := filepath.Join(shortDir(t), "full.sock")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: addr}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 1); err != nil {
+		t.Fatal(err)
+	}
+	full := false
+	for i := 0; i < 64 && !full; i++ {
+		c, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = syscall.Connect(c, &syscall.SockaddrUnix{Name: addr})
+		full = errors.Is(err, syscall.EAGAIN)
+		if full {
+			syscall.Close(c)
+		} else {
+			t.Cleanup(func() { syscall.Close(c) })
+		}
+	}
+	if !full {
+		t.Fatal("could not fill the listen backlog")
+	}
+	ln, err := net.FileListener(os.NewFile(uintptr(fd), addr))
+	syscall.Close(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	timer := time.AfterFunc(busy, func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(time.Second))
+				common.ReadRequest(c, common.HealthcheckIPCCommand)
+				c.Write([]byte(common.HealthcheckIPCResponse))
+			}()
+		}
+	})
+	t.Cleanup(func() {
+		if timer.Stop() {
+			wg.Done()
+		}
+		ln.Close()
+		wg.Wait()
+	})
+	return addr
+}
+
+// TestExchangeRetriesFullBacklog: a full listen backlog (EAGAIN on connect)
+// is a busy server, not a missing one: the client retries within its timeout.
+func TestExchangeRetriesFullBacklog(t *testing.T) {
+	addr := fullBacklog(t, 300*time.Millisecond)
+	reply, err := Exchange(context.Background(), addr, "", 5*time.Second)
+	if err != nil || reply != common.HealthcheckIPCResponse {
+		t.Fatalf("Exchange = %q, %v; want healthy after the backlog drains", reply, err)
+	}
+	// Still full when the timeout ends: the EAGAIN is reported, in time.
+	addr = fullBacklog(t, time.Hour)
+	began := time.Now()
+	_, err = Exchange(context.Background(), addr, "", 300*time.Millisecond)
+	if !errors.Is(err, syscall.EAGAIN) {
+		t.Errorf("Exchange on a backlog that stays full: %v, want EAGAIN", err)
+	}
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("gave up after %s, want about its 300ms timeout", took)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/probe"
 )
 
 // DefaultClientTimeout bounds `hcinit check` and `hcinit status` as a whole.
@@ -207,8 +208,7 @@ func ask(ctx context.Context, addrs []string, word string, limit int64) (string,
 }
 
 func exchange(ctx context.Context, addr, word string, limit int64) (string, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", addr)
+	conn, err := probe.Dial(ctx, addr) // retries a full backlog (EAGAIN)
 	if err != nil {
 		return "", fmt.Errorf("dial %s: %w", addr, errors.Unwrap(err))
 	}

@@ -18,14 +18,11 @@ import (
 	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/admit"
 )
 
 // maxRequestHeader bounds a request line and its header fields.
 const maxRequestHeader = 8 << 10
-
-// maxHTTPConns bounds the HTTP connections served at once; more wait in the
-// listen backlog.
-const maxHTTPConns = 256
 
 // lingerTimeout is how long a connection is read from, and the reads
 // discarded, after the response: closing a socket with unread input resets
@@ -55,17 +52,22 @@ func (m *Monitor) startHTTP() func() {
 }
 
 // serveHTTP accepts connections until the listener is closed, one goroutine
-// per connection, at most maxHTTPConns at once.
+// per connection, each holding a place in m.httpConns: when it is full the
+// connection that has waited longest for its request is closed, so idle or
+// slow clients never make a new one wait.
 func (m *Monitor) serveHTTP(ln net.Listener) {
 	defer m.wg.Done()
 	defer ln.Close()
-	m.acceptLoop(ln, make(chan struct{}, maxHTTPConns), "accept HTTP health connection", m.handleHTTP)
+	m.acceptLoop(ln, "accept HTTP health connection", func(c net.Conn) func() {
+		pc := m.httpConns.Admit(c)
+		return func() { m.handleHTTP(pc) }
+	})
 }
 
 // handleHTTP answers one request and closes the connection. Reading the
 // request and writing the answer share one ioTimeout; on shutdown a pending
 // read ends at once and a write gets one more second.
-func (m *Monitor) handleHTTP(conn net.Conn) {
+func (m *Monitor) handleHTTP(conn *admit.Conn) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(ioTimeout))
 	stop := context.AfterFunc(m.ctx, func() {
@@ -76,6 +78,7 @@ func (m *Monitor) handleHTTP(conn net.Conn) {
 
 	lr := &io.LimitedReader{R: conn, N: maxRequestHeader}
 	req, err := readHTTPRequest(bufio.NewReader(lr))
+	conn.Busy()
 	var resp []byte
 	var se *statusError
 	switch {
@@ -93,8 +96,9 @@ func (m *Monitor) handleHTTP(conn net.Conn) {
 	}
 
 	// Linger: half-close, then discard what the client still sends until it
-	// closes too, briefly.
-	if cw, ok := conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+	// closes too, briefly; the first to go when room is needed.
+	conn.Done()
+	if conn.CloseWrite() == nil {
 		stop()
 		conn.SetReadDeadline(time.Now().Add(lingerTimeout))
 		stop = context.AfterFunc(m.ctx, func() { conn.SetReadDeadline(aLongTimeAgo) })

@@ -29,6 +29,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/admit"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
@@ -102,7 +103,8 @@ type Monitor struct {
 
 	wg        sync.WaitGroup
 	unhealthy chan struct{}
-	sem       chan struct{} // connection handler slots
+	conns     *admit.Pool // health socket connections of allowed peers
+	httpConns *admit.Pool // --http connections
 
 	notify        *notifier
 	listeners     []*net.UnixListener
@@ -121,9 +123,28 @@ type Monitor struct {
 // Stat after the watch is added still finds a name file written before.
 const watchDelay = 100 * time.Millisecond
 
-// maxConns bounds the client connections served at once; more wait in the
-// listen backlog.
-const maxConns = 1024
+// Connection caps. hcinit holds at most maxConns client connections (all
+// servers together), fewer when RLIMIT_NOFILE is low: the file limit less a
+// reserve (an eighth of it, at least reservedFDs) kept for the checks, the
+// reaper, the notify socket and the child's stop path, so that no flood makes
+// hcinit's own checks fail for want of a descriptor. Half the places go to the
+// health socket (refused peers hold none: they are answered in the accept
+// loop), half to --http. A full pool evicts its oldest idle connection
+// (package admit).
+const (
+	maxConns    = 4096
+	reservedFDs = 128
+)
+
+// connPools sizes the two pools from the file limit (-1: unknown).
+func connPools(fileLimit int) (conns, http *admit.Pool) {
+	total := maxConns
+	if fileLimit > 0 {
+		total = min(total, fileLimit-max(reservedFDs, fileLimit/8))
+	}
+	total = max(total, 16)
+	return admit.New(total / 2), admit.New(total - total/2)
+}
 
 // New validates cfg and binds the notify socket, the wrapper sockets and the
 // v1.0.x name file, so that the child can use them from its first instruction.
@@ -163,10 +184,10 @@ func New(cfg Config) (*Monitor, error) {
 		log:       cfg.Log.WithField("component", "health"),
 		created:   time.Now(),
 		unhealthy: make(chan struct{}, 1),
-		sem:       make(chan struct{}, maxConns),
 		overall:   StatusStarting,
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.conns, m.httpConns = connPools(admit.FileLimit())
 
 	specs, err := m.parseSpecs()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/admit"
 )
 
 // Request words on the wrapper socket.
@@ -129,35 +130,52 @@ func (m *Monitor) peerAllowed(uid int) bool {
 }
 
 // requestTimeout bounds the wait for a request: hcinit check and v1.0.x
-// clients write theirs right after connecting. refusedTimeout is the same for
-// a peer that will only be told no.
+// clients write theirs right after connecting. refusedTimeout bounds writing
+// the refusal to a peer that will only be told no.
 const (
 	requestTimeout = 2 * time.Second
 	refusedTimeout = 200 * time.Millisecond
 )
 
-// serve accepts connections until the listener is closed, one goroutine per
-// connection, at most maxConns at once.
+// serve accepts connections until the listener is closed. A refused peer is
+// answered at once, in the accept loop, and closed: it never holds a
+// descriptor or a goroutine, so a flood of another uid's connections only
+// costs three system calls each. An allowed peer's connection takes a place
+// in m.conns: a flood of silent ones evicts its own oldest connections, never
+// a new honest client's (see package admit).
 func (m *Monitor) serve(ln *net.UnixListener) {
 	defer m.wg.Done()
-	m.acceptLoop(ln, m.sem, "accept health connection", func(c net.Conn) { m.handle(c.(*net.UnixConn)) })
+	m.acceptLoop(ln, "accept health connection", func(c net.Conn) func() {
+		uc := c.(*net.UnixConn)
+		uid := peerUID(uc)
+		if !m.peerAllowed(uid) {
+			refuse(uc, uid)
+			return nil
+		}
+		pc := m.conns.Admit(c)
+		return func() { m.handle(pc) }
+	})
 }
 
-// acceptLoop accepts on ln until it is closed or the monitor stops, and runs
-// handle for each connection in a goroutine of its own, holding a slot of sem
-// (so at most cap(sem) at once; more wait in the listen backlog). Accept
-// errors such as running out of file descriptors back off like net/http's.
-func (m *Monitor) acceptLoop(ln net.Listener, sem chan struct{}, what string, handle func(net.Conn)) {
+// refuse tells a peer it may not ask, without reading its request: the reply
+// fits the socket buffer, and a unix socket delivers it before the reset
+// that closing with its request unread causes.
+func refuse(c *net.UnixConn, uid int) {
+	c.SetWriteDeadline(time.Now().Add(refusedTimeout))
+	c.Write(fmt.Appendf(nil, "permission denied: uid %d may not ask hcinit", uid))
+	c.Close()
+}
+
+// acceptLoop accepts on ln until it is closed or the monitor stops. It never
+// waits for a free slot: admit runs for each connection at once (it takes
+// the connection into a pool, which may evict an older one) and returns the
+// work that answers it, run in a goroutine of its own (nil: already done). Accept errors such as
+// running out of file descriptors back off like net/http's.
+func (m *Monitor) acceptLoop(ln net.Listener, what string, admit func(net.Conn) func()) {
 	backoff := time.Duration(0)
 	for {
-		select {
-		case sem <- struct{}{}:
-		case <-m.ctx.Done():
-			return
-		}
 		conn, err := ln.Accept()
 		if err != nil {
-			<-sem
 			if m.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -171,43 +189,36 @@ func (m *Monitor) acceptLoop(ln net.Listener, sem chan struct{}, what string, ha
 			continue
 		}
 		backoff = 0
+		work := admit(conn)
+		if work == nil {
+			continue
+		}
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			defer func() { <-sem }()
-			handle(conn)
+			work()
 		}()
 	}
 }
 
-// handle answers one request from the current state; it never runs a check.
-func (m *Monitor) handle(conn *net.UnixConn) {
+// handle answers one request of an allowed peer from the current state; it
+// never runs a check.
+func (m *Monitor) handle(conn *admit.Conn) {
 	defer conn.Close()
 	stop := context.AfterFunc(m.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	// The peer is checked at once: a refused one gets a short deadline, so
-	// that silent connections of a foreign uid cannot hold the slots that
-	// hcinit check needs. Its request is still read, so that it reads the
-	// refusal instead of a reset.
-	uid := peerUID(conn)
-	allowed := m.peerAllowed(uid)
-	deadline := requestTimeout
-	if !allowed {
-		deadline = refusedTimeout
-	}
-	conn.SetReadDeadline(time.Now().Add(deadline))
+	conn.SetReadDeadline(time.Now().Add(requestTimeout))
 	req, err := common.ReadRequest(conn, words...)
 	if err != nil && req == "" {
 		return
 	}
+	conn.Busy()
 	var reply []byte
-	switch {
-	case !allowed:
-		reply = fmt.Appendf(nil, "permission denied: uid %d may not ask hcinit", uid)
-	case req == wordPing, req == wordLive, req == wordReady:
+	switch req {
+	case wordPing, wordLive, wordReady:
 		reply = []byte(m.reply(req))
-	case req == wordStatus:
+	case wordStatus:
 		reply, _ = json.Marshal(m.Status())
 	default:
 		reply = []byte(common.InvalidRequestResponse)

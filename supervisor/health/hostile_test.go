@@ -1,0 +1,255 @@
+package health
+
+// The hostile-client suite for hcinit's own servers (the health socket and
+// the --http endpoint): each attack is bounded in count and time, traffic is
+// loopback or unix sockets only, and an honest probe must be answered within
+// honestDeadline before, during and after it, with no false transition.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// honestDeadline is kubelet's default probe timeout: a probe answered later
+// is a failed probe.
+const honestDeadline = time.Second
+
+// honestProbes runs n probes one after the other and fails the test for each
+// one that errs or takes longer than honestDeadline. It returns the slowest.
+func honestProbes(t *testing.T, phase string, n int, probe func() error) time.Duration {
+	t.Helper()
+	var worst time.Duration
+	late := 0
+	for i := 0; i < n; i++ {
+		began := time.Now()
+		err := probe()
+		took := time.Since(began)
+		worst = max(worst, took)
+		if err != nil {
+			t.Errorf("%s: honest probe %d: %v (after %s)", phase, i, err, took)
+		} else if took > honestDeadline {
+			late++
+		}
+	}
+	if late > 0 {
+		t.Errorf("%s: %d of %d honest probes took longer than %s (slowest %s)", phase, late, n, honestDeadline, worst)
+	}
+	t.Logf("%s: slowest of %d honest probes: %s", phase, n, worst)
+	return worst
+}
+
+// honestGet is an honest HTTP probe: one GET on a new connection, under
+// honestDeadline, like kubelet's httpGet.
+func honestGet(addr, path string) error {
+	c, err := net.DialTimeout("tcp", addr, honestDeadline)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(honestDeadline))
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: probe\r\n\r\n"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// hold opens n connections with dial and keeps them open until the test ends;
+// each one first sends prefix (may be empty). It stops at the first error
+// (the server may evict old ones while new ones are opened: that is fine).
+func hold(t *testing.T, n int, dial func() (net.Conn, error), prefix string) int {
+	t.Helper()
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < n; i++ {
+		c, err := dial()
+		if err != nil {
+			t.Logf("hold: %d of %d connected: %v", i, n, err)
+			break
+		}
+		if prefix != "" {
+			io.WriteString(c, prefix)
+		}
+		conns = append(conns, c)
+	}
+	return len(conns)
+}
+
+// transitions counts the overall status changes seen by polling Status until
+// stop is closed.
+func watchTransitions(h *harness, stop chan struct{}) func() []string {
+	var mu sync.Mutex
+	var seen []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		last := h.Status().Status
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if s := h.Status().Status; s != last {
+				mu.Lock()
+				seen = append(seen, last+"→"+s)
+				mu.Unlock()
+				last = s
+			}
+		}
+	}()
+	return func() []string {
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return seen
+	}
+}
+
+// TestHostileHTTPIdleConnections: idle and half-sent TCP connections, more
+// than the endpoint will hold, never make a new GET /livez wait.
+func TestHostileHTTPIdleConnections(t *testing.T) {
+	h, addr := httpHarness(t)
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	stop := make(chan struct{})
+	seen := watchTransitions(h, stop)
+
+	honestProbes(t, "before", 5, func() error { return honestGet(addr, "/livez") })
+	dial := func() (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }
+	n := hold(t, 600, dial, "")
+	n += hold(t, 300, dial, "GET /livez HTTP/1.1\r\nHost: x\r\n")
+	t.Logf("holding %d idle or half-sent connections", n)
+	honestProbes(t, "600 idle + 300 half-sent held", 10, func() error { return honestGet(addr, "/livez") })
+	close(stop)
+	if s := seen(); len(s) > 0 {
+		t.Errorf("false transitions during the attack: %v", s)
+	}
+}
+
+// TestHostileSocketSilentClients: silent connections of an allowed uid, more
+// than hcinit holds, never make hcinit check wait.
+func TestHostileSocketSilentClients(t *testing.T) {
+	f := &fakeProbe{}
+	h := start(t, Config{Specs: []string{"process,interval=50ms"}}, withFake(f))
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	stop := make(chan struct{})
+	seen := watchTransitions(h, stop)
+	probe := func() error {
+		var out strings.Builder
+		if code := CheckMain([]string{"--socket", h.sock, "--timeout", "1s"}, &out, &out); code != 0 {
+			return fmt.Errorf("exit %d: %s", code, strings.TrimSpace(out.String()))
+		}
+		return nil
+	}
+	honestProbes(t, "before", 5, probe)
+	n := hold(t, 2000, func() (net.Conn, error) { return net.DialTimeout("unix", h.sock, time.Second) }, "")
+	t.Logf("holding %d silent connections", n)
+	honestProbes(t, "2000 silent held", 10, probe)
+	n = hold(t, 300, func() (net.Conn, error) { return net.DialTimeout("unix", h.sock, time.Second) }, "pi")
+	honestProbes(t, "and 300 half-sent", 10, probe)
+	close(stop)
+	if s := seen(); len(s) > 0 {
+		t.Errorf("false transitions during the attack: %v", s)
+	}
+}
+
+// TestHostileSocketForeignFlood: an unprivileged uid holding thousands of
+// connections on the abstract socket (no file permission stops it) takes no
+// slot from root's checks.
+func TestHostileSocketForeignFlood(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a client as another user")
+	}
+	addr := fmt.Sprintf("@hcinit-hostile-%d", os.Getpid())
+	f := &fakeProbe{}
+	h := start(t, Config{Socket: addr, Specs: []string{"process,interval=50ms"}}, withFake(f))
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	probe := func() error {
+		var out strings.Builder
+		if code := CheckMain([]string{"--socket", addr, "--timeout", "1s"}, &out, &out); code != 0 {
+			return fmt.Errorf("exit %d: %s", code, strings.TrimSpace(out.String()))
+		}
+		return nil
+	}
+	honestProbes(t, "before", 5, probe)
+
+	// The flood runs as uid 65534 in a helper process that holds its
+	// connections until its stdin closes.
+	exe := copyExecutable(t)
+	cmd := exec.Command(exe, addr, "6000")
+	cmd.Env = append(os.Environ(), "HEALTH_TEST_HELPER=hold")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	t.Logf("foreign flood: %s", strings.TrimSpace(line))
+	honestProbes(t, "foreign uid holding and churning 6000", 15, probe)
+}
+
+// holdMain is the hold helper: it opens n connections to addr, says so on
+// stdout, then keeps churning (a new connection replaces the oldest, at most
+// 4n more dials) until stdin closes.
+func holdMain(addr, n string) int {
+	var count int
+	fmt.Sscan(n, &count)
+	var conns []net.Conn
+	dials := 0
+	dial := func() {
+		dials++
+		c, err := net.DialTimeout("unix", addr, time.Second)
+		if err != nil {
+			return
+		}
+		conns = append(conns, c)
+		if len(conns) > count {
+			conns[0].Close()
+			conns = conns[1:]
+		}
+	}
+	for i := 0; i < count; i++ {
+		dial()
+	}
+	fmt.Printf("%d connections\n", len(conns))
+	done := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(done) }()
+	for dials < 5*count {
+		select {
+		case <-done:
+			return 0
+		default:
+			dial()
+		}
+	}
+	<-done
+	return 0
+}
