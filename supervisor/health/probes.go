@@ -32,6 +32,12 @@ func (m *Monitor) newCheck(sp Spec) (*check, error) {
 	case KindTCP:
 		c.describe = sp.Addr
 		c.probe = func(ctx context.Context) outcome { return probeTCP(ctx, sp.Addr) }
+	case KindGRPC:
+		c.describe = sp.Addr
+		if sp.Service != "" {
+			c.describe += " service " + sp.Service
+		}
+		c.probe = newGRPCProbe(sp)
 	case KindHTTP, KindHTTPS:
 		c.describe = sp.URL
 		c.probe = newHTTPProbe(sp)

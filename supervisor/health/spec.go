@@ -25,6 +25,7 @@ const (
 	KindNotify   = "notify"
 	KindSignal   = "signal"
 	KindDelegate = "delegate"
+	KindGRPC     = "grpc"
 )
 
 // Level says which question a check answers: liveness, readiness or both.
@@ -57,8 +58,10 @@ type Spec struct {
 	StatusLow  int           // http: accepted status range, default 200..399
 	StatusHigh int           //
 	Body       string        // http: substring the body's first 10 KiB must contain
-	Insecure   bool          // https: skip certificate verification
-	Addr       string        // tcp: host:port; delegate: socket address ("" = adopt the child's)
+	Insecure   bool          // https, grpc with TLS: skip certificate verification
+	Service    string        // grpc: the service asked about ("" = the server as a whole)
+	TLS        bool          // grpc: over TLS
+	Addr       string        // tcp, grpc: host:port; delegate: socket address ("" = adopt the child's)
 	Argv       []string      // exec
 	Path       string        // file
 	MaxAge     time.Duration // file: 0 = existence only; Unset = 2 × interval
@@ -73,6 +76,8 @@ const SpecSyntax = `CHECKS (--check SPEC, repeatable; without any, one "process"
     http://127.0.0.1:8080/healthz    GET; success is status 200-399
     https://127.0.0.1:8443/healthz   the same over TLS
     tcp://127.0.0.1:5432             a TCP connection is accepted
+    grpc://127.0.0.1:50051/SERVICE   grpc.health.v1.Health/Check says SERVING
+                                     (SERVICE optional: "" asks about the server)
     exec=/bin/probe -q arg           run argv (split on spaces, no shell); exit 0 passes
     file=/run/app/heartbeat          the file's mtime is younger than max-age
     notify                           the child's sd_notify: READY=1, WATCHDOG=1 (NOTIFY_SOCKET)
@@ -84,6 +89,8 @@ const SpecSyntax = `CHECKS (--check SPEC, repeatable; without any, one "process"
   Keys per kind:
     http, https  url=URL status=200|200-299 body=SUBSTRING insecure=true
     tcp          addr=HOST:PORT
+    grpc         addr=HOST:PORT service=NAME tls=true insecure=true (with tls:
+                 skip certificate verification)
     exec         command=ARGV (split on spaces)  arg=A (repeatable, appended as is)
     file         path=P  max-age=D (default 2 x interval; 0 = the file exists)
     signal       signal=SIG  heartbeat=notify|FILE (default notify)
@@ -111,6 +118,7 @@ var kindKeys = map[string][]string{
 	KindFile:     {"path", "max-age"},
 	KindSignal:   {"signal", "heartbeat"},
 	KindDelegate: {"addr"},
+	KindGRPC:     {"addr", "service", "tls", "insecure"},
 }
 
 // shorthandKey is the key a "KIND=VALUE" first item sets.
@@ -182,6 +190,12 @@ func ParseSpec(s string) (Spec, error) {
 			return sp, fmt.Errorf("parse check %q: url: %w", s, err)
 		}
 		items = append(items, item{"type", u.Scheme}, item{"url", first})
+	case strings.HasPrefix(first, "grpc://"):
+		u, err := url.Parse(first)
+		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return sp, fmt.Errorf("parse check %q: want grpc://HOST:PORT[/SERVICE], have %q", s, first)
+		}
+		items = append(items, item{"type", KindGRPC}, item{"addr", u.Host}, item{"service", strings.TrimPrefix(u.Path, "/")})
 	case strings.HasPrefix(first, "tcp://"):
 		items = append(items, item{"type", KindTCP}, item{"addr", strings.TrimPrefix(first, "tcp://")})
 	case !strings.Contains(first, "="):
@@ -214,7 +228,7 @@ func ParseSpec(s string) (Spec, error) {
 	}
 	allowed, ok := kindKeys[sp.Kind]
 	if !ok {
-		return sp, fmt.Errorf("parse check %q: unknown kind %q (want process, http, https, tcp, exec, file, notify, signal or delegate)", s, sp.Kind)
+		return sp, fmt.Errorf("parse check %q: unknown kind %q (want process, http, https, tcp, grpc, exec, file, notify, signal or delegate)", s, sp.Kind)
 	}
 	for _, it := range items {
 		if it.key == "type" {
@@ -292,6 +306,13 @@ func (sp *Spec) set(key, raw string, allowed []string) error {
 		}
 	case "addr":
 		sp.Addr = val
+	case "service":
+		sp.Service = val
+	case "tls":
+		sp.TLS, err = strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("tls: want true or false, have %q", val)
+		}
 	case "command":
 		sp.Argv = append(strings.Fields(val), sp.Argv...)
 	case "arg":
@@ -330,6 +351,13 @@ func (sp *Spec) validate() error {
 	case KindTCP:
 		if _, _, err := net.SplitHostPort(sp.Addr); err != nil {
 			return fmt.Errorf("addr: want HOST:PORT, have %q", sp.Addr)
+		}
+	case KindGRPC:
+		if _, port, err := net.SplitHostPort(sp.Addr); err != nil || port == "" {
+			return fmt.Errorf("addr: want HOST:PORT, have %q", sp.Addr)
+		}
+		if sp.Insecure && !sp.TLS {
+			return fmt.Errorf("insecure: skips certificate verification, which needs tls=true")
 		}
 	case KindExec:
 		if len(sp.Argv) == 0 || sp.Argv[0] == "" {
