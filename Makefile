@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test test-unit e2e bench demo image deps vet windows clean
+.PHONY: build test test-unit e2e bench demo image deps vet windows clean release release-check publish
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/hcinit ./cmd/hcinit
@@ -42,4 +42,32 @@ image: build
 	bash scripts/image.sh
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)
+
+# Releases (README "Install"). Every input is a function of the commit, so two
+# builds of one commit are byte-identical: VERSION and REVISION from git, file
+# and image dates from the commit time.
+DIST     ?= dist
+IMAGE    ?= wisdomoss/hcinit
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+RELEASE_FLAGS = -root $(CURDIR) -dist $(abspath $(DIST)) -go $(GO) -version $(VERSION) \
+	-revision $(REVISION) -epoch $(SOURCE_DATE_EPOCH)
+
+# Static binaries for every architecture, image tarballs, the OCI layout and
+# SHA256SUMS in $(DIST); the tool is the nested module release/.
+release:
+	cd release && $(GO) run . build $(RELEASE_FLAGS) -image $(IMAGE)
+
+# What CI proves about a release: reproducible (a second build from a fresh
+# clone with an empty build cache is byte-identical), the index and tarballs
+# valid, the foreign binaries run under qemu-user-static.
+release-check: release
+	bash scripts/release-check.sh
+
+# Pushes the multi-architecture image of $(DIST)/oci, once verified, as
+# $(PUBLISH_TO):$(VERSION) with the credentials of `docker login`.
+PUBLISH_TO ?= $(IMAGE)
+publish:
+	cd release && $(GO) run . verify $(RELEASE_FLAGS) -image $(IMAGE)
+	cd release && $(GO) run . push $(RELEASE_FLAGS) -image $(PUBLISH_TO):$(VERSION)
