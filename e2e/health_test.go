@@ -27,6 +27,20 @@ func TestImage(t *testing.T) {
 		t.Errorf("entrypoint: have %s, want [\"/hcinit\"]", out)
 	}
 
+	if h.release != "" {
+		// A release image (HCINIT_E2E_DIST) says what it is.
+		out, err := docker("image", "inspect", image, "--format", "{{json .Config.Labels}}")
+		var labels map[string]string
+		if err != nil || json.Unmarshal([]byte(out), &labels) != nil {
+			t.Fatalf("labels of %s: %q, %v", image, out, err)
+		}
+		for _, k := range []string{"version", "revision", "source", "licenses"} {
+			if labels["org.opencontainers.image."+k] == "" {
+				t.Errorf("release image %s: no label org.opencontainers.image.%s (%v)", h.release, k, labels)
+			}
+		}
+	}
+
 	id, err := docker("create", "--label", labelKey+"=1", "--label", labelRunKey+"="+h.run, image)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,7 @@ type harness struct {
 	mu       sync.Mutex
 	projects []string // compose projects to take down in the sweep
 	stacks   []string // swarm stacks to remove in the sweep
+	release  string   // the release image loaded with HCINIT_E2E_DIST, "" when built here
 }
 
 // The harness is set up by the first test that needs it, so a run that
@@ -154,12 +156,19 @@ func (h *harness) build() error {
 		"./cmd/hcinit", "./examples/legacy-http", "./e2e/cmd/..."); err != nil {
 		return err
 	}
-	if _, err := command(5*time.Minute, h.root, []string{
+	imageEnv := []string{
 		"TAG=" + h.tag,
 		"HCINIT_BIN=" + filepath.Join(h.bin, "hcinit"),
 		"LABELS=" + labelKey + "=1 " + labelRunKey + "=" + h.run,
 		"VERSION=" + h.tag,
-	}, "bash", "scripts/image.sh", "--examples"); err != nil {
+	}
+	if dist := os.Getenv("HCINIT_E2E_DIST"); dist != "" {
+		if err := h.loadRelease(dist); err != nil {
+			return err
+		}
+		imageEnv = append(imageEnv, "HCINIT_IMAGE_EXISTS=1")
+	}
+	if _, err := command(5*time.Minute, h.root, imageEnv, "bash", "scripts/image.sh", "--examples"); err != nil {
 		return err
 	}
 
@@ -190,6 +199,36 @@ func (h *harness) build() error {
 	return nil
 }
 
+// loadRelease makes the release `make release` wrote into dist the hcinit
+// under test (HCINIT_E2E_DIST=dist, as CI sets it): its image tarball for
+// this machine, loaded with `docker load` and tagged hcinit:TAG, and its
+// binary in place of the one built above.
+func (h *harness) loadRelease(dist string) error {
+	name := map[string]string{"amd64": "amd64", "arm64": "arm64", "arm": "armhf", "386": "i386"}[runtime.GOARCH]
+	if name == "" {
+		name = runtime.GOARCH
+	}
+	if err := copyFile(filepath.Join(dist, "hcinit-"+name), filepath.Join(h.bin, "hcinit")); err != nil {
+		return err
+	}
+	out, err := command(2*time.Minute, "", nil, "docker", "load", "-i", filepath.Join(dist, "hcinit-image-"+name+".tar"))
+	if err != nil {
+		return err
+	}
+	ref, ok := strings.CutPrefix(strings.TrimSpace(out), "Loaded image: ")
+	if !ok || strings.Contains(ref, "\n") {
+		return fmt.Errorf("docker load %s: %q, want one \"Loaded image: REF\"", dist, out)
+	}
+	if _, err := command(time.Minute, "", nil, "docker", "tag", ref, "hcinit:"+h.tag); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.release = ref
+	h.mu.Unlock()
+	fmt.Fprintf(os.Stderr, "e2e: run %s: hcinit:%s is %s, loaded from %s\n", h.run, h.tag, ref, dist)
+	return nil
+}
+
 // buildImage builds dir as image, labelled as this run's; extra are more
 // docker build arguments.
 func (h *harness) buildImage(image, dir string, extra ...string) error {
@@ -211,8 +250,13 @@ func copyFile(from, to string) error {
 // leftover found here is reported, as it means a cleanup is missing.
 func (h *harness) sweep() {
 	h.mu.Lock()
-	projects, stacks := h.projects, h.stacks
+	projects, stacks, release := h.projects, h.stacks, h.release
 	h.mu.Unlock()
+	if release != "" {
+		// The loaded image carries the release's labels, not this run's:
+		// drop the run's tag (the release's own stays, as after docker load).
+		command(time.Minute, "", nil, "docker", "rmi", "hcinit:"+h.tag)
+	}
 	for _, p := range projects {
 		composeDown(h.root, p)
 	}

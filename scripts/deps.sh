@@ -7,7 +7,8 @@ need=()
 # dockerd, not docker: some machines come with a docker CLI but no engine.
 for pair in tini:tini dumb-init:dumb-init catatonit:catatonit curl:curl wget:wget \
 	supervisord:supervisor s6-svscan:s6 \
-	dockerd:docker.io hyperfine:hyperfine unshare:util-linux script:bsdutils; do
+	dockerd:docker.io hyperfine:hyperfine unshare:util-linux script:bsdutils \
+	qemu-aarch64-static:qemu-user-static qemu-s390x-static:qemu-user-static; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done
@@ -22,7 +23,7 @@ if [ ${#need[@]} -gt 0 ]; then
 	echo "deps: installing ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq >/dev/null
-	apt-get install -y -qq "${need[@]}" >/dev/null
+	apt-get install -y -qq $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
 fi
 
 # dockerd: start it in the background when no engine answers.

@@ -11,6 +11,8 @@
 #        LABELS     space-separated KEY=VALUE labels put on every image (the e2e
 #                   tests mark theirs this way to remove them afterwards)
 #        VERSION    recorded in the image's version label (default: git describe)
+#        HCINIT_IMAGE_EXISTS=1  hcinit:$TAG is there already (a release tarball
+#                   loaded with docker load): only the examples are built
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +41,9 @@ for l in ${LABELS:-}; do
 	labels+=(--label "$l")
 done
 
-if [ ! -x "$HCINIT_BIN" ]; then
+if [ "${HCINIT_IMAGE_EXISTS:-}" = 1 ]; then
+	docker image inspect "hcinit:$TAG" >/dev/null || { echo "image: HCINIT_IMAGE_EXISTS=1 but there is no hcinit:$TAG" >&2; exit 1; }
+elif [ ! -x "$HCINIT_BIN" ]; then
 	echo "image: $HCINIT_BIN missing; building it" >&2
 	mkdir -p "$(dirname "$HCINIT_BIN")"
 	CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$HCINIT_BIN" ./cmd/hcinit
@@ -68,10 +72,12 @@ build() { # build IMAGE CONTEXT [docker build args...]
 	echo "image: built $image" >&2
 }
 
-mkdir -p "$ctx/hcinit/bin"
-cp Dockerfile "$ctx/hcinit/Dockerfile"
-cp "$HCINIT_BIN" "$ctx/hcinit/bin/hcinit"
-build "hcinit:$TAG" "$ctx/hcinit" --build-arg "VERSION=$VERSION"
+if [ "${HCINIT_IMAGE_EXISTS:-}" != 1 ]; then
+	mkdir -p "$ctx/hcinit/bin"
+	cp Dockerfile "$ctx/hcinit/Dockerfile"
+	cp "$HCINIT_BIN" "$ctx/hcinit/bin/hcinit"
+	build "hcinit:$TAG" "$ctx/hcinit" --build-arg "VERSION=$VERSION"
+fi
 
 if $examples; then
 	for dir in examples/*/; do

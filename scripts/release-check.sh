@@ -22,14 +22,18 @@ SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || 
 IMAGE=${IMAGE:-wisdomoss/hcinit}
 flags=(-root "$root" -dist "$DIST" -go "$GO" -version "$VERSION" -revision "$REVISION" -epoch "$SOURCE_DATE_EPOCH" -image "$IMAGE")
 
+echo "== release: vet the release tool (a module of its own: go vet ./... at the root skips it)"
+(cd release && "$GO" vet ./...)
+
 echo "== release: verify $DIST (go-containerregistry)"
 (cd release && "$GO" run . verify "${flags[@]}")
 
-echo "== release: foreign binaries under qemu-user-static"
+echo "== release: the release tool's tests (a changed binary is caught, push to a loopback registry) and the foreign binaries under qemu-user-static"
 for q in qemu-aarch64-static qemu-s390x-static; do
 	command -v "$q" >/dev/null || { echo "release-check: $q missing (apt-get install qemu-user-static; scripts/deps.sh does)" >&2; exit 1; }
 done
-(cd release && HCINIT_DIST="$DIST" HCINIT_VERSION="$VERSION" "$GO" test -count=1 -v ./...)
+(cd release && HCINIT_DIST="$DIST" HCINIT_VERSION="$VERSION" HCINIT_REVISION="$REVISION" \
+	HCINIT_EPOCH="$SOURCE_DATE_EPOCH" HCINIT_IMAGE="$IMAGE" "$GO" test -count=1 -v ./...)
 
 if [ "${REPRO:-1}" = 0 ]; then
 	echo "== release: reproducibility check skipped (REPRO=0)"
