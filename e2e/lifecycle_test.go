@@ -30,7 +30,7 @@ func TestStopGraceful(t *testing.T) {
 		t.Errorf("exit code: have %d, want the app's 3", in.State.ExitCode)
 	}
 	if took > 4*time.Second {
-		t.Errorf("docker stop took %s; the app exits at once, hcinit's grace (8s) must not be waited out", took)
+		t.Errorf("docker stop took %s; the app exits at once, no grace may be waited out", took)
 	}
 	logs := c.logs()
 	for _, want := range []string{"received terminated; shutting down", "shutdown complete; exiting with 3"} {

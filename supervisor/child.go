@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +38,8 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		grace        <-chan time.Time
 		drain        <-chan time.Time
 		pendingStop  unix.Signal
+		stopSig      unix.Signal // the stop signal of the running stop sequence
+		restStopped  bool        // what the child left got stopSig too
 		restartTimer <-chan time.Time
 		killDeadline <-chan time.Time
 		unhealthy    <-chan struct{}
@@ -62,10 +65,20 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		}
 		return nil
 	}
+	// armGrace starts the timer to SIGKILL, after wait, for a stop hcinit
+	// decided itself (own) or was told to make; none when the grace is the
+	// orchestrator's.
+	graceLen := time.Duration(0)
+	armGrace := func(wait time.Duration, own bool) {
+		graceLen, grace = s.graceFor(own), nil
+		if graceLen > 0 {
+			grace = time.After(wait + graceLen)
+		}
+	}
 	// beginStop starts the stop sequence: readiness off at once, the stop signal
-	// after the drain delay, SIGKILL after the grace.
-	beginStop := func(sig unix.Signal) {
-		stopping = true
+	// after the drain delay, SIGKILL after the grace (see graceFor).
+	beginStop := func(sig unix.Signal, own bool) {
+		stopping, stopSig, restStopped = true, sig, false
 		restartTimer = nil
 		adopting = nil // a daemon not adopted yet is still in the tree: it gets the signal
 		if s.health != nil {
@@ -77,7 +90,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		} else {
 			s.sendStop(sig, alive)
 		}
-		grace = time.After(s.cfg.DrainDelay + s.cfg.StopTimeout)
+		armGrace(s.cfg.DrainDelay, own)
 	}
 	kill := func(why string) {
 		log.WithField("reason", why).Warn("killing every remaining process")
@@ -116,11 +129,19 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 			return &ExitError{Code: code}
 		default:
 		}
-		if !stopping {
+		switch {
+		case !stopping:
 			stopping = true
 			log.Debug("child exited, stopping the processes it left")
 			s.sendStop(s.cfg.StopSignal, false)
-			grace = time.After(s.cfg.StopTimeout)
+			armGrace(0, true)
+		case drain == nil && !restStopped:
+			// Stopping, and the child is gone: what it left and the stop
+			// signal has not reached yet (its group in --single-child mode, a
+			// daemon in a session of its own) gets it now. With no grace of
+			// hcinit's own, nothing else would ever ask them to stop.
+			restStopped = true
+			s.stopRest(stopSig)
 		}
 		return nil
 	}
@@ -159,7 +180,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 				log.WithField("signal", sigs.Name(us)).Debug("dropped signal")
 				continue
 			}
-			if !isStop(us) {
+			if !slices.Contains(s.cfg.StopTriggers, us) {
 				// With no child (restart backoff, or the grace after it exited)
 				// the signal goes to what is left of its group, never to the
 				// whole namespace: that would hit `docker exec` shells.
@@ -172,7 +193,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 			}
 			restartAfter = false
 			log.WithField("signal", sigs.Name(us)).Debug("stopping")
-			beginStop(fwd)
+			beginStop(fwd, false)
 
 		case <-drain:
 			drain = nil
@@ -220,7 +241,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 				grace = nil
 				continue
 			}
-			kill("stop timeout " + s.cfg.StopTimeout.String() + " reached")
+			kill("stop timeout " + graceLen.String() + " reached")
 
 		case <-killDeadline:
 			log.Error("processes survived SIGKILL; exiting anyway")
@@ -240,20 +261,37 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 			case stopping || !alive:
 			case s.cfg.OnUnhealthy == OnUnhealthyRestart:
 				log.Warn("child unhealthy: restarting it")
-				beginStop(s.cfg.StopSignal)
+				beginStop(s.cfg.StopSignal, true)
 				restartAfter = true
 			case s.cfg.OnUnhealthy == OnUnhealthyExit:
 				log.Warn("child unhealthy: stopping")
-				beginStop(s.cfg.StopSignal)
+				beginStop(s.cfg.StopSignal, true)
 			}
 
 		case <-interrupt:
 			interrupt = nil
 			if !stopping {
-				beginStop(s.cfg.StopSignal)
+				beginStop(s.cfg.StopSignal, true)
 			}
 		}
 	}
+}
+
+// graceFor is the time from the stop signal to SIGKILL: --stop-timeout when
+// set. Otherwise a stop the orchestrator asked for (a stop trigger) has no
+// grace of hcinit's own, as under tini: docker stop -t, Compose's
+// stop_grace_period and Kubernetes' terminationGracePeriodSeconds decide, and
+// hcinit exits the moment the tree is empty. A stop hcinit decided itself
+// (--on-unhealthy, processes left after the child exited) has nobody else's
+// grace behind it: ownStopTimeout bounds it, so a hung child still dies.
+func (s *Supervisor) graceFor(own bool) time.Duration {
+	switch {
+	case s.cfg.StopTimeout > 0:
+		return s.cfg.StopTimeout
+	case own:
+		return ownStopTimeout
+	}
+	return 0
 }
 
 // sendStop delivers the stop signal to the child, or to whatever is left when
@@ -269,6 +307,26 @@ func (s *Supervisor) sendStop(sig unix.Signal, alive bool) {
 	send(sig)
 	if sig != unix.SIGCONT && sig != unix.SIGKILL {
 		send(unix.SIGCONT)
+	}
+}
+
+// stopRest sends sig (and SIGCONT) to every remaining descendant the stop
+// signal has not reached: outside the child's process group, or any in
+// --single-child mode.
+func (s *Supervisor) stopRest(sig unix.Signal) {
+	s.mu.Lock()
+	pgid := s.pgid
+	s.mu.Unlock()
+	for _, pid := range descendants(os.Getpid()) {
+		if !s.cfg.SingleChild && pgid > 1 {
+			if g, err := unix.Getpgid(pid); err == nil && g == pgid {
+				continue
+			}
+		}
+		_ = unix.Kill(pid, sig)
+		if sig != unix.SIGCONT && sig != unix.SIGKILL {
+			_ = unix.Kill(pid, unix.SIGCONT)
+		}
 	}
 }
 

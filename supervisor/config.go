@@ -36,18 +36,19 @@ const minRestartDelay = 100 * time.Millisecond
 type Config struct {
 	Command []string
 
-	StopSignal  unix.Signal
-	StopTimeout time.Duration
-	DrainDelay  time.Duration
-	SingleChild bool
-	Rewrite     map[unix.Signal]unix.Signal // 0 as the value drops the signal
-	MapToZero   map[int]bool                // tini -e
-	Subreaper   bool                        // tini -s; hcinit registers by itself anyway
-	PdeathSig   unix.Signal                 // tini -p
-	Verbosity   int                         // tini -v / TINI_VERBOSITY; -1 = not given
-	WarnZombies bool                        // tini -w
-	User        string
-	Pidfile     string
+	StopSignal   unix.Signal
+	StopTriggers []unix.Signal // signals that start the stop sequence; the others are only forwarded
+	StopTimeout  time.Duration // 0: no grace of hcinit's own; the orchestrator's decides
+	DrainDelay   time.Duration
+	SingleChild  bool
+	Rewrite      map[unix.Signal]unix.Signal // 0 as the value drops the signal
+	MapToZero    map[int]bool                // tini -e
+	Subreaper    bool                        // tini -s; hcinit registers by itself anyway
+	PdeathSig    unix.Signal                 // tini -p
+	Verbosity    int                         // tini -v / TINI_VERBOSITY; -1 = not given
+	WarnZombies  bool                        // tini -w
+	User         string
+	Pidfile      string
 
 	Restart         string
 	RestartDelay    time.Duration
@@ -76,7 +77,8 @@ type Config struct {
 func Defaults() Config {
 	return Config{
 		StopSignal:       unix.SIGTERM,
-		StopTimeout:      8 * time.Second, // inside Docker's 10 s, so hcinit, not Docker, kills
+		StopTriggers:     []unix.Signal{unix.SIGTERM, unix.SIGINT},
+		StopTimeout:      0, // the orchestrator owns the grace: docker stop -t, terminationGracePeriodSeconds
 		Rewrite:          map[unix.Signal]unix.Signal{},
 		MapToZero:        map[int]bool{},
 		Verbosity:        -1,
@@ -149,7 +151,7 @@ func options() []option {
 				c.Socket = v
 				return nil
 			}},
-		{long: "stop-signal", arg: "SIG", help: "signal sent to the child when hcinit is told to stop (default TERM)",
+		{long: "stop-signal", arg: "SIG", help: "signal the child gets in place of TERM, and when hcinit stops it itself (default TERM)",
 			set: func(c *Config, v string) error {
 				s, err := sigs.Parse(v)
 				if err == nil && s == 0 {
@@ -158,8 +160,26 @@ func options() []option {
 				c.StopSignal = s
 				return err
 			}},
-		{long: "stop-timeout", arg: "D", help: "grace between the stop signal and SIGKILL (default 8s)", set: durationOpt(func(c *Config) *time.Duration { return &c.StopTimeout })},
-		{long: "drain-delay", arg: "D", help: "on TERM, report not ready for D before forwarding the stop signal (default 0)", set: durationOpt(func(c *Config) *time.Duration { return &c.DrainDelay })},
+		{long: "stop-triggers", arg: "SIGS", help: "signals that start the stop sequence, comma-separated (default TERM,INT); any other signal is only forwarded",
+			set: func(c *Config, v string) error {
+				var list []unix.Signal
+				for _, f := range strings.Split(v, ",") {
+					s, err := sigs.Parse(f)
+					if err != nil {
+						return err
+					}
+					if !sigs.IsForwardable(s) || s == unix.SIGPIPE {
+						return fmt.Errorf("hcinit cannot act on %s", sigs.Name(s))
+					}
+					if !slices.Contains(list, s) {
+						list = append(list, s)
+					}
+				}
+				c.StopTriggers = list
+				return nil
+			}},
+		{long: "stop-timeout", arg: "D", help: "kill everything left D after the stop signal (default 0: never; the orchestrator's grace decides)", set: durationOpt(func(c *Config) *time.Duration { return &c.StopTimeout })},
+		{long: "drain-delay", arg: "D", help: "on a stop trigger, report not ready for D before forwarding the stop signal; it counts against the orchestrator's grace (default 0)", set: durationOpt(func(c *Config) *time.Duration { return &c.DrainDelay })},
 		{long: "single-child", short: 'c', help: "signal only the child, not its process group (dumb-init -c)",
 			env: []string{"DUMB_INIT_SETSID"},
 			set: func(c *Config, v string) error { c.SingleChild = true; return nil }},

@@ -1,6 +1,7 @@
 package supervisor_test
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -28,6 +29,9 @@ func TestEnvTwins(t *testing.T) {
 			func(c supervisor.Config) any { return c.StopSignal }, unix.SIGUSR1, unix.SIGHUP},
 		{"stop-timeout", "HCINIT_STOP_TIMEOUT", "30s", []string{"--stop-timeout", "1s"},
 			func(c supervisor.Config) any { return c.StopTimeout }, 30 * time.Second, time.Second},
+		{"stop-triggers", "HCINIT_STOP_TRIGGERS", "QUIT", []string{"--stop-triggers", "TERM,int,3"},
+			func(c supervisor.Config) any { return fmt.Sprint(c.StopTriggers) },
+			fmt.Sprint([]unix.Signal{unix.SIGQUIT}), fmt.Sprint([]unix.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGQUIT})},
 		{"drain-delay", "HCINIT_DRAIN_DELAY", "2s", []string{"--drain-delay", "1"},
 			func(c supervisor.Config) any { return c.DrainDelay }, 2 * time.Second, time.Second},
 		{"restart", "HCINIT_RESTART", "always", []string{"--restart", "on-failure"},
@@ -136,7 +140,8 @@ func TestRepeatable(t *testing.T) {
 	}
 }
 
-// TestDefaults: with nothing given, the stop sequence ends inside Docker's 10 s.
+// TestDefaults: with nothing given, TERM and INT stop, and the grace is the
+// orchestrator's (no --stop-timeout of hcinit's own).
 func TestDefaults(t *testing.T) {
 	cfg, err := supervisor.Parse([]string{"app"}, func(string) string { return "" })
 	if err != nil {
@@ -145,8 +150,10 @@ func TestDefaults(t *testing.T) {
 	switch {
 	case cfg.StopSignal != unix.SIGTERM:
 		t.Errorf("stop signal %d", cfg.StopSignal)
-	case cfg.StopTimeout <= 0 || cfg.StopTimeout >= 10*time.Second:
-		t.Errorf("stop timeout %s: want inside Docker's 10s", cfg.StopTimeout)
+	case cfg.StopTimeout != 0:
+		t.Errorf("stop timeout %s: want none (the orchestrator's grace)", cfg.StopTimeout)
+	case !slices.Equal(cfg.StopTriggers, []unix.Signal{unix.SIGTERM, unix.SIGINT}):
+		t.Errorf("stop triggers %v, want TERM, INT", cfg.StopTriggers)
 	case cfg.SingleChild:
 		t.Error("single-child by default")
 	case cfg.Restart != supervisor.RestartNo:

@@ -39,7 +39,7 @@ func ExampleParse() {
 	}
 	// Output:
 	// ["app" "-v"] stop-timeout=5s single=false verbosity=-1 err=<nil>
-	// ["app" "-c" "--stop-timeout" "1s"] stop-timeout=8s single=false verbosity=2 err=<nil>
+	// ["app" "-c" "--stop-timeout" "1s"] stop-timeout=0s single=false verbosity=2 err=<nil>
 	// ["app"] stop-timeout=2.5s single=false verbosity=-1 err=<nil>
 }
 
@@ -90,9 +90,9 @@ func ExampleParse_environment() {
 		env("HCINIT_STOP_SIGNAL", "USR1", "HCINIT_STOP_TIMEOUT", "30"))
 	fmt.Printf("option wins: stop=%d/%s\n", cfg.StopSignal, cfg.StopTimeout)
 	// Output:
-	// single=true subreaper=false verbosity=-1 stop=15/8s map-exit=map[] err=<nil>
-	// single=false subreaper=false verbosity=-1 stop=15/8s map-exit=map[] err=<nil>
-	// single=false subreaper=true verbosity=3 stop=15/8s map-exit=map[] err=<nil>
+	// single=true subreaper=false verbosity=-1 stop=15/0s map-exit=map[] err=<nil>
+	// single=false subreaper=false verbosity=-1 stop=15/0s map-exit=map[] err=<nil>
+	// single=false subreaper=true verbosity=3 stop=15/0s map-exit=map[] err=<nil>
 	// single=false subreaper=false verbosity=-1 stop=10/30s map-exit=map[3:true 4:true] err=<nil>
 	// option wins: stop=1/1s
 }

@@ -60,6 +60,12 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // restartReset: a child that stayed up this long starts the backoff afresh.
 const restartReset = 10 * time.Second
 
+// ownStopTimeout is the grace of a stop hcinit decides itself, with no
+// orchestrator's grace behind it, when --stop-timeout is not set: restarting or
+// leaving an unhealthy child (--on-unhealthy), and the processes left after
+// the child exited. It is docker stop's default.
+const ownStopTimeout = 10 * time.Second
+
 // afterKill bounds the wait for the kernel to tear down what SIGKILL hit; a
 // process in uninterruptible sleep must not keep PID 1 alive for ever.
 const afterKill = 5 * time.Second
@@ -309,11 +315,6 @@ func setEnv(env []string, key, val string) []string {
 		return out
 	}
 	return append(out, key+"="+val)
-}
-
-// isStop reports whether sig asks hcinit to stop.
-func isStop(sig unix.Signal) bool {
-	return sig == unix.SIGTERM || sig == unix.SIGINT || sig == unix.SIGQUIT
 }
 
 // translate applies --rewrite and --stop-signal; 0 means drop.

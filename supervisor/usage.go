@@ -23,9 +23,14 @@ hcinit starts COMMAND in its own process group with hcinit's stdin, stdout and
 stderr, forwards signals to that group, reaps every zombie (as PID 1, or as child
 subreaper otherwise), and exits with the child's status: its exit code, 128+N
 when a signal N killed it, 127 when COMMAND is not found, 126 when it cannot be
-executed. On the first TERM, INT or QUIT readiness turns false, the stop signal
-goes to the child, and after --stop-timeout everything left is killed; hcinit
-exits as soon as no process is left. A second TERM/INT/QUIT kills at once.
+executed. A stop trigger (TERM or INT; see --stop-triggers) turns readiness
+false and sends the stop signal to the child; hcinit then waits for the whole
+tree as long as the orchestrator lets it (docker stop -t, Kubernetes'
+terminationGracePeriodSeconds), and exits as soon as no process is left. A
+second stop trigger kills everything at once. Every other signal, QUIT
+included, is only forwarded. hcinit kills on its own schedule only with
+--stop-timeout, or when it stops the child itself (--on-unhealthy, processes
+left after the child exited): then after --stop-timeout, or 10s when not set.
 Options stop at the first argument that is not an option (or at "--").
 
 Options (each has an environment twin HCINIT_<NAME>, e.g. HCINIT_STOP_TIMEOUT=5s;

@@ -132,6 +132,8 @@ const (
 	rowPrompt      = "prompt child: init exits well inside the grace"
 	rowBackground  = "background process shutting down for 1 s finishes before the init exits (tini#180, dumb-init#212)"
 	rowSecondTerm  = "second TERM during the grace kills at once"
+	rowQuit        = "QUIT (a JVM's thread dump) only forwarded: the child runs on, a second QUIT too, no stop sequence"
+	rowLongGrace   = "child needing 10 s to shut down, no grace option given: it finishes, exit 0 (the orchestrator owns the grace)"
 	rowTTY         = "TTY child reads input and dies of Ctrl-C (130)"
 )
 
@@ -139,7 +141,7 @@ var rowOrder = []string{
 	rowExitCodes, rowSignalCodes, rowNotFound, rowNotExec,
 	rowFwdGroup, rowFwdSingle, rowFwdProf, rowRewrite, rowDrop, rowURG, rowCHLD, rowTermStart,
 	rowOrphansPID1, rowOrphansSub,
-	rowGrace, rowPrompt, rowBackground, rowSecondTerm,
+	rowGrace, rowPrompt, rowBackground, rowSecondTerm, rowQuit, rowLongGrace,
 	rowTTY,
 }
 
