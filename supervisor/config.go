@@ -67,6 +67,7 @@ type Config struct {
 	OnUnhealthy      string
 	Watchdog         time.Duration
 	HTTPAddr         string
+	HTTPDetails      bool
 	Socket           string
 
 	Help    bool
@@ -141,6 +142,8 @@ func options() []option {
 				c.HTTPAddr = v
 				return nil
 			}},
+		{long: "http-details", help: "also serve check outputs (response bodies, exec output) on --http; by default only the health socket has them",
+			set: func(c *Config, v string) error { c.HTTPDetails = true; return nil }},
 		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list is tried in order)",
 			set: func(c *Config, v string) error {
 				for _, a := range strings.Split(v, ",") {

@@ -29,6 +29,7 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *s
 		SuccessThreshold: cfg.SuccessThreshold,
 		Socket:           cfg.Socket,
 		HTTPAddr:         cfg.HTTPAddr,
+		HTTPDetails:      cfg.HTTPDetails,
 		Watchdog:         cfg.Watchdog,
 		Dir:              dir,
 		Log:              log,

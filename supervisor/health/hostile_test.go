@@ -7,10 +7,12 @@ package health
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -253,3 +255,72 @@ func holdMain(addr, n string) int {
 	<-done
 	return 0
 }
+
+// TestSecretsStayIn: a password in a check's URL never leaves the process
+// (status on either endpoint, logs); response bodies and check outputs are
+// kept off the unauthenticated HTTP endpoint unless HTTPDetails asks for them,
+// and stay on the health socket, which checks its peer.
+func TestSecretsStayIn(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(500)
+		io.WriteString(w, "BODYSECRET")
+	}))
+	defer srv.Close()
+	url := strings.Replace(srv.URL, "http://", "http://user:s3cret@", 1)
+	var logs strings.Builder
+	var logMu sync.Mutex
+	log := testLogger(t)
+	log.SetOutput(io.MultiWriter(log.Out, writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logs.Write(p)
+	})))
+	for _, details := range []bool{false, true} {
+		h := start(t, Config{Specs: []string{url + ",interval=50ms,retries=1", "process,name=exec,interval=50ms,retries=1"},
+			HTTPAddr: "127.0.0.1:0", HTTPDetails: details, Log: log}, func(m *Monitor) {
+			m.checks[1].probe = func(context.Context) outcome { return outcome{code: 1, output: "EXECSECRET"} }
+		})
+		h.ChildStarted(os.Getpid())
+		waitFor(t, "both checks unhealthy", 5*time.Second, func() bool {
+			st := h.Status()
+			return st.Checks[0].Status == StatusUnhealthy && st.Checks[1].Status == StatusUnhealthy
+		})
+		var addr string
+		waitFor(t, "HTTP listener", 3*time.Second, func() bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			addr = h.httpAddr
+			return addr != ""
+		})
+		var pages []string
+		for _, path := range []string{"/status", "/livez", "/readyz", "/healthz"} {
+			resp, body := httpExchange(t, addr, "GET", "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			pages = append(pages, fmt.Sprintf("%s %d %s", path, resp.StatusCode, body))
+		}
+		web := strings.Join(pages, "\n")
+		sock := h.ask(t, "status") + h.ask(t, "ping")
+		if strings.Contains(web+sock, "s3cret") {
+			t.Errorf("details=%v: the URL's password is served:\n%s\n%s", details, web, sock)
+		}
+		if !strings.Contains(web, "user:***@") {
+			t.Errorf("details=%v: the target is not shown redacted on /status:\n%s", details, web)
+		}
+		for _, secret := range []string{"BODYSECRET", "EXECSECRET"} {
+			if have := strings.Contains(web, secret); have != details {
+				t.Errorf("details=%v: %s on the HTTP endpoint: %v\n%s", details, secret, have, web)
+			}
+			if !strings.Contains(sock, secret) {
+				t.Errorf("details=%v: %s missing on the health socket:\n%s", details, secret, sock)
+			}
+		}
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if strings.Contains(logs.String(), "s3cret") {
+		t.Errorf("the URL's password is logged:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -252,10 +252,10 @@ func (m *Monitor) respond(req *httpRequest) httpReply {
 		return r
 	}
 	if word == wordStatus {
-		b, _ := json.MarshalIndent(m.Status(), "", "  ")
+		b, _ := json.MarshalIndent(m.publicStatus(), "", "  ")
 		return httpReply{code: 200, header: []string{"Content-Type: application/json", "Cache-Control: no-store"}, body: append(b, '\n')}
 	}
-	reply := m.reply(word)
+	reply := replyFrom(word, m.publicStatus())
 	code := 200
 	if reply != common.HealthcheckIPCResponse {
 		code = 503

@@ -62,9 +62,13 @@ type Config struct {
 	Interval, Timeout, StartPeriod, StartInterval time.Duration
 	Retries, SuccessThreshold                     int
 
-	Socket   string        // wrapper socket address(es), comma-separated; "" = $HCINIT_SOCKET, else DefaultSockets
-	HTTPAddr string        // --http; "" = no HTTP endpoint
-	Watchdog time.Duration // exported as WATCHDOG_USEC; implies a notify check when none is given
+	Socket   string // wrapper socket address(es), comma-separated; "" = $HCINIT_SOCKET, else DefaultSockets
+	HTTPAddr string // --http; "" = no HTTP endpoint
+	// HTTPDetails (--http-details) serves the checks' outputs (response
+	// bodies, exec output) on the HTTP endpoint too; by default they are only
+	// on the health socket, which checks its peer.
+	HTTPDetails bool
+	Watchdog    time.Duration // exported as WATCHDOG_USEC; implies a notify check when none is given
 
 	Dir        string // hcinit's working directory: gets a v1.0.x .hc-socket when writable; "" = none
 	RuntimeDir string // for NOTIFY_SOCKET and the child's name file; "" = first writable default
@@ -545,7 +549,31 @@ func (m *Monitor) pid() int {
 }
 
 // statusLocked computes overall health, liveness and readiness from the checks.
-func (m *Monitor) statusLocked() Status {
+func (m *Monitor) statusLocked() Status { return m.statusLockedFor(true) }
+
+// publicStatus is Status for the unauthenticated HTTP endpoint: without the
+// checks' outputs (response bodies, exec output, which may hold secrets),
+// unless Config.HTTPDetails asks for them. kubelet keeps bodies out of its
+// user-facing probe messages for the same reason.
+func (m *Monitor) publicStatus() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cfg.HTTPDetails {
+		return m.statusLockedFor(true)
+	}
+	st := m.statusLockedFor(false)
+	for i := range st.Checks {
+		for j := range st.Checks[i].Log {
+			st.Checks[i].Log[j].Output = ""
+		}
+	}
+	return st
+}
+
+// statusLockedFor computes the status; without details, a reason names the
+// failing check and its state, not its output.
+func (m *Monitor) statusLockedFor(details bool) Status {
+	checkReason := func(c *check) string { return checkReason(c, details) }
 	st := Status{Status: StatusHealthy, Live: true, Ready: true, ChildPID: m.childPID,
 		Stopping: m.stopping, Checks: []CheckStatus{}}
 	if m.notify != nil {
@@ -611,17 +639,22 @@ func (m *Monitor) statusLocked() Status {
 	return st
 }
 
-func checkReason(c *check) string {
+func checkReason(c *check, details bool) string {
 	if c.st.status == StatusHealthy {
 		return fmt.Sprintf("check %s: %d of %d successes needed", c.spec.Name, c.st.successes, c.spec.SuccessThreshold)
+	}
+	if !details {
+		return fmt.Sprintf("check %s: %s", c.spec.Name, c.st.status)
 	}
 	return fmt.Sprintf("check %s: %s", c.spec.Name, c.st.lastOutput())
 }
 
 // reply is the one-line answer to ping, live or ready: "healthy", or what is
 // wrong.
-func (m *Monitor) reply(word string) string {
-	st := m.Status()
+func (m *Monitor) reply(word string) string { return replyFrom(word, m.Status()) }
+
+// replyFrom is the reply to word given the status st.
+func replyFrom(word string, st Status) string {
 	var line string
 	switch {
 	case word == wordLive && st.Live, word == wordReady && st.Ready,

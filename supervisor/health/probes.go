@@ -25,6 +25,7 @@ func (m *Monitor) newCheck(sp Spec) (*check, error) {
 	sp = m.resolve(sp)
 	c := &check{spec: sp, wake: make(chan struct{}, 1)}
 	c.st.reset()
+	defer func() { c.describe = redactURLs(c.describe) }() // status and logs show it
 	switch sp.Kind {
 	case KindProcess:
 		c.describe = "the child process"

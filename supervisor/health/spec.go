@@ -1,6 +1,7 @@
 package health
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -171,6 +172,15 @@ func splitItems(s string) []string {
 // ParseSpec parses one --check value (see SpecSyntax). Its errors name the
 // offending key or value.
 func ParseSpec(s string) (Spec, error) {
+	sp, err := parseSpec(s)
+	if err != nil {
+		// The message quotes the spec: never with a URL's password.
+		err = errors.New(redactURLs(err.Error()))
+	}
+	return sp, err
+}
+
+func parseSpec(s string) (Spec, error) {
 	sp := Spec{
 		Level: LevelBoth, Interval: Unset, Timeout: Unset, StartPeriod: Unset,
 		StartInterval: Unset, Retries: Unset, SuccessThreshold: Unset, MaxAge: Unset,
