@@ -136,7 +136,13 @@ func v1Client(dir string) (string, error) {
 func TestV1NameFileOverwrite(t *testing.T) {
 	dir := shortDir(t)
 	h := start(t, Config{Dir: dir, Interval: 20 * time.Millisecond, Retries: 2}, nil)
-	ours, err := os.ReadFile(filepath.Join(dir, ".hc-socket"))
+	// The name file comes with the watcher, watchDelay after Execute.
+	var ours []byte
+	var err error
+	waitFor(t, "hcinit's .hc-socket", 3*time.Second, func() bool {
+		ours, err = os.ReadFile(filepath.Join(dir, ".hc-socket"))
+		return err == nil
+	})
 	if err != nil || !strings.HasPrefix(string(ours), "hcinit-") || strings.ContainsAny(string(ours), "\n ") {
 		t.Fatalf(".hc-socket = %q, %v; want hcinit-<random> with no newline", ours, err)
 	}
@@ -174,6 +180,29 @@ func TestV1NameFileOverwrite(t *testing.T) {
 		t.Errorf("status output lacks the child's error:\n%s", out.String())
 	}
 	fmt.Fprint(io.Discard, out.String())
+}
+
+// TestV1NameFileChildFirst: a v1.0.x child writes .hc-socket before hcinit's
+// own name file exists (hcinit writes it watchDelay after start). hcinit must
+// adopt the child's socket, then put its own name in the file.
+func TestV1NameFileChildFirst(t *testing.T) {
+	dir := shortDir(t)
+	var old *v1Server
+	h := start(t, Config{Dir: dir, Interval: 20 * time.Millisecond, Retries: 2}, func(*Monitor) {
+		old = startV1Server(t, dir, func() string { return "healthy" })
+	})
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "delegate adopted", 3*time.Second, func() bool {
+		return strings.Contains(h.checkStatus("delegate").Target, "/tmp/"+old.name+".sock")
+	})
+	waitFor(t, "hcinit's name in .hc-socket", 3*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, ".hc-socket"))
+		return strings.HasPrefix(string(b), "hcinit-")
+	})
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	if have, err := v1Client(dir); err != nil || have != "healthy" {
+		t.Errorf("v1 client: %q, %v; want healthy", have, err)
+	}
 }
 
 // TestStaleNameFileNotAdopted: when hcinit could not write its own .hc-socket,

@@ -16,10 +16,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -150,8 +152,11 @@ func connPools(fileLimit int) (conns, http *admit.Pool) {
 	return admit.New(total / 2), admit.New(total - total/2)
 }
 
-// New validates cfg and binds the notify socket, the wrapper sockets and the
-// v1.0.x name file, so that the child can use them from its first instruction.
+// New validates cfg and binds the notify socket and the wrapper sockets, so
+// that the child can use them from its first instruction. The v1.0.x name file
+// and its socket are for clients outside (`app -healthcheck` of an old
+// binary): Execute makes them watchDelay later, together with the name file
+// watcher, so a child that exits at once never pays for them.
 // It starts no goroutine. Once New succeeded, Execute must run (and be
 // interrupted) to release what New bound. Only a bad spec, or a notify check
 // without a notify socket, is an error; every other resource that cannot be had
@@ -216,7 +221,6 @@ func New(cfg Config) (*Monitor, error) {
 		m.log.WithError(err).Warn("no NOTIFY_SOCKET for the child")
 	}
 	m.bindWrapper()
-	m.setupV1()
 	return m, nil
 }
 
@@ -301,8 +305,12 @@ func (m *Monitor) setupRuntimeDir() {
 			continue
 		}
 		child := filepath.Join(d, "child-"+strconv.Itoa(os.Getpid()))
-		os.RemoveAll(child) // left by an earlier hcinit with our pid
-		if err := os.Mkdir(child, 0o700); err != nil {
+		err := os.Mkdir(child, 0o700)
+		if errors.Is(err, fs.ErrExist) { // left by an earlier hcinit with our pid
+			os.RemoveAll(child)
+			err = os.Mkdir(child, 0o700)
+		}
+		if err != nil {
 			m.log.WithError(err).WithField("path", d).Debug("runtime directory not usable")
 			continue
 		}
@@ -339,31 +347,51 @@ func (m *Monitor) childCred() *syscall.Credential {
 }
 
 // setupV1 keeps a v1.0.x name file in Dir naming a socket of ours in /tmp, so
-// `app -healthcheck` from an old client binary reaches hcinit.
-func (m *Monitor) setupV1() {
+// `app -healthcheck` from an old client binary reaches hcinit. It returns the
+// new listener (also in m.listeners), nil if there is none. A name the child
+// wrote before (a v1.0.x server writes it once, at start) is adopted first,
+// exactly as the watcher would, so hcinit's name never hides the child's.
+func (m *Monitor) setupV1() *net.UnixListener {
 	if m.cfg.Dir == "" {
-		return
+		return nil
 	}
 	name := v1Prefix + randomName(16)
 	addr, err := common.SocketPath(common.SocketPrefix, name)
 	if err != nil {
-		return
+		return nil
 	}
 	ln, err := m.listen(addr)
 	if err != nil {
 		m.log.WithError(err).WithField("path", addr).Debug("no socket for v1.0.x clients")
-		return
+		return nil
 	}
 	file := filepath.Join(m.cfg.Dir, common.HealthcheckSocketNameFile)
-	if err := common.WriteNameFile(file, name); err != nil {
-		m.log.WithError(err).WithField("path", file).Debug("no name file for v1.0.x clients")
-		ln.Close()
-		return
-	}
-	// A v1.0.x child truncates and rewrites this file in place: let it.
-	m.chownToChild(file, true)
-	m.listeners = append(m.listeners, ln)
 	m.v1Name, m.v1File = name, file
+	// Written since hcinit started, and not by another hcinit (the last one
+	// started takes the file): the child was first.
+	fi, err := os.Lstat(file)
+	childFirst := err == nil && fi.ModTime().After(m.created.Add(-staleSlack))
+	if childFirst {
+		if have, err := common.ReadNameFile(file); err == nil && strings.HasPrefix(have, v1Prefix) {
+			childFirst = false
+		}
+	}
+	if childFirst {
+		// As the watcher would: adopt the child's socket and write ours, or
+		// leave a file that is not usable alone.
+		m.nameFileChanged(file)
+	} else {
+		if err := common.WriteNameFile(file, name); err != nil {
+			m.log.WithError(err).WithField("path", file).Debug("no name file for v1.0.x clients")
+			ln.Close()
+			m.v1Name, m.v1File = "", ""
+			return nil
+		}
+		// A v1.0.x child truncates and rewrites this file in place: let it.
+		m.chownToChild(file, true)
+	}
+	m.listeners = append(m.listeners, ln)
+	return ln
 }
 
 func randomName(n int) string {
@@ -429,6 +457,11 @@ func (m *Monitor) Execute() error {
 		defer t.Stop()
 		select {
 		case <-t.C:
+			// Before the watcher: no goroutine reads v1Name/v1File yet.
+			if ln := m.setupV1(); ln != nil {
+				m.wg.Add(1)
+				go m.serve(ln)
+			}
 			watcher = m.startWatcher()
 		case <-m.ctx.Done():
 		}
@@ -463,7 +496,8 @@ func (m *Monitor) release() {
 	if m.notify != nil && m.notify.path != "" {
 		os.Remove(m.notify.path)
 	}
-	if m.childDir != "" {
+	// Usually empty: one rmdir instead of RemoveAll's unlink, then rmdir.
+	if m.childDir != "" && syscall.Rmdir(m.childDir) != nil {
 		os.RemoveAll(m.childDir)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,8 +42,12 @@ func newNotifier(m *Monitor) (*notifier, error) {
 	n := &notifier{m: m, watchdog: m.cfg.Watchdog, change: make(chan struct{})}
 	if m.runtimeDir != "" {
 		path := filepath.Join(m.runtimeDir, "notify-"+strconv.Itoa(os.Getpid())+".sock")
-		os.Remove(path) // ours from an earlier life with the same pid: nobody else's name
 		conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+		if errors.Is(err, syscall.EADDRINUSE) {
+			// Ours from an earlier life with the same pid: nobody else's name.
+			os.Remove(path)
+			conn, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+		}
 		if err == nil {
 			os.Chmod(path, 0o600)
 			m.chownToChild(path, true) // permission to send is to write the file

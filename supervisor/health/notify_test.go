@@ -4,6 +4,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +150,32 @@ func TestSignalProbeWithNotifyHeartbeat(t *testing.T) {
 	if r := h.Status().Reason; !strings.Contains(r, "no notify message after SIGUSR1") {
 		t.Errorf("reason %q", r)
 	}
+}
+
+// TestRuntimeDirLeftovers: an earlier hcinit with the same pid (a container
+// restarted with the same /run) left its notify socket and child directory.
+// Both are replaced: the child gets a working NOTIFY_SOCKET at the same path
+// and an empty directory of its own.
+func TestRuntimeDirLeftovers(t *testing.T) {
+	run := filepath.Join(shortDir(t), "run")
+	pid := strconv.Itoa(os.Getpid())
+	os.MkdirAll(filepath.Join(run, "child-"+pid), 0o755)
+	os.WriteFile(filepath.Join(run, "child-"+pid, "hc-socket"), []byte("oldName"), 0o644)
+	stale, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(run, "notify-"+pid+".sock"), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.Close()
+
+	h := start(t, Config{Specs: []string{"notify,interval=20ms"}, RuntimeDir: run}, nil)
+	addr := envValue(h.ChildEnv(), "NOTIFY_SOCKET")
+	if addr != filepath.Join(run, "notify-"+pid+".sock") {
+		t.Fatalf("NOTIFY_SOCKET = %q", addr)
+	}
+	if ents, err := os.ReadDir(envValue(h.ChildEnv(), "HEALTHCHECK_SOCKET_DIR")); err != nil || len(ents) != 0 {
+		t.Errorf("child directory: %v entries, %v; want empty", len(ents), err)
+	}
+	h.ChildStarted(os.Getpid())
+	sdNotify(t, addr, "READY=1")
+	waitFor(t, "ready", 3*time.Second, func() bool { return h.Status().Ready })
 }
