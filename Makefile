@@ -5,25 +5,33 @@ GO      ?= go
 BIN     := bin
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test test-unit e2e bench demo image deps vet windows clean release release-check publish
+.PHONY: build test test-unit e2e bench demo image deps k8s vet windows clean release release-check publish
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/hcinit ./cmd/hcinit
 
 # Everything: installs the peers (tini, dumb-init, catatonit, curl, Docker) when
-# missing, starts dockerd, then runs every test with the race detector.
-test: deps
+# missing, starts dockerd, builds the Kubernetes binaries once (k8s), then runs
+# every test with the race detector; the e2e tests bring a real cluster up and
+# take it down (scripts/k8s.sh).
+test: deps k8s
 	$(GO) test -race -count=1 -timeout 40m ./...
 
 # Without Docker: -short skips the e2e package.
 test-unit:
 	$(GO) test -race -count=1 -short ./...
 
-e2e: deps
+e2e: deps k8s
 	$(GO) test -count=1 -v ./e2e/
 
 deps:
 	bash scripts/deps.sh
+
+# kubelet, kube-apiserver, etcd, scheduler, controller-manager and kubectl,
+# built from the Go module proxy into /var/cache/hcinit-k8s/VERSION/bin when
+# missing (cold: ~10-12 min on 2 cores), and the apt packages the cluster needs.
+k8s:
+	bash scripts/k8s.sh build
 
 vet:
 	gofmt -l . | (! grep .)

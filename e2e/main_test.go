@@ -59,6 +59,11 @@ func TestMain(m *testing.M) {
 		flag.Set("test.parallel", "16")
 	}
 	code := m.Run()
+	// The cluster goes before the images and containers it was loaded from.
+	if err := stopKube(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: taking the Kubernetes cluster down: %v\n", err)
+		code = 1
+	}
 	if suite != nil {
 		suite.sweep()
 		os.RemoveAll(suite.dir)

@@ -1,0 +1,333 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The Deployments in examples/kubernetes, unmodified, on a real cluster: both
+// pods turn Ready and join the Service's EndpointSlice; a failing /health
+// takes a pod out of it without a restart and back in when it passes again;
+// `kubectl delete pod` marks the endpoint not ready before the app gets
+// SIGTERM, the app keeps serving through --drain-delay and exits 0 in the
+// grace period.
+func TestKubeExamples(t *testing.T) {
+	k := needKube(t)
+	t.Parallel()
+	for _, c := range []struct{ manifest, app, reason string }{
+		// exec probe: the event carries what hcinit check printed
+		{"deployment.yaml", "legacy-http", "HTTP 500"},
+		// httpGet probe on --http: the kubelet reports the status code
+		{"deployment-http.yaml", "legacy-http-httpget", "statuscode: 503"},
+	} {
+		t.Run(c.manifest, func(t *testing.T) {
+			t.Parallel()
+			ns := k.namespace(t, strings.TrimSuffix(c.manifest, ".yaml"))
+			applied := time.Now()
+			k.mustRun(t, "apply", "-n", ns, "-f", filepath.Join(k.h.root, "examples", "kubernetes", c.manifest))
+			pods := k.readyPods(t, ns, c.app, 2, 3*time.Minute)
+			t.Logf("measured: time to Ready (kubectl apply until both pods Ready): %s", time.Since(applied).Round(100*time.Millisecond))
+			waitFor(t, time.Minute, "both pods ready in the Service's EndpointSlice", func() (bool, string) {
+				eps, err := k.endpoints(ns, c.app)
+				return err == nil && len(eps) == 2 && eps[pods[0].Metadata.Name] && eps[pods[1].Metadata.Name], fmt.Sprint(eps, err)
+			})
+			a, b := pods[0], pods[1]
+
+			// Readiness only: out of the Service, not restarted, back in.
+			postTo(t, a.Status.PodIP, "fail")
+			failed := time.Now()
+			k.waitState(t, ns, a.Metadata.Name, c.app, false, false, 2*time.Minute)
+			t.Logf("measured: /health failing -> pod not Ready and out of the EndpointSlice: %s", time.Since(failed).Round(100*time.Millisecond))
+			ev := k.waitEvent(t, ns, a.Metadata.Name, "Unhealthy", 30*time.Second, "Readiness probe failed", c.reason)
+			t.Logf("event: %s: %s", ev.Reason, ev.Message)
+			// A liveness period (10 s) and more go by: still no restart.
+			time.Sleep(12 * time.Second)
+			if p, err := k.pod(ns, a.Metadata.Name); err != nil || p.restarts() != 0 {
+				t.Errorf("a readiness-only failure restarted the container: %v %v", p.String(), err)
+			}
+			k.noEvent(t, ns, a.Metadata.Name, "Liveness probe failed")
+			postTo(t, a.Status.PodIP, "ok")
+			passed := time.Now()
+			k.waitState(t, ns, a.Metadata.Name, c.app, true, true, 2*time.Minute)
+			t.Logf("measured: /health passing again -> Ready and back in the EndpointSlice: %s", time.Since(passed).Round(100*time.Millisecond))
+
+			k.deleteDrains(t, ns, c.app, b, 5*time.Second, 30*time.Second)
+		})
+	}
+}
+
+// waitState waits until pod is Ready (or not) in its status and ready (or
+// not, or gone) in the Service's EndpointSlice.
+func (k *kube) waitState(t *testing.T, ns, pod, svc string, ready, endpoint bool, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, fmt.Sprintf("pod %s Ready=%v, endpoint ready=%v", pod, ready, endpoint), func() (bool, string) {
+		p, err := k.pod(ns, pod)
+		if err != nil {
+			return false, err.Error()
+		}
+		eps, err := k.endpoints(ns, svc)
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.ready() == ready && eps[pod] == endpoint, fmt.Sprintf("%s; endpoints %v", p.String(), eps)
+	})
+}
+
+// noEvent fails the test if an event about name contains part.
+func (k *kube) noEvent(t *testing.T, ns, name, part string) {
+	t.Helper()
+	evs, err := k.events(ns, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if strings.Contains(e.Message, part) {
+			t.Errorf("unexpected event about %s: %s: %s (%d times)", name, e.Reason, e.Message, e.Count)
+		}
+	}
+}
+
+// deleteDrains runs `kubectl delete pod` on p (a Ready pod of a Deployment
+// whose hcinit has --drain-delay drain) and checks the order users rely on:
+// the endpoint turns not ready before the app receives SIGTERM, the app
+// serves throughout the drain delay, and the container exits 0 within grace.
+func (k *kube) deleteDrains(t *testing.T, ns, svc string, p kPod, drain, grace time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	name, ip := p.Metadata.Name, p.Status.PodIP
+	logs := k.podLog(ctx, ns, p, "app")
+
+	var (
+		mu        sync.Mutex
+		unreadyAt time.Time // first seen not ready (or gone) in the EndpointSlice
+		gone      = make(chan struct{})
+		exit      *kState // the container's last state the API showed
+		probes    []probeResult
+	)
+	go k.watch(ctx, "/apis/discovery.k8s.io/v1/namespaces/"+ns+"/endpointslices?labelSelector="+url.QueryEscape("kubernetes.io/service-name="+svc), func(typ string, obj json.RawMessage) {
+		var s kSlice
+		if json.Unmarshal(obj, &s) != nil {
+			return
+		}
+		ready := false
+		for _, e := range s.Endpoints {
+			if e.TargetRef != nil && e.TargetRef.Name == name {
+				ready = e.Conditions.Ready == nil || *e.Conditions.Ready
+			}
+		}
+		mu.Lock()
+		if !ready && unreadyAt.IsZero() {
+			unreadyAt = time.Now()
+		}
+		mu.Unlock()
+	})
+	var goneOnce sync.Once
+	go k.watch(ctx, "/api/v1/namespaces/"+ns+"/pods?fieldSelector="+url.QueryEscape("metadata.name="+name), func(typ string, obj json.RawMessage) {
+		var q kPod
+		if json.Unmarshal(obj, &q) != nil {
+			return
+		}
+		mu.Lock()
+		for _, c := range q.Status.ContainerStatuses {
+			if c.Name == "app" && c.State.Terminated != nil {
+				st := c.State
+				exit = &st
+			}
+		}
+		mu.Unlock()
+		if typ == "DELETED" {
+			goneOnce.Do(func() { close(gone) })
+		}
+	})
+	// A client of the pod's own address, ten requests a second.
+	go func() {
+		c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		for ctx.Err() == nil {
+			at := time.Now()
+			resp, err := c.Get("http://" + ip + ":8080/")
+			ok := err == nil && resp.StatusCode == 200
+			if resp != nil {
+				resp.Body.Close()
+			}
+			mu.Lock()
+			probes = append(probes, probeResult{at, ok})
+			mu.Unlock()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	// Let the watches deliver their initial state.
+	waitFor(t, 10*time.Second, "a first request to the pod", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(probes) > 0, ""
+	})
+	if !unreadyAt.IsZero() {
+		t.Fatalf("endpoint of %s not ready before the delete", name)
+	}
+
+	deleted := time.Now()
+	k.mustRun(t, "delete", "pod", "-n", ns, name, "--wait=false")
+	select {
+	case <-gone:
+	case <-time.After(grace + 30*time.Second):
+		t.Fatalf("pod %s not gone %s after kubectl delete", name, grace+30*time.Second)
+	}
+	time.Sleep(200 * time.Millisecond) // the last lines of the log file
+	cancel()
+	mu.Lock()
+	defer mu.Unlock()
+
+	var termAt, exitLine time.Time
+	var lines []string
+	for _, l := range logs() {
+		lines = append(lines, l.at.Format("15:04:05.000")+" "+l.text)
+		if termAt.IsZero() && strings.Contains(l.text, "received terminated") {
+			termAt = l.at
+		}
+		if strings.Contains(l.text, "shutdown complete") {
+			exitLine = l.at
+		}
+	}
+	if termAt.IsZero() {
+		t.Fatalf("the app's log never says it received SIGTERM:\n%s", strings.Join(lines, "\n"))
+	}
+	t.Logf("kubectl delete at 0; endpoint not ready at %s; app got SIGTERM at %s; app done at %s",
+		since(deleted, unreadyAt), since(deleted, termAt), since(deleted, exitLine))
+	if unreadyAt.IsZero() || !unreadyAt.Before(termAt) {
+		t.Errorf("the endpoint was not marked not ready before the app got SIGTERM (not ready at %s, SIGTERM at %s)", since(deleted, unreadyAt), since(deleted, termAt))
+	}
+	if got := termAt.Sub(deleted); got < drain-time.Second {
+		t.Errorf("the app got SIGTERM %s after kubectl delete; want the drain delay %s first", got.Round(10*time.Millisecond), drain)
+	}
+	served, lastOK := 0, time.Time{}
+	for _, pr := range probes {
+		if pr.at.After(deleted) && pr.at.Before(termAt.Add(-100*time.Millisecond)) {
+			if !pr.ok {
+				t.Errorf("a request at %s (before the app's SIGTERM) failed", since(deleted, pr.at))
+			}
+			served++
+			lastOK = pr.at
+		}
+	}
+	if served < 10 {
+		t.Errorf("only %d requests sent during the drain", served)
+	}
+	t.Logf("served %d requests after kubectl delete, the last at %s", served, since(deleted, lastOK))
+	switch {
+	case exit != nil && exit.Terminated != nil:
+		tr := exit.Terminated
+		if tr.ExitCode != 0 || tr.FinishedAt.Sub(deleted) > grace {
+			t.Errorf("container exited %d (%s) at %s; want 0 within the %s grace", tr.ExitCode, tr.Reason, since(deleted, tr.FinishedAt), grace)
+		}
+		t.Logf("container terminated: exit %d (%s)", tr.ExitCode, tr.Reason)
+	default:
+		t.Errorf("the API never showed the container's exit status; log:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+type probeResult struct {
+	at time.Time
+	ok bool
+}
+
+func since(t0, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return "+" + t.Sub(t0).Round(10*time.Millisecond).String()
+}
+
+// A slow start (the app listens only after 20 s) is covered by the startup
+// probe: no liveness probe runs and nothing restarts before it passes.
+func TestKubeSlowStart(t *testing.T) {
+	k := needKube(t)
+	t.Parallel()
+	ns := k.namespace(t, "slow")
+	// The example as is, one replica, with the app's own STARTUP_DELAY set
+	// (kubectl set env would do the same to a running Deployment).
+	out := k.mustRun(t, "create", "--dry-run=client", "-o", "json", "-f", filepath.Join(k.h.root, "examples", "kubernetes", "deployment.yaml"))
+	var list struct {
+		Kind  string                   `json:"kind"`
+		Items []map[string]interface{} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range list.Items {
+		if it["kind"] != "Deployment" {
+			continue
+		}
+		spec := it["spec"].(map[string]interface{})
+		spec["replicas"] = 1
+		c := spec["template"].(map[string]interface{})["spec"].(map[string]interface{})["containers"].([]interface{})[0].(map[string]interface{})
+		c["env"] = []map[string]string{{"name": "STARTUP_DELAY", "value": "20s"}}
+	}
+	b, _ := json.Marshal(list)
+	file := filepath.Join(k.h.dir, ns+".json")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k.mustRun(t, "apply", "-n", ns, "-f", file)
+	pods := k.readyPods(t, ns, "legacy-http", 1, 3*time.Minute)
+	p := pods[0]
+	var started time.Time
+	for _, c := range p.Status.ContainerStatuses {
+		if c.State.Running != nil {
+			started = c.State.Running.StartedAt
+		}
+	}
+	var readyAt time.Time
+	for _, c := range p.Status.Conditions {
+		if c.Type == "Ready" {
+			readyAt = c.LastTransitionTime
+		}
+	}
+	t.Logf("measured: container started %s, Ready %s later (app listens after 20s)", started.Format(time.RFC3339), readyAt.Sub(started))
+	if p.restarts() != 0 {
+		t.Errorf("restarted during the slow start: %s", p.String())
+	}
+	if readyAt.Sub(started) < 19*time.Second {
+		t.Errorf("Ready %s after the start; the app only listens after 20s", readyAt.Sub(started))
+	}
+	ev := k.waitEvent(t, ns, p.Metadata.Name, "Unhealthy", 10*time.Second, "Startup probe failed")
+	t.Logf("event: %s: %s (%d times)", ev.Reason, ev.Message, ev.Count)
+	k.noEvent(t, ns, p.Metadata.Name, "Liveness probe failed")
+}
+
+// The library side: go-library links go-healthcheck's server, hcinit asks its
+// check function (no --check), the same probes pass, and a failing check
+// function fails liveness: the kubelet restarts the container, the event
+// carries the function's error, and the pod comes back Ready.
+func TestKubeLibrary(t *testing.T) {
+	k := needKube(t)
+	t.Parallel()
+	ns := k.namespace(t, "library")
+	applied := time.Now()
+	k.mustRun(t, "apply", "-n", ns, "-f", filepath.Join(k.h.root, "examples", "kubernetes", "deployment-go-library.yaml"))
+	p := k.readyPods(t, ns, "go-library", 1, 3*time.Minute)[0]
+	t.Logf("measured: time to Ready: %s", time.Since(applied).Round(100*time.Millisecond))
+	k.waitState(t, ns, p.Metadata.Name, "go-library", true, true, time.Minute)
+
+	postTo(t, p.Status.PodIP, "fail")
+	failed := time.Now()
+	ev := k.waitEvent(t, ns, p.Metadata.Name, "Unhealthy", 2*time.Minute, "Liveness probe failed", "database unreachable (simulated)")
+	t.Logf("event: %s: %s", ev.Reason, ev.Message)
+	k.waitEvent(t, ns, p.Metadata.Name, "Killing", time.Minute, "failed liveness probe, will be restarted")
+	waitFor(t, 2*time.Minute, "restartCount 1", func() (bool, string) {
+		q, err := k.pod(ns, p.Metadata.Name)
+		return err == nil && q.restarts() == 1, q.String()
+	})
+	t.Logf("measured: check function failing -> container restarted (restartCount 1): %s", time.Since(failed).Round(100*time.Millisecond))
+	k.waitState(t, ns, p.Metadata.Name, "go-library", true, true, 2*time.Minute)
+	t.Logf("measured: failure -> restarted and Ready again: %s", time.Since(failed).Round(100*time.Millisecond))
+}
