@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -247,7 +248,8 @@ func since(t0, t time.Time) string {
 	return "+" + t.Sub(t0).Round(10*time.Millisecond).String()
 }
 
-// A slow start (the app listens only after 20 s) is covered by the startup
+// A slow start (the app listens only after 35 s, longer than the liveness
+// probe alone tolerates: 3 failures 10 s apart) is covered by the startup
 // probe: no liveness probe runs and nothing restarts before it passes.
 func TestKubeSlowStart(t *testing.T) {
 	k := needKube(t)
@@ -256,25 +258,28 @@ func TestKubeSlowStart(t *testing.T) {
 	// The example as is, one replica, with the app's own STARTUP_DELAY set
 	// (kubectl set env would do the same to a running Deployment).
 	out := k.mustRun(t, "create", "--dry-run=client", "-o", "json", "-f", filepath.Join(k.h.root, "examples", "kubernetes", "deployment.yaml"))
-	var list struct {
-		Kind  string                   `json:"kind"`
-		Items []map[string]interface{} `json:"items"`
-	}
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range list.Items {
-		if it["kind"] != "Deployment" {
-			continue
+	// kubectl prints one JSON object per document; each is a YAML document.
+	var docs []string
+	dec := json.NewDecoder(strings.NewReader(out))
+	for {
+		var it map[string]interface{}
+		if err := dec.Decode(&it); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
 		}
-		spec := it["spec"].(map[string]interface{})
-		spec["replicas"] = 1
-		c := spec["template"].(map[string]interface{})["spec"].(map[string]interface{})["containers"].([]interface{})[0].(map[string]interface{})
-		c["env"] = []map[string]string{{"name": "STARTUP_DELAY", "value": "20s"}}
+		delete(it["metadata"].(map[string]interface{}), "namespace") // kubectl's "default"
+		if it["kind"] == "Deployment" {
+			spec := it["spec"].(map[string]interface{})
+			spec["replicas"] = 1
+			c := spec["template"].(map[string]interface{})["spec"].(map[string]interface{})["containers"].([]interface{})[0].(map[string]interface{})
+			c["env"] = []map[string]string{{"name": "STARTUP_DELAY", "value": "35s"}}
+		}
+		b, _ := json.Marshal(it)
+		docs = append(docs, string(b))
 	}
-	b, _ := json.Marshal(list)
-	file := filepath.Join(k.h.dir, ns+".json")
-	if err := os.WriteFile(file, b, 0o644); err != nil {
+	file := filepath.Join(k.h.dir, ns+".yaml")
+	if err := os.WriteFile(file, []byte(strings.Join(docs, "\n---\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	k.mustRun(t, "apply", "-n", ns, "-f", file)
@@ -292,12 +297,12 @@ func TestKubeSlowStart(t *testing.T) {
 			readyAt = c.LastTransitionTime
 		}
 	}
-	t.Logf("measured: container started %s, Ready %s later (app listens after 20s)", started.Format(time.RFC3339), readyAt.Sub(started))
+	t.Logf("measured: container started %s, Ready %s later (app listens after 35s)", started.Format(time.RFC3339), readyAt.Sub(started))
 	if p.restarts() != 0 {
 		t.Errorf("restarted during the slow start: %s", p.String())
 	}
-	if readyAt.Sub(started) < 19*time.Second {
-		t.Errorf("Ready %s after the start; the app only listens after 20s", readyAt.Sub(started))
+	if readyAt.Sub(started) < 34*time.Second {
+		t.Errorf("Ready %s after the start; the app only listens after 35s", readyAt.Sub(started))
 	}
 	ev := k.waitEvent(t, ns, p.Metadata.Name, "Unhealthy", 10*time.Second, "Startup probe failed")
 	t.Logf("event: %s: %s (%d times)", ev.Reason, ev.Message, ev.Count)
