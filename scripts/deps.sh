@@ -6,7 +6,7 @@ set -euo pipefail
 need=()
 # dockerd, not docker: some machines come with a docker CLI but no engine.
 for pair in tini:tini dumb-init:dumb-init catatonit:catatonit curl:curl wget:wget \
-	supervisord:supervisor s6-svscan:s6 \
+	supervisord:supervisor s6-svscan:s6 prometheus:prometheus \
 	dockerd:docker.io hyperfine:hyperfine unshare:util-linux script:bsdutils \
 	qemu-aarch64-static:qemu-user-static qemu-s390x-static:qemu-user-static; do
 	cmd=${pair%%:*} pkg=${pair#*:}

@@ -106,6 +106,17 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 	// A non-nil result is hcinit's exit.
 	gone := func(raw int) error {
 		if s.health != nil {
+			// Why it ended, for a health side that keeps restart history.
+			if h, ok := s.health.(interface{ ChildExitReason(string) }); ok {
+				reason := "exited"
+				switch {
+				case restartAfter:
+					reason = "unhealthy"
+				case stopping:
+					reason = "stopped"
+				}
+				h.ChildExitReason(reason)
+			}
 			s.health.ChildExited(raw)
 		}
 		if restartAfter || (!stopping && s.shouldRestart(raw)) {

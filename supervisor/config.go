@@ -134,7 +134,7 @@ func options() []option {
 				return fmt.Errorf("want none, restart or exit, have %q", v)
 			}},
 		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *Config) *time.Duration { return &c.Watchdog })},
-		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status on ADDR (e.g. :8081)",
+		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081)",
 			set: func(c *Config, v string) error {
 				if err := checkTCPAddr(v); err != nil {
 					return err

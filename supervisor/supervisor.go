@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -87,6 +88,8 @@ type Supervisor struct {
 	mu   sync.Mutex
 	pid  int // the supervised process (the child, or the daemon from --pidfile)
 	pgid int
+
+	sent [65]atomic.Uint64 // signals sent to the child by forward, by number
 }
 
 // New prepares a supervisor. sigs must already be subscribed to every forwardable
@@ -354,7 +357,22 @@ func (s *Supervisor) forward(sig unix.Signal) {
 		log.WithError(err).Warn("forwarding signal failed")
 		return
 	}
+	if int(sig) < len(s.sent) {
+		s.sent[sig].Add(1)
+	}
 	log.Debug("forwarded signal")
+}
+
+// SignalsForwarded counts the signals sent to the child (or its group) by
+// name: the forwarded ones and hcinit's own stop signals (for /metrics).
+func (s *Supervisor) SignalsForwarded() map[string]uint64 {
+	m := map[string]uint64{}
+	for i := range s.sent {
+		if n := s.sent[i].Load(); n > 0 {
+			m[sigs.Name(unix.Signal(i))] = n
+		}
+	}
+	return m
 }
 
 // signalTree sends sig to everything hcinit still has below it: the child's

@@ -40,6 +40,9 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *s
 		ChildPID:  s.ChildPID,
 		ChildCred: s.Credential,
 		ChildUID:  s.ChildUID,
+
+		Version:          version,
+		SignalsForwarded: s.SignalsForwarded,
 	})
 }
 

@@ -35,6 +35,9 @@ type check struct {
 	since    time.Time // (mu) start of this check's start period
 	runNow   bool      // (mu) next run without waiting
 	addrs    []string  // (mu) delegate: the child's socket, in order of preference
+	results  uint64    // (mu) results recorded, for /metrics
+	failures uint64    // (mu) failed results recorded
+	changed  time.Time // (mu) when st.status last changed (a child start resets it to starting)
 	describe string    // what the check looks at, for the status output
 }
 
@@ -151,6 +154,13 @@ func (m *Monitor) record(c *check, gen int, r Result, fatal bool) {
 	before := c.st.status
 	c.st.record(r, c.since, c.spec.StartPeriod, c.spec.Retries, fatal)
 	after := c.st.status
+	c.results++
+	if r.ExitCode != 0 {
+		c.failures++
+	}
+	if before != after {
+		c.changed = r.End
+	}
 	st := m.statusLocked()
 	prev := m.overall
 	m.overall = st.Status

@@ -52,8 +52,10 @@ interval.
 const StatusUsage = `Usage: hcinit status [--json] [--timeout D] [--socket ADDR]
 
 Print the running hcinit's health state for a person: overall status, liveness,
-readiness, what the child said over NOTIFY_SOCKET, and one line per check with
-its latest result. Exit status 0 when healthy, 1 otherwise.
+readiness, the child's uptime and restarts (count, last exit code, reason and
+time), what the child said over NOTIFY_SOCKET, and one line per check with the
+time of its last state change and its latest result. Exit status 0 when
+healthy, 1 otherwise.
 
   --json         print the full state as indented JSON instead
   --timeout D    give up after D (default 5s)
@@ -312,6 +314,15 @@ func writeTable(w io.Writer, st Status) {
 		fmt.Fprintf(w, "\nchild:   exited with code %d", st.ExitCode)
 	case st.ChildPID > 0:
 		fmt.Fprintf(w, "\nchild:   pid %d", st.ChildPID)
+		if st.ChildUptime > 0 {
+			fmt.Fprintf(w, ", up %s", roughly(time.Duration(st.ChildUptime*float64(time.Second))))
+		}
+	}
+	if st.Restarts > 0 || st.LastExit != nil {
+		fmt.Fprintf(w, "\nrestarts: %d", st.Restarts)
+		if e := st.LastExit; e != nil {
+			fmt.Fprintf(w, " (last exit: code %d, %s, %s ago)", e.Code, e.Reason, roughly(time.Since(e.Time)))
+		}
 	}
 	if n := st.Notify; n != nil && (n.Ready || n.Status != "" || !n.LastWatchdog.IsZero()) {
 		fmt.Fprintf(w, "\nnotify:  ready=%s", yes[n.Ready])
@@ -325,18 +336,29 @@ func writeTable(w io.Writer, st Status) {
 	fmt.Fprintf(w, "\nfailing streak: %d\n\n", st.FailingStreak)
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tKIND\tLEVEL\tSTATUS\tSTREAK\tLAST RUN\tEXIT\tOUTPUT")
+	fmt.Fprintln(tw, "CHECK\tKIND\tLEVEL\tSTATUS\tSINCE\tSTREAK\tLAST RUN\tEXIT\tOUTPUT")
 	for _, c := range st.Checks {
-		last, exit, out := "-", "-", "-"
+		last, exit, out, since := "-", "-", "-", "-"
+		if !c.LastChange.IsZero() {
+			since = c.LastChange.Local().Format("15:04:05")
+		}
 		if n := len(c.Log); n > 0 {
 			r := c.Log[n-1]
 			last = fmt.Sprintf("%s (%s)", r.End.Local().Format("15:04:05"), r.End.Sub(r.Start).Round(time.Millisecond))
 			exit = fmt.Sprint(r.ExitCode)
 			out = oneLine(r.Output, 80)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, c.Kind, c.Level, c.Status, c.FailingStreak, last, exit, out)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.Name, c.Kind, c.Level, c.Status, since, c.FailingStreak, last, exit, out)
 	}
 	tw.Flush()
+}
+
+// roughly rounds d for a person: milliseconds under a minute, else seconds.
+func roughly(d time.Duration) time.Duration {
+	if d < time.Minute {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
 
 func oneLine(s string, n int) string {

@@ -243,6 +243,8 @@ func (m *Monitor) respond(req *httpRequest) httpReply {
 		word = wordPing
 	case "/status":
 		word = wordStatus
+	case "/metrics":
+		word = "metrics"
 	default:
 		return errorReply(404, "404 page not found")
 	}
@@ -250,6 +252,9 @@ func (m *Monitor) respond(req *httpRequest) httpReply {
 		r := errorReply(405, "Method Not Allowed")
 		r.header = append(r.header, "Allow: GET, HEAD")
 		return r
+	}
+	if word == "metrics" {
+		return httpReply{code: 200, header: []string{"Content-Type: " + metricsContentType, "Cache-Control: no-store"}, body: m.metrics()}
 	}
 	if word == wordStatus {
 		b, _ := json.MarshalIndent(m.publicStatus(), "", "  ")

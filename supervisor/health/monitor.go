@@ -81,6 +81,9 @@ type Config struct {
 	ChildPID  func() int                 // nil = the pid given to ChildStarted
 	ChildCred func() *syscall.Credential // exec checks and shared files use it; nil = hcinit's own
 	ChildUID  func() int                 // allowed as a socket peer; -1 = unknown
+
+	Version          string                   // hcinit's version, for /metrics
+	SignalsForwarded func() map[string]uint64 // signals sent to the child by name, for /metrics; nil = none
 }
 
 // Monitor is the health side of hcinit. Create it with New.
@@ -104,7 +107,10 @@ type Monitor struct {
 	childExited bool
 	exitCode    int
 	stopping    bool
-	running     bool // check loops are started for new checks
+	restarts    int       // child starts that followed an exit
+	exitReason  string    // why the child is about to be reported gone (ChildExitReason)
+	lastExit    *ExitInfo // how the child last ended
+	running     bool      // check loops are started for new checks
 	overall     string
 
 	wg        sync.WaitGroup
@@ -514,10 +520,14 @@ func (m *Monitor) ChildStarted(pid int) {
 	m.genCtx, m.genCancel = context.WithCancel(m.ctx)
 	m.childPID = pid
 	m.childStart = now
+	if m.lastExit != nil {
+		m.restarts++ // not a daemon adopted from a pid file after its launcher
+	}
 	m.childActive, m.childExited, m.stopping = true, false, false
 	for _, c := range m.checks {
 		c.st.reset()
 		c.since = now
+		c.changed = now
 	}
 	m.overall = StatusStarting
 	checks := append([]*check(nil), m.checks...)
@@ -537,6 +547,11 @@ func (m *Monitor) ChildStarted(pid int) {
 func (m *Monitor) ChildExited(code int) {
 	m.mu.Lock()
 	m.childActive, m.childExited, m.exitCode = false, true, code
+	reason := m.exitReason
+	if reason == "" {
+		reason = "exited"
+	}
+	m.lastExit, m.exitReason = &ExitInfo{Code: code, Reason: reason, Time: time.Now()}, ""
 	if m.genCancel != nil {
 		// A probe still running (an exec check and its process group) would
 		// keep hcinit's process tree, and so hcinit, alive for the grace.
@@ -548,6 +563,15 @@ func (m *Monitor) ChildExited(code int) {
 	for _, c := range checks {
 		c.wakeUp()
 	}
+}
+
+// ChildExitReason tells why the child is about to be reported gone: "exited"
+// (by itself), "unhealthy" (restarted for a failing live check) or "stopped"
+// (hcinit was stopping it). It shows in the restart history.
+func (m *Monitor) ChildExitReason(reason string) {
+	m.mu.Lock()
+	m.exitReason = reason
+	m.mu.Unlock()
 }
 
 // Stopping reports that the stop sequence began: readiness is false from now
@@ -609,14 +633,22 @@ func (m *Monitor) publicStatus() Status {
 func (m *Monitor) statusLockedFor(details bool) Status {
 	checkReason := func(c *check) string { return checkReason(c, details) }
 	st := Status{Status: StatusHealthy, Live: true, Ready: true, ChildPID: m.childPID,
-		Stopping: m.stopping, Checks: []CheckStatus{}}
+		Stopping: m.stopping, Checks: []CheckStatus{}, Restarts: m.restarts, ChildStarted: m.childStart}
+	if m.childActive {
+		st.ChildUptime = time.Since(m.childStart).Round(time.Millisecond).Seconds()
+	}
+	if m.lastExit != nil {
+		e := *m.lastExit
+		st.LastExit = &e
+	}
 	if m.notify != nil {
 		st.Notify = m.notify.snapshot()
 	}
 	var firstStarting, firstUnhealthy, firstDead *check
 	for _, c := range m.checks {
 		cs := CheckStatus{Name: c.spec.Name, Kind: c.spec.Kind, Level: c.spec.Level, Target: c.target(),
-			Status: c.st.status, FailingStreak: c.st.streak, Log: append([]Result{}, c.st.log...)}
+			Status: c.st.status, FailingStreak: c.st.streak, Log: append([]Result{}, c.st.log...),
+			LastChange: c.changed, Runs: c.results, Failures: c.failures}
 		cs.Ready = c.st.status == StatusHealthy && c.st.successes >= c.spec.SuccessThreshold
 		st.Checks = append(st.Checks, cs)
 		st.FailingStreak = max(st.FailingStreak, c.st.streak)

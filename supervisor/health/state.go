@@ -29,14 +29,24 @@ type Result struct {
 
 // CheckStatus is one check in a Status.
 type CheckStatus struct {
-	Name          string   `json:"name"`
-	Kind          string   `json:"kind"`
-	Level         Level    `json:"level"`
-	Target        string   `json:"target,omitempty"`
-	Status        string   `json:"status"`
-	Ready         bool     `json:"ready"`
-	FailingStreak int      `json:"failing_streak"`
-	Log           []Result `json:"log"`
+	Name          string    `json:"name"`
+	Kind          string    `json:"kind"`
+	Level         Level     `json:"level"`
+	Target        string    `json:"target,omitempty"`
+	Status        string    `json:"status"`
+	Ready         bool      `json:"ready"`
+	FailingStreak int       `json:"failing_streak"`
+	LastChange    time.Time `json:"last_change,omitzero"` // when Status last changed
+	Runs          uint64    `json:"runs"`                 // results recorded since hcinit started
+	Failures      uint64    `json:"failures"`             // failed ones among them
+	Log           []Result  `json:"log"`
+}
+
+// ExitInfo is how the child last ended.
+type ExitInfo struct {
+	Code   int       `json:"code"`   // exit code, or 128+N when killed by signal N
+	Reason string    `json:"reason"` // exited (by itself), unhealthy (hcinit restarted it), stopped (hcinit stopped it)
+	Time   time.Time `json:"time"`
 }
 
 // NotifyStatus is what the child said over NOTIFY_SOCKET.
@@ -62,6 +72,10 @@ type Status struct {
 	ChildExited   bool          `json:"child_exited,omitempty"`
 	ExitCode      int           `json:"exit_code,omitempty"`
 	Stopping      bool          `json:"stopping,omitempty"`
+	ChildStarted  time.Time     `json:"child_started,omitzero"`
+	ChildUptime   float64       `json:"child_uptime_seconds,omitempty"` // while the child runs
+	Restarts      int           `json:"restarts"`                       // child starts after the first
+	LastExit      *ExitInfo     `json:"last_exit,omitempty"`
 	Notify        *NotifyStatus `json:"notify,omitempty"`
 	Checks        []CheckStatus `json:"checks"`
 }

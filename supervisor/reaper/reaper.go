@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,6 +57,7 @@ type Reaper struct {
 	order     []int
 	empty     chan struct{} // closed while the process has no children at all
 	onReap    func(Exit, bool)
+	orphans   atomic.Uint64 // reaped processes nobody started or watched
 }
 
 // New returns a Reaper. onReap, if not nil, is called (outside the lock) for every
@@ -168,12 +170,18 @@ func (r *Reaper) Reap() {
 		if claimed {
 			ch <- e
 			close(ch)
+		} else {
+			r.orphans.Add(1)
 		}
 		if r.onReap != nil {
 			r.onReap(e, claimed)
 		}
 	}
 }
+
+// Orphans is how many reaped processes nobody had started or watched: the
+// zombies hcinit reaped as init (hcinit_zombies_reaped_total).
+func (r *Reaper) Orphans() uint64 { return r.orphans.Load() }
 
 // Run reaps on every SIGCHLD until stop is closed. It subscribes before its first
 // pass, so no exit that happens after Run is called goes unnoticed.
