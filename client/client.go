@@ -10,8 +10,14 @@
 //
 // The server is found through, in order: $HEALTHCHECK_SOCKET (a full socket
 // address), the name file $HEALTHCHECK_NAME_FILE or .hc-socket in the working
-// directory, resolved against $HEALTHCHECK_SOCKET_DIR or /tmp/. The probe has
-// its own 10 s deadline and never forks.
+// directory, resolved against $HEALTHCHECK_SOCKET_DIR or /tmp/, and with no
+// name file at all, hcinit's own sockets. On Linux the server must prove it
+// runs in the caller's container (SO_PEERCRED: its process is in the caller's
+// pid namespace and shares its mount namespace), and the hcinit found without
+// a name file must be the container's own (on the host, which is no container,
+// none is); another container's server, reachable through an abstract socket
+// that containers sharing a network namespace share, is never believed. The
+// probe has its own 10 s deadline and never forks.
 //
 // Check and Probe offer the same probe as an API, with options that override
 // the environment.

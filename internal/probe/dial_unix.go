@@ -34,6 +34,3 @@ func dial(ctx context.Context, addr string) (net.Conn, error) {
 		wait = min(2*wait, 100*time.Millisecond)
 	}
 }
-
-// wellKnown is hcinit's abstract socket; only Linux has the abstract namespace.
-const wellKnown = abstractDefault

@@ -13,5 +13,3 @@ import (
 func dial(ctx context.Context, addr string) (net.Conn, error) {
 	return winio.DialPipeContext(ctx, addr)
 }
-
-const wellKnown = ""

@@ -18,6 +18,8 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
@@ -96,6 +98,12 @@ func Dial(ctx context.Context, addr string) (net.Conn, error) {
 // but the exchange does not rely on that: v1.0.x servers answer after reading
 // a single message.
 func Exchange(ctx context.Context, addr, request string, timeout time.Duration) (string, error) {
+	return exchange(ctx, addr, request, timeout, nil)
+}
+
+// exchange is Exchange; verify, when not nil, vets the server once connected,
+// before a word is sent to it.
+func exchange(ctx context.Context, addr, request string, timeout time.Duration, verify func(net.Conn) error) (string, error) {
 	if request == "" {
 		request = common.HealthcheckIPCCommand
 	}
@@ -110,6 +118,11 @@ func Exchange(ctx context.Context, addr, request string, timeout time.Duration) 
 		return "", fmt.Errorf("dial %s: %w", addr, err)
 	}
 	defer conn.Close()
+	if verify != nil {
+		if err := verify(conn); err != nil {
+			return "", fmt.Errorf("%s: %w", addr, err)
+		}
+	}
 	if deadline, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(deadline)
 	}
@@ -134,21 +147,69 @@ func Exchange(ctx context.Context, addr, request string, timeout time.Duration) 
 	return string(bytes.TrimSpace(buf.Bytes())), nil
 }
 
-// Check resolves the server with Resolve and performs one Exchange. It returns
+// Check resolves the server with Resolve and performs one Exchange with a
+// server that VerifyPeer proves to be in the caller's container. It returns
 // the reply and a nil error whenever the exchange worked, whatever the reply
 // says; callers compare it with common.HealthcheckIPCResponse.
+//
+// With no address and no name file it looks for hcinit at HcinitSockets, and
+// believes only its own container's: in the caller's mount namespace and,
+// where there is no container (the host's pid namespace), its init. It never
+// borrows another container's hcinit, nor one on the host that is not its own.
 func Check(ctx context.Context, o Options) (string, error) {
 	addr, err := Resolve(o)
 	if err != nil {
 		return "", err
 	}
-	reply, err := Exchange(ctx, addr, o.Request, o.Timeout)
-	if err != nil && addr == WellKnown && o.Socket == "" && os.Getenv(common.EnvSocket) == "" {
-		// Say what was looked for first: the name file, then hcinit.
-		return "", fmt.Errorf("resolve socket: read name file %s: not found, and no hcinit at %s: %w",
-			common.NameFilePath(), WellKnown, err)
+	if addr != WellKnown || o.Socket != "" || os.Getenv(common.EnvSocket) != "" {
+		return exchange(ctx, addr, o.Request, o.Timeout, VerifyPeer)
 	}
-	return reply, err
+	// The fallback: hcinit's sockets, under one deadline.
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var why []string
+	for _, a := range HcinitSockets() {
+		reply, err := exchange(ctx, a, o.Request, timeout, verifyOwnHcinit)
+		if err == nil {
+			return reply, nil
+		}
+		why = append(why, shortReason(a, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	// Say what was looked for first: the name file, then hcinit.
+	return "", fmt.Errorf("resolve socket: read name file %s: not found, and no hcinit of this container answered (%s)",
+		common.NameFilePath(), strings.Join(why, "; "))
+}
+
+// verifyOwnHcinit is VerifyPeer, and on the host (the initial pid namespace,
+// where every process shares the mount namespace) the server must also be
+// the init: a hcinit there is some other program's, not provably the caller's.
+func verifyOwnHcinit(conn net.Conn) error {
+	if err := VerifyPeer(conn); err != nil {
+		return err
+	}
+	if hostPidNS() {
+		if pid := peerPid(conn); pid != 1 {
+			return fmt.Errorf("%w: pid %d on the host, not a container's init", ErrForeign, pid)
+		}
+	}
+	return nil
+}
+
+// shortReason says in a few words why addr did not answer: nothing there, or
+// the whole reason.
+func shortReason(addr string, err error) string {
+	switch {
+	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED):
+		return addr + ": none"
+	}
+	return strings.TrimPrefix(err.Error(), "dial ")
 }
 
 // ctxErr reports an i/o timeout the context caused as the context's error,

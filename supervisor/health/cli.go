@@ -191,7 +191,8 @@ func fetchStatus(ctx context.Context, addrs []string) (Status, error) {
 	return st, nil
 }
 
-// ask sends word to the first address that answers and returns the reply
+// ask sends word to the first address where this container's hcinit answers
+// (see probe.VerifyPeer) and returns the reply
 // (at most limit bytes, white space trimmed). It never forks and stops at
 // ctx's deadline.
 func ask(ctx context.Context, addrs []string, word string, limit int64) (string, error) {
@@ -215,6 +216,13 @@ func exchange(ctx context.Context, addr, word string, limit int64) (string, erro
 		return "", fmt.Errorf("dial %s: %w", addr, errors.Unwrap(err))
 	}
 	defer conn.Close()
+	// Only this container's hcinit may answer: an abstract socket is shared by
+	// every container of a network namespace (a pod, --network container:X),
+	// a file socket by whoever shares its directory. Vetted before a word is
+	// sent, so a foreign server learns nothing.
+	if err := probe.VerifyPeer(conn); err != nil {
+		return "", fmt.Errorf("%s: %w", addr, err)
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 	"github.com/wisdom-oss/go-healthcheck/internal/admit"
+	"github.com/wisdom-oss/go-healthcheck/internal/probe"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
@@ -46,11 +47,13 @@ const (
 
 // DefaultSockets returns the wrapper socket's addresses when neither --socket
 // nor $HCINIT_SOCKET names one: the server listens on every one it can, the
-// client dials them in this order. "@hcinit" is a Linux abstract socket: it
-// needs no writable file system and docker exec shares it (same network
-// namespace).
+// client dials them in this order (probe.HcinitSockets). The abstract ones
+// need no writable file system; "@hcinit.mnt-INODE" is named after the
+// container's mount namespace, so hcinits of containers sharing a network
+// namespace (a pod, --network container:X) each have one; the client believes
+// only its own container's hcinit (probe.VerifyPeer).
 func DefaultSockets() []string {
-	return []string{"/run/hcinit.sock", "/tmp/hcinit.sock", "/dev/shm/hcinit.sock", "@hcinit"}
+	return probe.HcinitSockets()
 }
 
 // EnvSocket is the environment twin of --socket, read by both sides. It holds

@@ -1,3 +1,0 @@
-package probe
-
-const abstractDefault = "@hcinit"

@@ -1,5 +1,0 @@
-//go:build !linux && !windows
-
-package probe
-
-const abstractDefault = ""
