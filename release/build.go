@@ -94,6 +94,11 @@ func buildEnv(t target) []string {
 		env = append(env, kv)
 	}
 	env = append(env, "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.GOARCH, "GOWORK=off", "GOFLAGS=-mod=readonly")
+	// The reproducibility check (scripts/release-check.sh) builds hcinit with
+	// an empty cache of its own, while this tool comes from the usual one.
+	if c := os.Getenv("RELEASE_GOCACHE"); c != "" {
+		env = append(env, "GOCACHE="+c)
+	}
 	switch t.GOARCH {
 	case "amd64":
 		env = append(env, "GOAMD64=v1")

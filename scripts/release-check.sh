@@ -49,9 +49,10 @@ trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 git clone -q --no-checkout "$root" "$tmp/src"
 git -C "$tmp/src" checkout -q --detach "$REVISION"
 start=$(date +%s)
-# The module cache is shared (it holds sources, verified by go.sum); the
-# build cache is not, so every package is compiled again.
-GOCACHE="$tmp/gocache" make -s -C "$tmp/src" release GO="$GO" DIST="$tmp/dist" \
+# The module cache is shared (it holds sources, verified by go.sum); hcinit's
+# builds get an empty build cache, so every package of it is compiled again
+# (the release tool itself comes from the usual cache).
+RELEASE_GOCACHE="$tmp/gocache" make -s -C "$tmp/src" release GO="$GO" DIST="$tmp/dist" \
 	VERSION="$VERSION" REVISION="$REVISION" SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" IMAGE="$IMAGE"
 echo "release-check: second build took $(($(date +%s) - start))s"
 if diff -r "$DIST" "$tmp/dist"; then

@@ -17,7 +17,7 @@ Usage:
                                              ask the running hcinit: exit 0 healthy, 1 not
   hcinit -healthcheck                        the same as "hcinit check" (go-healthcheck v1.0.x)
   hcinit status [--json] [--socket ADDR]     the health state as a table
-  hcinit version                             print the version
+  hcinit version                             version, commit, Go version, build settings
 
 hcinit starts COMMAND in its own process group with hcinit's stdin, stdout and
 stderr, forwards signals to that group, reaps every zombie (as PID 1, or as child
