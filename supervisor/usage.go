@@ -15,7 +15,8 @@ Usage:
   hcinit [OPTION...] [--] COMMAND [ARG...]   run COMMAND as a supervised child
   hcinit check [--live|--ready] [--json] [--timeout D] [--socket ADDR]
                                              ask the running hcinit: exit 0 healthy, 1 not
-  hcinit -healthcheck                        the same as "hcinit check" (go-healthcheck v1.0.x)
+  hcinit [--socket ADDR] -healthcheck        the same as "hcinit check" (go-healthcheck v1.0.x:
+                                             -healthcheck anywhere among hcinit's options)
   hcinit status [--json] [--socket ADDR]     the health state as a table
   hcinit version                             version, commit, Go version, build settings
 

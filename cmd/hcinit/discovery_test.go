@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -265,5 +266,45 @@ func TestDiscoveryHostBorrowsNothing(t *testing.T) {
 	out, code := run("libapp", "-healthcheck")
 	if code != 1 || !strings.Contains(out, "not a container's init") {
 		t.Errorf("libapp -healthcheck on the host with someone's hcinit at @hcinit: exit %d (%s); want 1, not a container's init", code, strings.TrimSpace(out))
+	}
+}
+
+// -healthcheck means "check" wherever it stands among hcinit's options, as
+// go-healthcheck v1.0.x read it anywhere in its arguments, and nothing a
+// health probe sends makes hcinit exit 2 (Docker reserves it).
+func TestHealthcheckAnywhere(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "hc.sock")
+	p, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--interval", "200ms", "--", "sigprint"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.out.ready(readyWait, "child"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitStatus(sock, readyWait, "healthy", func(st health.Status) bool { return st.Status == health.StatusHealthy }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--socket", sock, "-healthcheck"}, 0},
+		{[]string{"--socket=" + sock, "--healthcheck"}, 0},
+		{[]string{"-healthcheck", "--socket", sock}, 0},
+		{[]string{"--socket", sock + ".none", "-healthcheck"}, 1},
+		{[]string{"--bogus", "-healthcheck"}, 1},
+		{[]string{"-healthcheck", "--bogus"}, 1},
+		{[]string{"--check", "exec=/bin/true", "-healthcheck"}, 1},
+		{[]string{"check", "--socket"}, 1},
+		{[]string{"status", "--live"}, 1},
+	} {
+		out, code, err := hcinitClient(tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.want {
+			t.Errorf("hcinit %s: exit %d (%s), want %d", strings.Join(tc.args, " "), code, strings.TrimSpace(out), tc.want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/wisdom-oss/go-healthcheck/internal/earlysig"
+	"github.com/wisdom-oss/go-healthcheck/internal/subcmd"
 	"github.com/wisdom-oss/go-healthcheck/supervisor"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
@@ -20,15 +21,16 @@ func main() {
 
 // run is hcinit without the process around it: it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "check", "-healthcheck", "--healthcheck":
-			return checkMain(args[1:], stdout, stderr)
-		case "status":
-			return statusMain(args[1:], stdout, stderr)
-		case "version":
-			return versionMain(args[1:], stdout, stderr)
-		}
+	// A client mode never exits 2 (Docker's reserved code): what a health
+	// probe sends, -healthcheck anywhere among hcinit's options included,
+	// goes to the client, whose every failure is 1.
+	switch sub, rest := subcmd.Of(args); sub {
+	case "check":
+		return checkMain(rest, stdout, stderr)
+	case "status":
+		return statusMain(rest, stdout, stderr)
+	case "version":
+		return versionMain(rest, stdout, stderr)
 	}
 	cfg, err := supervisor.Parse(args, os.Getenv)
 	switch {

@@ -5,7 +5,8 @@
 // shrinks that window to the runtime's own start-up. The subscription is never
 // stopped: a PID 1 must keep handling signals until it exits.
 //
-// The client subcommands (check, status, version, -healthcheck) never supervise
+// The client subcommands (check, status, version, -healthcheck anywhere among
+// hcinit's options; see internal/subcmd) never supervise
 // anything, so for them C stays nil and nothing is subscribed: a client must die
 // of Ctrl-C like any tool, and start as fast as it can.
 package earlysig
@@ -16,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+	"github.com/wisdom-oss/go-healthcheck/internal/subcmd"
 )
 
 // C receives the lethal signals from program start on, and every other
@@ -30,8 +32,7 @@ var C, Child = subscribe(os.Args)
 
 func subscribe(args []string) (chan os.Signal, chan os.Signal) {
 	if len(args) > 1 {
-		switch args[1] {
-		case "check", "status", "version", "-healthcheck", "--healthcheck":
+		if sub, _ := subcmd.Of(args[1:]); sub != "" {
 			return nil, nil
 		}
 	}
