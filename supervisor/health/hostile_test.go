@@ -15,11 +15,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
 )
 
 // honestDeadline is kubelet's default probe timeout: a probe answered later
@@ -324,3 +328,122 @@ func TestSecretsStayIn(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// rootOnly serves "healthy" on a socket in a root-only directory and counts
+// the connections it gets.
+func rootOnly(t *testing.T) (sock string, conns *atomic.Int32) {
+	t.Helper()
+	dir := shortDir(t)
+	os.Chmod(dir, 0o700)
+	sock = filepath.Join(dir, "root.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(sock, 0o600)
+	conns = new(atomic.Int32)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Write([]byte("healthy"))
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return sock, conns
+}
+
+// asChild gives path to uid 65534, as if the child had made it.
+func asChild(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Lchown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConfusedDeputy: a child running as another user cannot make hcinit
+// (root) read a file or dial a socket on its behalf that it could not itself:
+// name files and announced sockets are not followed through symlinks, and
+// must be the child's own.
+func TestConfusedDeputy(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	var logs strings.Builder
+	var logMu sync.Mutex
+	log := testLogger(t)
+	log.SetOutput(io.MultiWriter(log.Out, writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logs.Write(p)
+	})))
+	logged := func(s string) bool { logMu.Lock(); defer logMu.Unlock(); return strings.Contains(logs.String(), s) }
+	h := start(t, Config{Interval: 20 * time.Millisecond, Retries: 1, Log: log, ChildUID: func() int { return 65534 }}, nil)
+	env := h.ChildEnv()
+	nameFile, sockDir := envValue(env, common.EnvNameFile), envValue(env, common.EnvSocketDir)
+	h.ChildStarted(os.Getpid())
+	rootSock, rootConns := rootOnly(t)
+
+	// 1. The name file is a symlink to a root-only file holding something
+	// that looks like a name (a token): not read.
+	secret := filepath.Join(filepath.Dir(rootSock), "token")
+	os.WriteFile(secret, []byte("topsecrettoken42"), 0o600)
+	if err := os.Symlink(secret, nameFile); err != nil {
+		t.Fatal(err)
+	}
+	asChild(t, nameFile)
+	waitFor(t, "the symlinked name file refused", 5*time.Second, func() bool { return logged("is a symbolic link: not followed") })
+	os.Remove(nameFile)
+
+	// 2. A root-owned file hard to tell from the child's (here: hcinit wrote
+	// it as root): not the child's, not read.
+	common.WriteNameFile(nameFile, "topsecrettoken42")
+	waitFor(t, "the root-owned name file refused", 5*time.Second, func() bool { return logged("not by the child's uid 65534") })
+	if st := h.Status(); strings.Contains(fmt.Sprint(st), "topsecrettoken42") {
+		t.Fatalf("a name hcinit should not have read is in the status: %+v", st)
+	}
+
+	// 3. The child's own name file announces a symlink to the root-only socket.
+	link := filepath.Join(sockDir, "evil.sock")
+	if err := os.Symlink(rootSock, link); err != nil {
+		t.Fatal(err)
+	}
+	asChild(t, link)
+	common.WriteNameFile(nameFile, "evil")
+	asChild(t, nameFile)
+	waitFor(t, "the symlinked socket refused", 5*time.Second, func() bool {
+		cs := h.checkStatus("delegate")
+		return len(cs.Log) > 0 && strings.Contains(cs.Log[len(cs.Log)-1].Output, "symbolic link is not followed")
+	})
+	if n := rootConns.Load(); n != 0 {
+		t.Errorf("hcinit dialled the root-only socket %d times for the child", n)
+	}
+
+	// 4. A socket of the child's own is asked.
+	own := filepath.Join(sockDir, "own.sock")
+	ln, err := net.Listen("unix", own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	asChild(t, own)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("healthy"))
+			c.Close()
+		}
+	}()
+	common.WriteNameFile(nameFile, "own")
+	asChild(t, nameFile)
+	waitFor(t, "the child's own socket asked", 5*time.Second, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
+}

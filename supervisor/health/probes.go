@@ -211,14 +211,27 @@ func (m *Monitor) probeDelegate(ctx context.Context, c *check) outcome {
 	}
 	addr := addrs[0]
 	for _, a := range addrs {
-		if _, err := os.Stat(a); err == nil {
+		if _, err := os.Lstat(a); err == nil {
 			addr = a
 			break
 		}
 	}
-	reply, err := probe.Exchange(ctx, addr, common.HealthcheckIPCCommand, 0)
+	m.mu.Lock()
+	announced := c.adopted
+	m.mu.Unlock()
+	dial := addr
+	if announced {
+		// The child's word: no symlink, the child's own socket.
+		d, release, err := m.openAnnounced(addr)
+		if err != nil {
+			return fail("%v", err)
+		}
+		defer release()
+		dial = d
+	}
+	reply, err := probe.Exchange(ctx, dial, common.HealthcheckIPCCommand, 0)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%s", strings.ReplaceAll(err.Error(), dial, addr))
 	}
 	if reply != common.HealthcheckIPCResponse {
 		return fail("%s", reply)

@@ -119,7 +119,11 @@ func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
 // hcinit's own, and puts hcinit's name back into .hc-socket so v1.0.x clients
 // keep asking hcinit (which includes the child's answer).
 func (m *Monitor) nameFileChanged(path string) {
-	name, err := common.ReadNameFile(path)
+	name, err := m.readNameFile(path)
+	if r := (refusal{}); errors.As(err, &r) {
+		m.log.WithError(err).Warn("name file refused")
+		return
+	}
 	if err != nil {
 		m.log.WithError(err).WithField("path", path).Debug("name file not usable yet")
 		return
