@@ -172,7 +172,10 @@ func (k *kube) deleteDrains(t *testing.T, ns, svc string, p kPod, drain, grace t
 		defer mu.Unlock()
 		return len(probes) > 0, ""
 	})
-	if !unreadyAt.IsZero() {
+	mu.Lock()
+	early := unreadyAt
+	mu.Unlock()
+	if !early.IsZero() {
 		t.Fatalf("endpoint of %s not ready before the delete", name)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,6 +40,7 @@ var (
 	kubeErr     error
 	kubeStarted bool // scripts/k8s.sh up ran: TestMain runs down
 	kubeRoot    string
+	kubeLock    *os.File
 )
 
 // needKube returns the cluster, bringing it up on first use. Like need it
@@ -61,6 +63,23 @@ func startKube(h *harness) (*kube, error) {
 	if os.Getuid() != 0 {
 		return nil, fmt.Errorf("scripts/k8s.sh needs root (containerd, kubelet, CNI)")
 	}
+	// One cluster per machine (fixed ports, paths and bridge): a second test
+	// run waits for the first to take its cluster down.
+	lock, err := os.OpenFile("/run/hcinit-k8s.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for waited := 0; syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil; waited++ {
+		if waited == 0 {
+			fmt.Fprintln(os.Stderr, "e2e: another test run has the Kubernetes cluster; waiting for it (up to 20 min)")
+		}
+		if waited > 20*60 {
+			lock.Close()
+			return nil, fmt.Errorf("another test run held the Kubernetes cluster for 20 min")
+		}
+		time.Sleep(time.Second)
+	}
+	kubeLock = lock // released by stopKube, after down
 	start := time.Now()
 	kubeStarted, kubeRoot = true, h.root
 	// A cold build of the binaries takes ~10-12 min on 2 cores (make test
@@ -130,7 +149,9 @@ func stopKube() error {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(kubeRoot, "scripts", "k8s.sh"), "down")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return cmd.Run()
+	err := cmd.Run()
+	kubeLock.Close()
+	return err
 }
 
 // run runs kubectl; its error carries stderr.

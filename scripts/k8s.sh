@@ -40,6 +40,7 @@ SUBNET=10.244.77.0/24
 API_PORT=16443
 KCFG=$STATE/kubeconfig
 CTR=(ctr --address "$SOCK" --namespace k8s.io)
+KUBELET_CHAINS='KUBE-FIREWALL|KUBE-KUBELET-CANARY|KUBE-IPTABLES-HINT' # what kubelet 1.34 adds
 COMPONENTS=(kubelet etcd kube-apiserver kube-scheduler kube-controller-manager kubectl)
 
 say() { echo "k8s: $*" >&2; }
@@ -406,16 +407,21 @@ down() {
 		[ -d "$m" ] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done
 	ip link del "$BRIDGE" 2>/dev/null
-	# The kubelet's iptables canaries.
-	if command -v iptables >/dev/null; then
-		local t ch
+	# The kubelet's iptables chains (KUBE-FIREWALL, jumped to from INPUT and
+	# OUTPUT, and its canaries): the jumps first, then the chains.
+	local ipt t rule
+	for ipt in iptables ip6tables; do
+		command -v $ipt >/dev/null || continue
 		for t in filter nat mangle; do
-			for ch in KUBE-KUBELET-CANARY KUBE-FIREWALL KUBE-IPTABLES-HINT; do
-				iptables -w -t "$t" -F "$ch" 2>/dev/null && iptables -w -t "$t" -X "$ch" 2>/dev/null
-				ip6tables -w -t "$t" -F "$ch" 2>/dev/null && ip6tables -w -t "$t" -X "$ch" 2>/dev/null
+			$ipt -w -t $t -S 2>/dev/null | grep -E -- "^-A .* -j ($KUBELET_CHAINS)( |\$)" | sed 's/^-A/-D/' | while read -r rule; do
+				eval "$ipt -w -t $t $rule" 2>/dev/null
+			done
+			for ch in ${KUBELET_CHAINS//|/ }; do
+				$ipt -w -t $t -F "$ch" 2>/dev/null
+				$ipt -w -t $t -X "$ch" 2>/dev/null
 			done
 		done
-	fi
+	done
 	local p
 	for p in "${OUTSIDE[@]}"; do
 		grep -qxF "$p" "$RUN/preexisting" 2>/dev/null || rm -rf "$p"
@@ -426,6 +432,7 @@ down() {
 	for m in /sys/fs/cgroup/*/kubepods; do [ -d "$m" ] && left+=("cgroup $m"); done
 	ip link show "$BRIDGE" >/dev/null 2>&1 && left+=("bridge $BRIDGE")
 	grep -qE " ($STATE|$RUN)" /proc/mounts && left+=("mounts under $STATE or $RUN")
+	iptables -w -S 2>/dev/null | grep -qE -- "^-N ($KUBELET_CHAINS)\$" && left+=("iptables chains of the kubelet")
 	for pid in $(pids_with "$BIN/" "$SOCK" "$STATE/"); do
 		left+=("process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-70))")
 	done
