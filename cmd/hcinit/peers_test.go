@@ -220,6 +220,8 @@ func (p *peerTable) markdown() string {
 		fmt.Fprintf(&b, " %s", peerVersion(in))
 	}
 	b.WriteString(".\n")
+	b.WriteString("\nUnder Kubernetes (failed requests during rolling updates, hcinit vs tini, on a real cluster): " +
+		"[peers-kubernetes.md](peers-kubernetes.md).\n")
 	return b.String()
 }
 
