@@ -111,6 +111,7 @@ func (k *kube) deleteDrains(t *testing.T, ns, svc string, p kPod, drain, grace t
 	var (
 		mu        sync.Mutex
 		unreadyAt time.Time // first seen not ready (or gone) in the EndpointSlice
+		unserving time.Time // first seen not serving (or gone): reported only
 		gone      = make(chan struct{})
 		exit      *kState // the container's last state the API showed
 		probes    []probeResult
@@ -120,15 +121,19 @@ func (k *kube) deleteDrains(t *testing.T, ns, svc string, p kPod, drain, grace t
 		if json.Unmarshal(obj, &s) != nil {
 			return
 		}
-		ready := false
+		ready, serving := false, false
 		for _, e := range s.Endpoints {
 			if e.TargetRef != nil && e.TargetRef.Name == name {
 				ready = e.Conditions.Ready == nil || *e.Conditions.Ready
+				serving = e.Conditions.Serving == nil || *e.Conditions.Serving
 			}
 		}
 		mu.Lock()
 		if !ready && unreadyAt.IsZero() {
 			unreadyAt = time.Now()
+		}
+		if !serving && unserving.IsZero() {
+			unserving = time.Now()
 		}
 		mu.Unlock()
 	})
@@ -205,8 +210,8 @@ func (k *kube) deleteDrains(t *testing.T, ns, svc string, p kPod, drain, grace t
 	if termAt.IsZero() {
 		t.Fatalf("the app's log never says it received SIGTERM:\n%s", strings.Join(lines, "\n"))
 	}
-	t.Logf("kubectl delete at 0; endpoint not ready at %s; app got SIGTERM at %s; app done at %s",
-		since(deleted, unreadyAt), since(deleted, termAt), since(deleted, exitLine))
+	t.Logf("kubectl delete at 0; endpoint not ready at %s (not serving at %s); app got SIGTERM at %s; app done at %s",
+		since(deleted, unreadyAt), since(deleted, unserving), since(deleted, termAt), since(deleted, exitLine))
 	if unreadyAt.IsZero() || !unreadyAt.Before(termAt) {
 		t.Errorf("the endpoint was not marked not ready before the app got SIGTERM (not ready at %s, SIGTERM at %s)", since(deleted, unreadyAt), since(deleted, termAt))
 	}

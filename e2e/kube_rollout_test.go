@@ -138,7 +138,9 @@ func TestKubeRollout(t *testing.T) {
 			"(examples/kubernetes/deployment.yaml), tini, and tini with Kubernetes' `preStop: {sleep: {seconds: 5}}` " +
 			"(e2e/testdata/kube/rollout-tini.yaml). A client routes as an ingress controller does: it watches the " +
 			"Service's EndpointSlice, sends only to ready endpoints, each request on a new connection, with its view " +
-			"0, 200 ms or 1 s behind the API. Failed requests (refused, reset, non-200) of those sent:\n\n" +
+			"0, 200 ms or 1 s behind the API. Failed requests (refused, reset, non-200) of those sent, over " +
+			strconv.Itoa(rounds) + " rollouts of 2 replicas (maxSurge 1, maxUnavailable 0) at " + strconv.Itoa(rate) +
+			" requests/s per stream:\n\n" +
 			strings.SplitN(b.String(), "\n", 2)[1] + "\n" +
 			"Kubernetes marks a terminating pod's endpoint not ready by itself; what loses requests is the app " +
 			"closing its listener while routers still send to it. hcinit's --drain-delay and the preStop sleep both " +
