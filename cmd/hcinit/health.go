@@ -35,7 +35,9 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *s
 		Log:              log,
 		// The first result's code and logging are done with once it is in:
 		// hand those pages back too (see internal/memtrim).
-		Settled:   func() { time.AfterFunc(100*time.Millisecond, memtrim.Idle) },
+		Settled: func() { time.AfterFunc(100*time.Millisecond, memtrim.Idle) },
+		// After a burst of connections: the garbage and free pages it left.
+		Trim:      memtrim.Idle,
 		Reaper:    r,
 		ChildPID:  s.ChildPID,
 		ChildCred: s.Credential,

@@ -80,6 +80,7 @@ type Config struct {
 
 	Log       *logrus.Logger
 	Settled   func()                     // called once, after the overall status first leaves starting (hcinit trims memory then)
+	Trim      func()                     // called when a burst of connections is over and the servers are idle (hcinit trims memory then); nil = never
 	Reaper    *reaper.Reaper             // required by exec checks
 	ChildPID  func() int                 // nil = the pid given to ChildStarted
 	ChildCred func() *syscall.Credential // exec checks and shared files use it; nil = hcinit's own
@@ -121,6 +122,7 @@ type Monitor struct {
 	conns     *admit.Pool // health socket connections of allowed peers
 	httpConns *admit.Pool // --http connections
 
+	trim          trimmer
 	notify        *notifier
 	listeners     []*net.UnixListener
 	runtimeDir    string // "" when none was writable
@@ -205,6 +207,7 @@ func New(cfg Config) (*Monitor, error) {
 		overall:   StatusStarting,
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.trim.fn = cfg.Trim
 	m.conns, m.httpConns = connPools(admit.FileLimit())
 
 	specs, err := m.parseSpecs()
@@ -491,6 +494,7 @@ func (m *Monitor) Execute() error {
 		httpDone()
 	}
 	m.wg.Wait()
+	m.trim.stop()
 	return nil
 }
 

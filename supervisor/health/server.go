@@ -194,8 +194,10 @@ func (m *Monitor) acceptLoop(ln net.Listener, what string, admit func(net.Conn) 
 			continue
 		}
 		m.wg.Add(1)
+		m.trim.connStarted()
 		go func() {
 			defer m.wg.Done()
+			defer m.trim.connDone()
 			work()
 		}()
 	}
