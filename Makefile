@@ -71,7 +71,8 @@ release:
 # clone with an empty build cache is byte-identical), the index and tarballs
 # valid, the foreign binaries run under qemu-user-static.
 release-check: release
-	bash scripts/release-check.sh
+	DIST=$(DIST) VERSION=$(VERSION) REVISION=$(REVISION) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+		IMAGE=$(IMAGE) GO=$(GO) bash scripts/release-check.sh
 
 # Pushes the multi-architecture image of $(DIST)/oci, once verified, as
 # $(PUBLISH_TO):$(VERSION) with the credentials of `docker login`.
