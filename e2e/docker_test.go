@@ -115,7 +115,12 @@ func (h *harness) containerName(t *testing.T) string {
 // volumes) when the test ends, after its log is shown if the test failed.
 func (h *harness) start(t *testing.T, opts []string, image string, args ...string) *container {
 	t.Helper()
-	name := h.containerName(t)
+	return h.startNamed(t, h.containerName(t), opts, image, args...)
+}
+
+// startNamed is start for a second container of one test.
+func (h *harness) startNamed(t *testing.T, name string, opts []string, image string, args ...string) *container {
+	t.Helper()
 	runArgs := append([]string{"run", "-d", "--name", name, "--label", labelKey + "=1", "--label", labelRunKey + "=" + h.run}, opts...)
 	runArgs = append(runArgs, image)
 	runArgs = append(runArgs, args...)

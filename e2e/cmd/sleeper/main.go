@@ -3,7 +3,9 @@
 // process group is the terminal's foreground group), logs each signal it
 // gets, and exits 0 on TERM or INT unless told to ignore them. Signals it
 // neither handles nor ignores keep their default action, so SIGINT from a
-// terminal kills it (status 130 through an init).
+// terminal kills it (status 130 through an init). With -dump a QUIT prints a
+// "thread dump" line and it runs on, as a JVM does; with -shutdown D a handled
+// TERM or INT takes D before it exits.
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,6 +23,8 @@ import (
 func main() {
 	ignore := flag.String("ignore", "", "comma-separated signals to ignore: TERM, INT")
 	handle := flag.Bool("handle", false, "exit 0 on TERM and INT instead of dying of them")
+	dump := flag.Bool("dump", false, "on QUIT print \"thread dump\" and run on, as a JVM does")
+	shutdown := flag.Duration("shutdown", 0, "with -handle: time a graceful shutdown takes before exiting 0")
 	flag.Parse()
 
 	var ignored []os.Signal
@@ -46,6 +51,9 @@ func main() {
 	if *handle {
 		signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT)
 	}
+	if *dump {
+		signal.Notify(sigc, syscall.SIGQUIT)
+	}
 
 	tty, fg := false, false
 	if pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil {
@@ -53,6 +61,7 @@ func main() {
 		fg = pgrp == unix.Getpgrp()
 	}
 	fmt.Printf("ready pid=%d tty=%v foreground=%v\n", os.Getpid(), tty, fg)
+	quits := 0
 	for s := range sigc {
 		isIgnored := false
 		for _, i := range ignored {
@@ -61,6 +70,16 @@ func main() {
 		if isIgnored || s == syscall.SIGHUP {
 			fmt.Printf("ignoring %v\n", s)
 			continue
+		}
+		if s == syscall.SIGQUIT {
+			quits++
+			fmt.Printf("thread dump %d (received %v), running on\n", quits, s)
+			continue
+		}
+		if *shutdown > 0 {
+			fmt.Printf("received %v; shutting down for %s\n", s, *shutdown)
+			time.Sleep(*shutdown) // the slow shutdown under test
+			fmt.Println("shutdown complete")
 		}
 		fmt.Printf("received %v; exiting\n", s)
 		os.Exit(0)
