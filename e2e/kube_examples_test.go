@@ -157,7 +157,7 @@ func (k *kube) deleteDrains(t *testing.T, ns, svc string, p kPod, drain, grace t
 	})
 	// A client of the pod's own address, ten requests a second.
 	go func() {
-		c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		for ctx.Err() == nil {
 			at := time.Now()
 			resp, err := c.Get("http://" + ip + ":8080/")
@@ -220,7 +220,9 @@ func (k *kube) deleteDrains(t *testing.T, ns, svc string, p kPod, drain, grace t
 	}
 	served, lastOK := 0, time.Time{}
 	for _, pr := range probes {
-		if pr.at.After(deleted) && pr.at.Before(termAt.Add(-100*time.Millisecond)) {
+		// Requests sent up to half a second before the app's SIGTERM: one
+		// slowed by a busy machine may legitimately arrive after it.
+		if pr.at.After(deleted) && pr.at.Before(termAt.Add(-500*time.Millisecond)) {
 			if !pr.ok {
 				t.Errorf("a request at %s (before the app's SIGTERM) failed", since(deleted, pr.at))
 			}
