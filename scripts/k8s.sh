@@ -83,9 +83,9 @@ build() {
 	mkdir -p "$mod"
 	local start=$SECONDS
 	say "building Kubernetes $V from the Go module proxy into $BIN (once; a cold build takes ~10-12 min on 2 cores)"
-	export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 	(
 		cd "$mod"
+		export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 		go mod download -json "k8s.io/kubernetes@$V" >/dev/null
 		# k8s.io/kubernetes cannot be required as is: its go.mod replaces its
 		# staging modules (k8s.io/api, k8s.io/client-go, ...) with ./staging
@@ -125,6 +125,7 @@ build() {
 	: >"$LOGS/build.log"
 	(
 		cd "$mod"
+		export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
 		# -v names each package as it is compiled: the progress shown below.
 		nice -n 10 go build -v -trimpath -ldflags="-s -w $ldv" -o "$out/" \
 			k8s.io/kubernetes/cmd/kubelet go.etcd.io/etcd/server/v3 k8s.io/kubernetes/cmd/kube-apiserver \
