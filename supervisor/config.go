@@ -13,6 +13,7 @@ import (
 
 	"github.com/wisdom-oss/go-healthcheck/internal/duration"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
 // Restart policies, as Docker names them.
@@ -57,7 +58,8 @@ type Config struct {
 	LogLevel  string
 	LogFormat string
 
-	Checks           []string
+	Checks           []string      // --check values
+	Specs            []health.Spec // the config file's checks; dropped when --check (or its env twin) is given
 	Interval         time.Duration
 	Timeout          time.Duration
 	StartPeriod      time.Duration
@@ -69,6 +71,9 @@ type Config struct {
 	HTTPAddr         string
 	HTTPDetails      bool
 	Socket           string
+
+	ConfigFile  string // --config: YAML settings under the environment and the command line
+	PrintConfig bool   // --print-config: print the effective configuration and exit
 
 	Help    bool
 	Version bool
@@ -278,6 +283,10 @@ func options() []option {
 				c.LogFormat = v
 				return nil
 			}},
+		{long: "config", arg: "FILE", help: "read settings from a YAML (or JSON) file; the environment and the command line override it (see CONFIG FILE below)",
+			set: func(c *Config, v string) error { c.ConfigFile = v; return nil }},
+		{long: "print-config", help: "print the effective configuration (file, environment, command line; secrets redacted) as YAML and exit",
+			set: func(c *Config, v string) error { c.PrintConfig = true; return nil }},
 		{long: "help", short: 'h', help: "print this help and exit",
 			set: func(c *Config, v string) error { c.Help = true; return nil }},
 		{long: "version", short: 'V', help: "print the version and exit",
@@ -337,6 +346,15 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	// A repeatable option given on the command line replaces its environment
 	// twin instead of adding to it: an explicit option wins.
 	given := givenOptions(args, opts)
+	// One precedence rule: the command line beats the environment, which beats
+	// the config file, which beats the defaults. A list (checks, rewrite,
+	// map-exit) is one setting: a higher source replaces it whole.
+	if path := configPath(args, opts, getenv); path != "" {
+		if err := loadConfigFile(&c, path, opts); err != nil {
+			return c, err
+		}
+		resetLists(&c, opts, given, getenv)
+	}
 	if err := applyEnv(&c, opts, func(name string) string {
 		for _, o := range opts {
 			if given[o.long] && (name == o.envName() || slices.Contains(o.env, name)) {
@@ -351,7 +369,9 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		a := args[i]
 		switch {
 		case a == "--":
-			c.Command = args[i+1:]
+			if len(args[i+1:]) > 0 || len(c.Command) == 0 {
+				c.Command = args[i+1:]
+			}
 			return c, validate(c)
 		case strings.HasPrefix(a, "--"):
 			name, val, hasVal := strings.Cut(a[2:], "=")
@@ -441,7 +461,7 @@ func givenOptions(args []string, opts []option) map[string]bool {
 }
 
 func validate(c Config) error {
-	if c.Help || c.Version {
+	if c.Help || c.Version || c.PrintConfig {
 		return nil
 	}
 	if len(c.Command) == 0 {

@@ -65,5 +65,28 @@ TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP, TINI_VERBOSITY, DUMB_INIT_SETSID=0 are
 accepted with their meaning there.
 
 `)
+	fmt.Fprint(w, ConfigSyntax+"\n")
 	fmt.Fprint(w, checkSyntax)
 }
+
+// ConfigSyntax documents --config for `hcinit --help`.
+const ConfigSyntax = `CONFIG FILE (--config FILE or HCINIT_CONFIG=FILE; YAML, and so JSON too):
+  Keys are the long option names (interval: 5s, on-unhealthy: restart,
+  rewrite: [USR1:TERM], map-exit: [143]), plus command (a list: the command
+  when none follows the options) and checks (a list; each entry a one-line
+  spec as --check takes, or a mapping of the same keys, where an exec check's
+  command is a list and an http check takes kubelet's httpHeaders):
+    http: ":8081"
+    checks:
+      - {type: http, url: "http://127.0.0.1:8080/healthz", level: ready,
+         body: "ok, ready", httpHeaders: [{name: X-Probe, value: hcinit}]}
+      - type: exec
+        command: [/usr/bin/pg_isready, -q, -d, "dbname=app user=probe"]
+      - grpc://127.0.0.1:50051/app,level=live
+  One precedence rule: the command line beats the environment (HCINIT_*),
+  which beats the file, which beats the defaults; a list (checks, rewrite,
+  map-exit) is one setting, replaced whole by a higher source. An unknown key
+  or a bad value is an error naming its line. --print-config prints the
+  effective configuration in this form (URL passwords and sensitive header
+  values as ***) and exits.
+`

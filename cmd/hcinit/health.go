@@ -21,6 +21,7 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *s
 	dir, _ := os.Getwd()
 	return health.New(health.Config{
 		Specs:            cfg.Checks,
+		Checks:           cfg.Specs,
 		Interval:         cfg.Interval,
 		Timeout:          cfg.Timeout,
 		StartPeriod:      cfg.StartPeriod,

@@ -42,6 +42,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case cfg.Version:
 		return versionMain(nil, stdout, stderr)
+	case cfg.PrintConfig:
+		if err := supervisor.PrintConfig(stdout, cfg); err != nil {
+			fmt.Fprintf(stderr, "hcinit: print config: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	log := newLogger(cfg, stderr)
 	var onReap func(reaper.Exit, bool)

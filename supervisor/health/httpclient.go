@@ -44,7 +44,7 @@ func newHTTPProbe(sp Spec) func(context.Context) outcome {
 		if err != nil {
 			return fail("build request: %v", err)
 		}
-		code, body, err := httpGet(ctx, u, sp.Insecure)
+		code, body, err := httpGet(ctx, u, sp.Insecure, sp.Headers)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -68,10 +68,10 @@ func head(b []byte, n int) string {
 // httpGet GETs u, following redirects to u's host, and returns the final
 // status code and up to maxBody bytes of its body. Errors read like
 // net/http's: `Get "URL": reason`.
-func httpGet(ctx context.Context, u *url.URL, insecure bool) (int, []byte, error) {
+func httpGet(ctx context.Context, u *url.URL, insecure bool, headers []Header) (int, []byte, error) {
 	first, referer := u, ""
 	for n := 1; ; n++ {
-		resp, err := roundTrip(ctx, u, referer, insecure)
+		resp, err := roundTrip(ctx, u, referer, insecure, headers)
 		if err != nil {
 			return 0, nil, &url.Error{Op: "Get", URL: stripPassword(u), Err: err}
 		}
@@ -129,7 +129,7 @@ type httpResponse struct {
 // bound to ctx; once ctx is done its error is returned, whatever the
 // connection reported. Errors while reading the body are not errors: the
 // check sees what arrived.
-func roundTrip(ctx context.Context, u *url.URL, referer string, insecure bool) (*httpResponse, error) {
+func roundTrip(ctx context.Context, u *url.URL, referer string, insecure bool, headers []Header) (*httpResponse, error) {
 	var port string
 	switch u.Scheme {
 	case "http":
@@ -165,7 +165,7 @@ func roundTrip(ctx context.Context, u *url.URL, referer string, insecure bool) (
 		rw = tc
 	}
 
-	if _, err := rw.Write(appendRequest(nil, u, referer)); err != nil {
+	if _, err := rw.Write(appendRequest(nil, u, referer, headers)); err != nil {
 		return nil, ctxErr(ctx, err)
 	}
 	resp, err := readResponse(bufio.NewReader(rw))
@@ -184,14 +184,41 @@ func ctxErr(ctx context.Context, err error) error {
 	return err
 }
 
-// appendRequest appends the GET request for u.
-func appendRequest(b []byte, u *url.URL, referer string) []byte {
+// appendRequest appends the GET request for u with the check's headers. As
+// kubelet does with httpHeaders (pkg/probe/http/request.go), a Host, User-Agent
+// or Accept header replaces the default one, and an empty Accept drops it; an
+// Authorization header replaces the URL's user info.
+func appendRequest(b []byte, u *url.URL, referer string, headers []Header) []byte {
+	host, ua, accept, auth := removeZone(u.Host), "hcinit", "*/*", false
+	var extra []Header
+	for _, h := range headers {
+		switch {
+		case strings.EqualFold(h.Name, "Host"):
+			host = h.Value
+		case strings.EqualFold(h.Name, "User-Agent"):
+			ua = h.Value
+		case strings.EqualFold(h.Name, "Accept"):
+			accept = h.Value
+		default:
+			auth = auth || strings.EqualFold(h.Name, "Authorization")
+			extra = append(extra, h)
+		}
+	}
 	b = append(b, "GET "...)
 	b = append(b, u.RequestURI()...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, removeZone(u.Host)...)
-	b = append(b, "\r\nUser-Agent: hcinit\r\nAccept: */*\r\n"...)
-	if u.User != nil {
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
+	if ua != "" {
+		b = append(b, "User-Agent: "+ua+"\r\n"...)
+	}
+	if accept != "" {
+		b = append(b, "Accept: "+accept+"\r\n"...)
+	}
+	for _, h := range extra {
+		b = append(b, h.Name+": "+h.Value+"\r\n"...)
+	}
+	if u.User != nil && !auth {
 		pw, _ := u.User.Password()
 		b = append(b, "Authorization: Basic "...)
 		b = append(b, base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))...)

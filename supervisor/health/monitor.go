@@ -63,7 +63,8 @@ const EnvSocket = "HCINIT_SOCKET"
 // Config configures a Monitor. Zero durations and counts take the Default
 // constants; see the field comments for the rest.
 type Config struct {
-	Specs                                         []string // --check values; none = one process check
+	Specs                                         []string // --check values; none (and no Checks) = one process check
+	Checks                                        []Spec   // checks built already (a config file's), before Specs
 	Interval, Timeout, StartPeriod, StartInterval time.Duration
 	Retries, SuccessThreshold                     int
 
@@ -238,11 +239,14 @@ func New(cfg Config) (*Monitor, error) {
 
 func (m *Monitor) parseSpecs() ([]Spec, error) {
 	raw := m.cfg.Specs
-	if len(raw) == 0 {
+	if len(raw) == 0 && len(m.cfg.Checks) == 0 {
 		raw = []string{KindProcess}
 	}
-	var specs []Spec
+	specs := append([]Spec(nil), m.cfg.Checks...)
 	hasNotify := false
+	for _, sp := range specs {
+		hasNotify = hasNotify || sp.Kind == KindNotify
+	}
 	for _, s := range raw {
 		sp, err := ParseSpec(s)
 		if err != nil {

@@ -62,6 +62,7 @@ type Spec struct {
 	Insecure   bool          // https, grpc with TLS: skip certificate verification
 	Service    string        // grpc: the service asked about ("" = the server as a whole)
 	TLS        bool          // grpc: over TLS
+	Headers    []Header      // http, https: request headers (a config file's httpHeaders)
 	Addr       string        // tcp, grpc: host:port; delegate: socket address ("" = adopt the child's)
 	Argv       []string      // exec
 	Path       string        // file
@@ -180,12 +181,17 @@ func ParseSpec(s string) (Spec, error) {
 	return sp, err
 }
 
-func parseSpec(s string) (Spec, error) {
-	sp := Spec{
+// blankSpec is a Spec before any key is applied.
+func blankSpec() Spec {
+	return Spec{
 		Level: LevelBoth, Interval: Unset, Timeout: Unset, StartPeriod: Unset,
 		StartInterval: Unset, Retries: Unset, SuccessThreshold: Unset, MaxAge: Unset,
 		StatusLow: 200, StatusHigh: 399,
 	}
+}
+
+func parseSpec(s string) (Spec, error) {
+	sp := blankSpec()
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return sp, fmt.Errorf("parse check: empty spec")

@@ -1,0 +1,518 @@
+package supervisor
+
+// --config FILE: the settings of the command line in a YAML file (a JSON
+// document is YAML too), for what one-line flags express badly: several checks,
+// HTTP headers, argv arrays, bodies with commas. Its keys are the long option
+// names; a setting given on the command line beats its environment twin, which
+// beats the file.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gopkg.in/yaml.v3"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
+)
+
+// maxConfigFile bounds what --config reads.
+const maxConfigFile = 1 << 20
+
+// listOptions are the repeatable options: one setting each, replaced whole
+// by a higher source.
+var listOptions = []string{"check", "rewrite", "map-exit"}
+
+// notInFile are options that make no sense in the file.
+var notInFile = []string{"help", "version", "config", "print-config", "check"}
+
+// configPath returns --config's value from args (before the command), else
+// $HCINIT_CONFIG.
+func configPath(args []string, opts []option, getenv func(string) string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" || len(a) < 2 || a[0] != '-':
+			return getenv("HCINIT_CONFIG")
+		case strings.HasPrefix(a, "--"):
+			name, val, hasVal := strings.Cut(a[2:], "=")
+			o, ok := findLong(opts, name)
+			if !ok {
+				continue
+			}
+			if o.arg != "" && !hasVal && i+1 < len(args) {
+				i++
+				val = args[i]
+			}
+			if name == "config" {
+				return val
+			}
+		default:
+			for j := 1; j < len(a); j++ {
+				o, ok := findShort(opts, a[j])
+				if !ok {
+					break
+				}
+				if o.arg != "" {
+					if j == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+		}
+	}
+	return getenv("HCINIT_CONFIG")
+}
+
+// configError is an error at a line of the file.
+func configError(path string, n *yaml.Node, format string, a ...any) error {
+	return fmt.Errorf("config %s: line %d: %s", path, n.Line, fmt.Sprintf(format, a...))
+}
+
+// loadConfigFile applies the file at path to c. Unknown keys, wrong types and
+// invalid values are errors naming the line.
+func loadConfigFile(c *Config, path string, opts []option) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(b) > maxConfigFile {
+		return fmt.Errorf("config %s: larger than %d bytes", path, maxConfigFile)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty file
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return configError(path, root, "want a mapping of settings (interval: 5s, checks: […]), have %s", nodeKind(root))
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		key := k.Value
+		if seen[key] {
+			return configError(path, k, "%q given twice", key)
+		}
+		seen[key] = true
+		switch key {
+		case "command":
+			argv, err := stringList(v)
+			if err != nil || len(argv) == 0 {
+				return configError(path, v, "command: want a list of strings ([/app, --port, \"8080\"])")
+			}
+			c.Command = argv
+			continue
+		case "checks":
+			specs, err := fileChecks(path, v)
+			if err != nil {
+				return err
+			}
+			c.Specs = specs
+			continue
+		}
+		o, ok := findLong(opts, key)
+		if !ok || slices.Contains(notInFile, key) {
+			hint := ""
+			if key == "check" {
+				hint = " (checks: is a list)"
+			}
+			return configError(path, k, "unknown key %q%s", key, hint)
+		}
+		if err := applyFileOption(c, o, v); err != nil {
+			return configError(path, v, "%s: %v", key, err)
+		}
+	}
+	return nil
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "nothing"
+}
+
+// stringList reads a sequence of scalars.
+func stringList(n *yaml.Node) ([]string, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, errors.New("not a list")
+	}
+	var out []string
+	for _, e := range n.Content {
+		if e.Kind != yaml.ScalarNode {
+			return nil, errors.New("not a list of strings")
+		}
+		out = append(out, e.Value)
+	}
+	return out, nil
+}
+
+// applyFileOption sets one option from a YAML value, through the option's own
+// parser: the file accepts exactly what the flag accepts.
+func applyFileOption(c *Config, o option, v *yaml.Node) error {
+	if slices.Contains(listOptions, o.long) {
+		vals := []string{v.Value}
+		if v.Kind == yaml.SequenceNode {
+			var err error
+			if vals, err = stringList(v); err != nil {
+				return err
+			}
+		} else if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("want a value or a list, have %s", nodeKind(v))
+		}
+		for _, val := range vals {
+			if err := o.set(c, val); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if v.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a value, have %s", nodeKind(v))
+	}
+	if o.arg == "" { // a switch: true or false (verbose: a level)
+		if o.long == "verbose" {
+			if _, err := strconv.Atoi(v.Value); err == nil {
+				return o.set(c, v.Value)
+			}
+		}
+		on, err := strconv.ParseBool(v.Value)
+		if err != nil {
+			return fmt.Errorf("want true or false, have %q", v.Value)
+		}
+		switch {
+		case on:
+			return o.set(c, "")
+		case o.long == "single-child":
+			c.SingleChild = false
+		case o.long == "kill-group":
+			c.SingleChild = true
+		}
+		return nil
+	}
+	if v.Tag == "!!null" {
+		return errors.New("want a value, have nothing")
+	}
+	return o.set(c, v.Value)
+}
+
+// fileChecks reads the checks list: each entry a one-line spec (a string) or
+// a mapping of the same keys, where an exec check's command is a list and an
+// http check's httpHeaders are kubelet's [{name, value}].
+func fileChecks(path string, n *yaml.Node) ([]health.Spec, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, configError(path, n, "checks: want a list, have %s", nodeKind(n))
+	}
+	var specs []health.Spec
+	for i, e := range n.Content {
+		switch e.Kind {
+		case yaml.ScalarNode:
+			sp, err := health.ParseSpec(e.Value)
+			if err != nil {
+				return nil, configError(path, e, "checks[%d]: %v", i, err)
+			}
+			specs = append(specs, sp)
+			continue
+		case yaml.MappingNode:
+		default:
+			return nil, configError(path, e, "checks[%d]: want a mapping (type: http, url: …) or a one-line spec, have %s", i, nodeKind(e))
+		}
+		var (
+			fields  []health.SpecField
+			argv    []string
+			headers []health.Header
+			seen    = map[string]bool{}
+		)
+		for j := 0; j+1 < len(e.Content); j += 2 {
+			k, v := e.Content[j], e.Content[j+1]
+			if seen[k.Value] {
+				return nil, configError(path, k, "checks[%d]: %q given twice", i, k.Value)
+			}
+			seen[k.Value] = true
+			switch k.Value {
+			case "command":
+				var err error
+				if argv, err = stringList(v); err != nil || len(argv) == 0 {
+					return nil, configError(path, v, "checks[%d]: command: want a list of strings ([/bin/probe, -q])", i)
+				}
+			case "httpHeaders":
+				if v.Kind != yaml.SequenceNode {
+					return nil, configError(path, v, "checks[%d]: httpHeaders: want a list of {name, value}", i)
+				}
+				headers = []health.Header{}
+				for _, h := range v.Content {
+					hd, err := header(h)
+					if err != nil {
+						return nil, configError(path, h, "checks[%d]: httpHeaders: %v", i, err)
+					}
+					headers = append(headers, hd)
+				}
+			default:
+				if !health.IsSpecKey(k.Value) {
+					return nil, configError(path, k, "checks[%d]: unknown key %q", i, k.Value)
+				}
+				if v.Kind != yaml.ScalarNode {
+					return nil, configError(path, v, "checks[%d]: %s: want a value, have %s", i, k.Value, nodeKind(v))
+				}
+				fields = append(fields, health.SpecField{Key: k.Value, Value: v.Value})
+			}
+		}
+		sp, err := health.NewSpec(fields, argv, headers)
+		if err != nil {
+			return nil, configError(path, e, "checks[%d]: %v", i, err)
+		}
+		specs = append(specs, sp)
+	}
+	return specs, nil
+}
+
+func header(n *yaml.Node) (health.Header, error) {
+	var h health.Header
+	if n.Kind != yaml.MappingNode {
+		return h, fmt.Errorf("want {name: …, value: …}, have %s", nodeKind(n))
+	}
+	got := map[string]bool{}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		k, v := n.Content[j], n.Content[j+1]
+		if v.Kind != yaml.ScalarNode {
+			return h, fmt.Errorf("%s: want a value, have %s", k.Value, nodeKind(v))
+		}
+		switch k.Value {
+		case "name":
+			h.Name = v.Value
+		case "value":
+			h.Value = v.Value
+		default:
+			return h, fmt.Errorf("line %d: unknown key %q (want name and value)", k.Line, k.Value)
+		}
+		got[k.Value] = true
+	}
+	if !got["name"] {
+		return h, errors.New("missing name")
+	}
+	return h, nil
+}
+
+// resetLists drops the file's value of each list option that the environment
+// or the command line gives: a list is one setting, replaced whole.
+func resetLists(c *Config, opts []option, given map[string]bool, getenv func(string) string) {
+	for _, o := range opts {
+		if !slices.Contains(listOptions, o.long) || !given[o.long] && getenv(o.envName()) == "" {
+			continue
+		}
+		switch o.long {
+		case "check":
+			c.Specs = nil
+		case "rewrite":
+			c.Rewrite = map[unix.Signal]unix.Signal{}
+		case "map-exit":
+			c.MapToZero = map[int]bool{}
+		}
+	}
+}
+
+// sensitiveHeader reports whether a header's value is a secret to redact.
+func sensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"auth", "cookie", "token", "secret", "key", "password", "session"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// PrintConfig writes the effective configuration as a config file would hold
+// it, with secrets redacted (a URL's password, sensitive header values).
+func PrintConfig(w io.Writer, c Config) error {
+	root := &yaml.Node{Kind: yaml.MappingNode}
+	add := func(key string, v *yaml.Node) { root.Content = append(root.Content, str(key), v) }
+	dur := func(d time.Duration) *yaml.Node { return str(d.String()) }
+	num := func(n int) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(n)} }
+	boolean := func(b bool) *yaml.Node {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
+	}
+	if len(c.Command) > 0 {
+		add("command", strList(c.Command))
+	}
+	checks := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, sp := range c.Specs {
+		checks.Content = append(checks.Content, specNode(sp))
+	}
+	for _, s := range c.Checks {
+		checks.Content = append(checks.Content, str(health.RedactURLs(s)))
+	}
+	if len(checks.Content) > 0 {
+		add("checks", checks)
+	}
+	add("interval", dur(c.Interval))
+	add("timeout", dur(c.Timeout))
+	add("start-period", dur(c.StartPeriod))
+	add("start-interval", dur(c.StartInterval))
+	add("retries", num(c.Retries))
+	add("success-threshold", num(c.SuccessThreshold))
+	add("on-unhealthy", str(c.OnUnhealthy))
+	add("watchdog", dur(c.Watchdog))
+	add("http", str(c.HTTPAddr))
+	add("http-details", boolean(c.HTTPDetails))
+	add("socket", str(c.Socket))
+	add("stop-signal", str(sigs.Name(c.StopSignal)))
+	var triggers []string
+	for _, s := range c.StopTriggers {
+		triggers = append(triggers, sigs.Name(s))
+	}
+	add("stop-triggers", str(strings.Join(triggers, ",")))
+	add("stop-timeout", dur(c.StopTimeout))
+	add("drain-delay", dur(c.DrainDelay))
+	add("single-child", boolean(c.SingleChild))
+	rewrites := []string{}
+	for from, to := range c.Rewrite {
+		t := "0" // dropped
+		if to != 0 {
+			t = sigs.Name(to)
+		}
+		rewrites = append(rewrites, sigs.Name(from)+":"+t)
+	}
+	sort.Strings(rewrites)
+	add("rewrite", strList(rewrites))
+	codes := []int{}
+	for code := range c.MapToZero {
+		codes = append(codes, code)
+	}
+	sort.Ints(codes)
+	mapExit := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, code := range codes {
+		mapExit.Content = append(mapExit.Content, num(code))
+	}
+	add("map-exit", mapExit)
+	add("subreaper", boolean(c.Subreaper))
+	if c.PdeathSig != 0 {
+		add("pdeath-signal", str(sigs.Name(c.PdeathSig)))
+	}
+	if c.Verbosity >= 0 {
+		add("verbose", num(c.Verbosity))
+	}
+	add("warn-zombies", boolean(c.WarnZombies))
+	add("user", str(c.User))
+	add("pidfile", str(c.Pidfile))
+	add("restart", str(c.Restart))
+	add("restart-delay", dur(c.RestartDelay))
+	add("restart-max-delay", dur(c.RestartMaxDelay))
+	add("log-level", str(c.LogLevel))
+	add("log-format", str(c.LogFormat))
+
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+func strList(l []string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, s := range l {
+		n.Content = append(n.Content, str(s))
+	}
+	return n
+}
+
+// specNode is a check as a config file's mapping.
+func specNode(sp health.Spec) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	add := func(k string, v *yaml.Node) { n.Content = append(n.Content, str(k), v) }
+	add("type", str(sp.Kind))
+	if sp.Name != "" {
+		add("name", str(sp.Name))
+	}
+	add("level", str(string(sp.Level)))
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"interval", sp.Interval}, {"timeout", sp.Timeout}, {"start-period", sp.StartPeriod}, {"start-interval", sp.StartInterval}} {
+		if d.v != health.Unset {
+			add(d.key, str(d.v.String()))
+		}
+	}
+	num := func(n int) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(n)} }
+	if sp.Retries != health.Unset {
+		add("retries", num(sp.Retries))
+	}
+	if sp.SuccessThreshold != health.Unset {
+		add("success-threshold", num(sp.SuccessThreshold))
+	}
+	switch sp.Kind {
+	case health.KindHTTP, health.KindHTTPS:
+		add("url", str(health.RedactURLs(sp.URL)))
+		add("status", str(strconv.Itoa(sp.StatusLow)+"-"+strconv.Itoa(sp.StatusHigh)))
+		if sp.Body != "" {
+			add("body", str(sp.Body))
+		}
+		if sp.Insecure {
+			add("insecure", str("true"))
+		}
+		if len(sp.Headers) > 0 {
+			hs := &yaml.Node{Kind: yaml.SequenceNode}
+			for _, h := range sp.Headers {
+				v := h.Value
+				if sensitiveHeader(h.Name) {
+					v = "***"
+				}
+				hs.Content = append(hs.Content, &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
+					Content: []*yaml.Node{str("name"), str(h.Name), str("value"), str(v)}})
+			}
+			add("httpHeaders", hs)
+		}
+	case health.KindTCP, health.KindDelegate:
+		if sp.Addr != "" {
+			add("addr", str(sp.Addr))
+		}
+	case health.KindGRPC:
+		add("addr", str(sp.Addr))
+		if sp.Service != "" {
+			add("service", str(sp.Service))
+		}
+		if sp.TLS {
+			add("tls", str("true"))
+		}
+		if sp.Insecure {
+			add("insecure", str("true"))
+		}
+	case health.KindExec:
+		add("command", strList(sp.Argv))
+	case health.KindFile:
+		add("path", str(sp.Path))
+		if sp.MaxAge != health.Unset {
+			add("max-age", str(sp.MaxAge.String()))
+		}
+	case health.KindSignal:
+		add("signal", str(sigs.Name(sp.Signal)))
+		add("heartbeat", str(sp.Heartbeat))
+	}
+	return n
+}
