@@ -13,7 +13,7 @@ var ValueOptions = []string{
 	"success-threshold", "on-unhealthy", "watchdog", "http", "socket",
 	"stop-signal", "stop-triggers", "stop-timeout", "drain-delay", "rewrite",
 	"map-exit", "pdeath-signal", "user", "pidfile", "restart", "restart-delay",
-	"restart-max-delay", "log-level", "log-format",
+	"restart-max-delay", "log-level", "log-format", "config",
 	"r", "e", "p",
 }
 
