@@ -128,7 +128,7 @@ const (
 	rowTermStart   = "TERM right after start as PID 1, 200 runs: the child gets it (143), the init never hangs"
 	rowOrphansPID1 = "100 orphans adopted and reaped as PID 1, no zombie left"
 	rowOrphansSub  = "100 orphans adopted and reaped as a plain process (subreaper), no zombie left"
-	rowGrace       = "TERM-ignoring child killed after the grace (137)"
+	rowGrace       = "--stop-timeout 1s (opt-in): TERM-ignoring child killed after it (137)"
 	rowPrompt      = "prompt child: init exits well inside the grace"
 	rowBackground  = "background process shutting down for 1 s finishes before the init exits (tini#180, dumb-init#212)"
 	rowSecondTerm  = "second TERM during the grace kills at once"

@@ -22,11 +22,16 @@ func stopFlags(in initProg, grace string) []string {
 	return nil
 }
 
-// A child that prints TERM and goes on is killed when the grace is over: not
-// before (the grace is the child's), and not much after.
+// With --stop-timeout (opt-in: by default the grace is the orchestrator's), a
+// child that prints TERM and goes on is killed when the grace is over: not
+// before (the grace is the child's), and not much after. The peers have no
+// such option.
 func TestStopGraceKill(t *testing.T) {
 	t.Parallel()
 	compare(t, rowGrace, func(t *testing.T, in initProg) error {
+		if !in.hcinit {
+			return na("no grace option")
+		}
 		p, err := spawn(t, in.argv(stopFlags(in, "1s"), "sigprint"))
 		if err != nil {
 			return err
