@@ -73,9 +73,11 @@ func (m *Monitor) startLoopLocked(c *check) {
 	go m.loop(c)
 }
 
-// loop schedules one check: the next run starts one interval (start-interval
-// while starting inside the start period) after the previous one ended, so runs
-// never overlap. No run happens while there is no child.
+// loop schedules one check: the first run as soon as the child has started
+// (kubelet's rule with initialDelaySeconds 0), then Docker's schedule (moby
+// daemon/health.go): the next run one interval (start-interval while starting
+// inside the start period) after the previous one ended, so runs never
+// overlap. No run happens while there is no child.
 func (m *Monitor) loop(c *check) {
 	defer m.wg.Done()
 	t := time.NewTimer(time.Hour)
@@ -109,7 +111,8 @@ func (m *Monitor) nextDelay(c *check) (time.Duration, bool) {
 		return 0, false
 	}
 	if c.runNow {
-		c.runNow = false
+		// Cleared when the run starts, not here: a wake-up before the timer
+		// fires re-arms it and must not lose the run.
 		return 0, true
 	}
 	if c.st.status == StatusStarting && time.Since(c.since) < c.spec.StartPeriod {
@@ -122,6 +125,7 @@ func (m *Monitor) nextDelay(c *check) (time.Duration, bool) {
 func (m *Monitor) run(c *check) {
 	m.mu.Lock()
 	gen, genCtx := m.gen, m.genCtx
+	c.runNow = false
 	m.mu.Unlock()
 	if genCtx == nil {
 		genCtx = m.ctx

@@ -539,6 +539,10 @@ func (m *Monitor) ChildStarted(pid int) {
 		c.st.reset()
 		c.since = now
 		c.changed = now
+		// The first probe runs at once, as kubelet's worker runs it after
+		// initialDelaySeconds (default 0; pkg/kubelet/prober/worker.go);
+		// Docker's schedule holds from the second on (see nextDelay).
+		c.runNow = true
 	}
 	m.overall = StatusStarting
 	checks := append([]*check(nil), m.checks...)

@@ -1,0 +1,152 @@
+package main
+
+// Health semantics as kubelet and systemd define them (issue #10), tested
+// against the real binary, with timelines measured from outside by polling
+// `hcinit check --json` as Docker, kubelet and users do.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
+)
+
+// observation is one answer of `hcinit check --json`, at a time since the
+// timeline began.
+type observation struct {
+	at   time.Duration
+	code int
+	st   health.Status
+}
+
+func (o observation) String() string {
+	var cs []string
+	for _, c := range o.st.Checks {
+		cs = append(cs, fmt.Sprintf("%s=%s/streak %d/ready %v", c.Name, c.Status, c.FailingStreak, c.Ready))
+	}
+	return fmt.Sprintf("+%s exit %d %s ready=%v [%s]", o.at.Round(time.Millisecond), o.code, o.st.Status, o.st.Ready, strings.Join(cs, " "))
+}
+
+// checkJSON runs `hcinit check --json` once.
+func checkJSON(sock string, extra ...string) (health.Status, int, error) {
+	var st health.Status
+	out, code, err := hcinitClient(append([]string{"check", "--json", "--socket", sock, "--timeout", "3s"}, extra...)...)
+	if err != nil {
+		return st, code, err
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return st, code, fmt.Errorf("hcinit check --json: %v (output %q)", err, out)
+	}
+	return st, code, nil
+}
+
+// timeline polls `hcinit check --json` from since until done holds for an
+// answer (which is included) or d passed, and returns every answer.
+func timeline(t *testing.T, sock string, since time.Time, d time.Duration, done func(health.Status) bool) []observation {
+	t.Helper()
+	var obs []observation
+	var lastErr error
+	deadline := time.Now().Add(d)
+	for {
+		st, code, err := checkJSON(sock)
+		lastErr = err
+		// Before hcinit listens the client answers for itself: not a state.
+		if err == nil && !strings.HasPrefix(st.Reason, "no hcinit answered") {
+			obs = append(obs, observation{at: time.Since(since), code: code, st: st})
+			if done(st) {
+				return obs
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s (last error %v); last answers:\n%s", d, lastErr, lastObs(obs, 5))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func lastObs(obs []observation, n int) string {
+	if len(obs) > n {
+		obs = obs[len(obs)-n:]
+	}
+	var b strings.Builder
+	for _, o := range obs {
+		b.WriteString("  " + o.String() + "\n")
+	}
+	return b.String()
+}
+
+// freePort returns a loopback TCP port nobody listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestFirstProbeAtOnce: the first probe runs as soon as the child started
+// (kubelet, initialDelaySeconds 0). With an interval of an hour the old code
+// answered "starting" for that hour.
+func TestFirstProbeAtOnce(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "hc.sock")
+	begin := time.Now()
+	if _, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--interval", "1h", "--", "sleep", "1000"}); err != nil {
+		t.Fatal(err)
+	}
+	obs := timeline(t, sock, begin, 10*time.Second, func(st health.Status) bool { return st.Status == health.StatusHealthy })
+	last := obs[len(obs)-1]
+	t.Logf("healthy %s after start (%d answers before)", last.at.Round(time.Millisecond), len(obs)-1)
+	if last.code != 0 {
+		t.Errorf("healthy, but hcinit check exits %d", last.code)
+	}
+}
+
+// TestFirstProbeThenStartInterval: an HTTP app that listens only after a
+// second, under a long start period: the first probe (at once) fails without
+// counting, the next ones run every start-interval, and the app is healthy
+// within about one start-interval of listening, never later than the old
+// schedule would allow (here: the interval is an hour).
+func TestFirstProbeThenStartInterval(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hc.sock")
+	port := strconv.Itoa(freePort(t))
+	listening := filepath.Join(dir, "listening")
+	// The child is an hcinit itself: its --http endpoint is a real HTTP server.
+	begin := time.Now()
+	if _, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--interval", "1h",
+		"--start-period", "1h", "--start-interval", "500ms",
+		"--check", "http://127.0.0.1:" + port + "/livez", "--",
+		"sh", "-c", `sleep 1; touch "$0"; exec hcinit --socket "$0.sock" --http 127.0.0.1:"$1" -- sleep 1000`, listening, port}); err != nil {
+		t.Fatal(err)
+	}
+	obs := timeline(t, sock, begin, 15*time.Second, func(st health.Status) bool { return st.Status == health.StatusHealthy })
+	for _, o := range obs {
+		if o.st.Status == health.StatusUnhealthy {
+			t.Errorf("unhealthy inside the start period: %s", o)
+		}
+	}
+	fi, err := os.Stat(listening)
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy := begin.Add(obs[len(obs)-1].at)
+	after := healthy.Sub(fi.ModTime())
+	t.Logf("healthy %s after the app began to listen (start-interval 500ms)", after.Round(time.Millisecond))
+	// One start-interval, plus generous room for a loaded machine: the old
+	// schedule's next chance after the first failure would have been the same,
+	// but never the hour-long interval.
+	if after > 500*time.Millisecond+5*time.Second {
+		t.Errorf("healthy %s after listening, want within about one start-interval", after)
+	}
+}
