@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,17 +81,6 @@ func lastObs(obs []observation, n int) string {
 	return b.String()
 }
 
-// freePort returns a loopback TCP port nobody listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestFirstProbeAtOnce: the first probe runs as soon as the child started
 // (kubelet, initialDelaySeconds 0). With an interval of an hour the old code
 // answered "starting" for that hour.
@@ -120,7 +108,7 @@ func TestFirstProbeThenStartInterval(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "hc.sock")
-	port := strconv.Itoa(freePort(t))
+	_, port, _ := net.SplitHostPort(freePort(t)) // hostile_test.go
 	listening := filepath.Join(dir, "listening")
 	// The child is an hcinit itself: its --http endpoint is a real HTTP server.
 	begin := time.Now()
