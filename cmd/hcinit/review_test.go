@@ -152,10 +152,14 @@ func TestUnhealthyRestartKeepsRunning(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	starts := filepath.Join(dir, "starts")
+	// The first probe runs at once: it fails only once a sigprint has its
+	// handlers (the -ready file), so a TERM finds them. Each child removes
+	// the file its predecessor left.
+	ready := filepath.Join(dir, "ready")
 	p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(dir, "hc.sock"),
-		"--on-unhealthy", "restart", "--check", "exec=/bin/false", "--interval", "300ms", "--retries", "1",
+		"--on-unhealthy", "restart", "--check", "exec=/usr/bin/test,arg=!,arg=-e,arg=" + ready, "--interval", "300ms", "--retries", "1",
 		"--stop-timeout", "500ms", "--restart-delay", "0.2", "--restart-max-delay", "400ms", "--",
-		"sh", "-c", "echo start >> " + starts + "; exec sigprint"})
+		"sh", "-c", "rm -f " + ready + "; echo start >> " + starts + "; exec sigprint -ready " + ready})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -357,10 +357,13 @@ func TestUnhealthyRestartOwnGrace(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	starts := filepath.Join(dir, "starts")
+	ready := filepath.Join(dir, "ready")
+	// The first probe runs at once: the check fails only once sigprint has
+	// its handlers (its -ready file exists), so the TERM finds them.
 	p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(dir, "hc.sock"),
-		"--on-unhealthy", "restart", "--check", "exec=/bin/false", "--interval", "300ms", "--retries", "1",
+		"--on-unhealthy", "restart", "--check", "exec=/usr/bin/test,arg=!,arg=-e,arg=" + ready, "--interval", "300ms", "--retries", "1",
 		"--restart-delay", "0.2", "--",
-		"sh", "-c", "echo start >> " + starts + "; exec sigprint"})
+		"sh", "-c", "rm -f " + ready + "; echo start >> " + starts + "; exec sigprint -ready " + ready})
 	if err != nil {
 		t.Fatal(err)
 	}
