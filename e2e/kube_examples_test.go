@@ -29,6 +29,8 @@ func TestKubeExamples(t *testing.T) {
 		{"deployment.yaml", "legacy-http", "HTTP 500"},
 		// httpGet probe on --http: the kubelet reports the status code
 		{"deployment-http.yaml", "legacy-http-httpget", "statuscode: 503"},
+		// hcinit's settings in a ConfigMap (--config): the same behaviour
+		{"deployment-configmap.yaml", "legacy-http-config", "HTTP 500"},
 	} {
 		t.Run(c.manifest, func(t *testing.T) {
 			t.Parallel()
