@@ -113,6 +113,9 @@ func verifyPid(pid int) error {
 		}
 		return nil
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ESRCH):
+		if kerr := unix.Kill(pid, 0); kerr == nil || errors.Is(kerr, unix.EPERM) {
+			return fmt.Errorf("cannot verify the server: /proc does not show pid %d (mounted with hidepid?)", pid)
+		}
 		return fmt.Errorf("%w: its process %d is gone (the socket was handed on)", ErrForeign, pid)
 	case !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM):
 		return fmt.Errorf("cannot verify the server (pid %d): %w", pid, err)
