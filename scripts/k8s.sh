@@ -7,8 +7,8 @@
 # usage: scripts/k8s.sh build|up|down|status|env|load IMAGE[=NAME]...|logs
 #   build   install the apt packages and build the binaries once into
 #           $HCINIT_K8S_CACHE/$K8S_VERSION/bin (skipped when present; a cold
-#           build takes ~10-12 min on 2 cores and prints progress)
-#   up      start the cluster (builds first when needed); ~15 s
+#           build takes ~11-13 min on 2 cores and prints progress)
+#   up      start the cluster (builds first when needed); 5-10 s
 #   down    stop it and remove every process, mount, cgroup, bridge and file
 #           it made (logs stay in /var/log/hcinit-k8s); safe to run twice
 #   env     print KUBECONFIG=, KUBECTL=, API=, TOKEN=, POD_LOGS= for tests
@@ -82,7 +82,7 @@ build() {
 	local mod=$CACHE/mod sv=v0${V#v1} # v1.34.4 -> v0.34.4, the staging modules' version
 	mkdir -p "$mod"
 	local start=$SECONDS
-	say "building Kubernetes $V from the Go module proxy into $BIN (once; a cold build takes ~10-12 min on 2 cores)"
+	say "building Kubernetes $V from the Go module proxy into $BIN (once; a cold build takes ~11-13 min on 2 cores)"
 	(
 		cd "$mod"
 		export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
