@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test test-unit e2e bench demo image deps k8s vet windows clean release release-check publish
+.PHONY: fuzz build test test-unit e2e bench demo image deps k8s vet windows clean release release-check publish
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/hcinit ./cmd/hcinit
@@ -16,6 +16,14 @@ build:
 # take it down (scripts/k8s.sh).
 test: deps k8s
 	$(GO) test -race -count=1 -timeout 40m ./...
+
+# Every fuzz target, briefly (CI: .ci/run). The seeds and any input that once
+# failed are in testdata/fuzz and run with every `go test`.
+FUZZTIME ?= 4s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParseName$$' -fuzztime=$(FUZZTIME) ./common/
+	for f in FuzzParseSpec FuzzRedactURLs FuzzHTTPRequest FuzzHTTPResponse FuzzSocketRequest FuzzNameFile FuzzNotifyMessage; do \
+		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./supervisor/health/ || exit 1; done
 
 # Without Docker: -short skips the e2e package.
 test-unit:

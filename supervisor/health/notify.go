@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -128,7 +129,9 @@ func (n *notifier) handle(msg []byte, now time.Time) {
 			}
 		case "WATCHDOG_USEC":
 			if us, err := strconv.ParseInt(string(v), 10, 64); err == nil && us >= 0 {
-				n.watchdog = time.Duration(us) * time.Microsecond
+				// Clamped: a huge value must not overflow into a negative
+				// (found by FuzzNotifyMessage).
+				n.watchdog = time.Duration(min(us, int64(math.MaxInt64/time.Microsecond))) * time.Microsecond
 				n.lastWatchdog = now // systemd restarts the timer too
 			}
 		}

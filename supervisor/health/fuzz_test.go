@@ -1,0 +1,146 @@
+package health
+
+// Fuzz targets for every parser hcinit runs on input it does not control:
+// check specs (command line), HTTP requests (the --http endpoint), HTTP
+// responses (http checks), health socket requests, name files and notify
+// messages. Seeds are below and in testdata/fuzz; CI runs each briefly
+// (make fuzz).
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+)
+
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"process", "http://127.0.0.1:8080/healthz,level=live,timeout=2s",
+		"type=tcp,addr=:5432,level=ready,interval=2s", "exec=/usr/bin/pg_isready -q,name=pg,retries=5",
+		"file=/tmp/alive,max-age=30s", "signal=USR1,heartbeat=/tmp/alive", "delegate", "grpc://127.0.0.1:9090/svc",
+		"http://user:pw@h/,body=a,b", "type=", ",,,", "url=http://[::1", "exec=", "retries=-1,process"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sp, err := ParseSpec(s)
+		if err != nil {
+			// A password in the spec never reaches the error message.
+			if u := userinfo.FindStringSubmatch(s); u != nil && strings.Contains(err.Error(), u[0]) && strings.Contains(u[0], ":") && !strings.HasSuffix(u[0], ":***@") {
+				t.Fatalf("error shows %q: %v", u[0], err)
+			}
+			return
+		}
+		if sp.Kind == "" {
+			t.Fatalf("%q parsed without a kind", s)
+		}
+	})
+}
+
+func FuzzRedactURLs(f *testing.F) {
+	for _, s := range []string{"http://u:p@h/", "curl -u x https://a:b@c:1/d?e=f@g", "x://:@", "http://u:p@ss@h/x", "no url"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := redactURLs(s)
+		if again := redactURLs(r); again != r {
+			t.Fatalf("not idempotent: %q → %q → %q", s, r, again)
+		}
+		for _, m := range userinfo.FindAllStringSubmatch(r, -1) {
+			if !strings.HasSuffix(m[0], ":***@") {
+				t.Fatalf("%q → %q still has %q", s, r, m[0])
+			}
+		}
+	})
+}
+
+func FuzzHTTPRequest(f *testing.F) {
+	for _, s := range []string{"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n", "HEAD /status HTTP/1.0\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "GET /a/../livez?x=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET / HTTP/2.0\r\n\r\n", "POST /readyz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "GET /x HTTP/1.1\n Host: x\n\n"} {
+		f.Add([]byte(s))
+	}
+	m := &Monitor{}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lr := &io.LimitedReader{R: bytes.NewReader(data), N: maxRequestHeader}
+		req, err := readHTTPRequest(bufio.NewReader(lr))
+		if err != nil {
+			return
+		}
+		resp := m.respond(req).bytes(req)
+		if !bytes.HasPrefix(resp, []byte("HTTP/1.")) || !bytes.Contains(resp, []byte("\r\n\r\n")) {
+			t.Fatalf("response to %q: %q", data, resp)
+		}
+	})
+}
+
+func FuzzHTTPResponse(f *testing.F) {
+	for _, s := range []string{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "garbage"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		resp, err := readResponse(bufio.NewReader(bytes.NewReader(data)))
+		if err != nil {
+			return
+		}
+		if len(resp.body) > maxBody || resp.code < 0 || resp.code > 999 {
+			t.Fatalf("%q → code %d, %d bytes of body", data, resp.code, len(resp.body))
+		}
+	})
+}
+
+func FuzzSocketRequest(f *testing.F) {
+	for _, s := range []string{"ping", "pi", "status\n", "live", "ready ", "", "pingping", strings.Repeat("p", 5000)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, _ := common.ReadRequest(bytes.NewReader(data), words...)
+		if len(req) > common.BufferSize {
+			t.Fatalf("request of %d bytes", len(req))
+		}
+	})
+}
+
+func FuzzNameFile(f *testing.F) {
+	for _, s := range []string{"Im7ADLrrFPUHFVQg", "name\n", "hcinit-1", "../x", strings.Repeat("z", 65), "\x00"} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	m := &Monitor{}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, common.HealthcheckSocketNameFile)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		name, err := m.readNameFile(path)
+		if err != nil {
+			return
+		}
+		if err := common.ValidateName(name); err != nil {
+			t.Fatalf("%q read as %q: %v", data, name, err)
+		}
+	})
+}
+
+func FuzzNotifyMessage(f *testing.F) {
+	for _, s := range []string{"READY=1", "STATUS=starting\nREADY=1", "WATCHDOG=1", "WATCHDOG=trigger",
+		"WATCHDOG_USEC=-5", "WATCHDOG_USEC=99999999999999999999", "RELOADING=1\nSTOPPING=1", "=\n=\n", "MAINPID=1"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n := &notifier{m: &Monitor{}, change: make(chan struct{})}
+		n.handle(data, time.Now())
+		if n.watchdog < 0 {
+			t.Fatalf("%q set a negative watchdog %s", data, n.watchdog)
+		}
+		n.snapshot()
+		n.probe(time.Now())
+	})
+}
