@@ -30,7 +30,7 @@ func FuzzParseSpec(f *testing.F) {
 		sp, err := ParseSpec(s)
 		if err != nil {
 			// A password in the spec never reaches the error message.
-			if u := userinfo.FindStringSubmatch(s); u != nil && strings.Contains(err.Error(), u[0]) && strings.Contains(u[0], ":") && !strings.HasSuffix(u[0], ":***@") {
+			if u := userinfo().FindStringSubmatch(s); u != nil && strings.Contains(err.Error(), u[0]) && strings.Contains(u[0], ":") && !strings.HasSuffix(u[0], ":***@") {
 				t.Fatalf("error shows %q: %v", u[0], err)
 			}
 			return
@@ -50,7 +50,7 @@ func FuzzRedactURLs(f *testing.F) {
 		if again := redactURLs(r); again != r {
 			t.Fatalf("not idempotent: %q → %q → %q", s, r, again)
 		}
-		for _, m := range userinfo.FindAllStringSubmatch(r, -1) {
+		for _, m := range userinfo().FindAllStringSubmatch(r, -1) {
 			if !strings.HasSuffix(m[0], ":***@") {
 				t.Fatalf("%q → %q still has %q", s, r, m[0])
 			}
