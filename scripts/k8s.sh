@@ -168,7 +168,8 @@ write_configs() {
 		  [plugins."io.containerd.internal.v1.opt"]
 		    path = "$STATE/opt"
 		  [plugins."io.containerd.grpc.v1.cri"]
-		    sandbox_image = "docker.io/library/hcinit-k8s-pause:1"
+		    # a short name, normalised by the CRI plugin as the kubelet's image names are
+		    sandbox_image = "hcinit-k8s-pause:1"
 		    stream_server_address = "127.0.0.1"
 		    stream_server_port = "0"
 		    enable_selinux = false
@@ -281,7 +282,12 @@ load() {
 		src=${spec%%=*} dst=${spec#*=}
 		docker save "$src" | "${CTR[@]}" images import - >/dev/null
 		if [ "$dst" != "$src" ]; then
-			"${CTR[@]}" images tag --force "docker.io/library/$src" "docker.io/library/$dst" >/dev/null
+			# containerd stores the normalised name (what the kubelet asks for
+			# too): tag under the same prefix.
+			local full
+			full=$("${CTR[@]}" images ls -q | awk -v s="$src" '$0 == s || substr($0, length($0) - length(s)) == "/" s { print; exit }')
+			[ -n "$full" ] || die "load: $src not found in the cluster's containerd after the import"
+			"${CTR[@]}" images tag --force "$full" "${full%"$src"}$dst" >/dev/null
 		fi
 	done
 }
