@@ -138,3 +138,73 @@ func TestFirstProbeThenStartInterval(t *testing.T) {
 		t.Errorf("healthy %s after listening, want within about one start-interval", after)
 	}
 }
+
+// TestReadinessThresholds: readiness per kubelet's worker: false until the
+// first success, false again only after `retries` failures in a row (the old
+// code turned unready at the first), true after `success-threshold` successes
+// in a row.
+func TestReadinessThresholds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hc.sock")
+	up := filepath.Join(dir, "up")
+	if err := os.WriteFile(up, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	if _, err := spawn(t, []string{hcinitBin(), "--socket", sock,
+		"--check", "file=" + up + ",max-age=0,level=ready,name=up,interval=300ms,retries=3,success-threshold=2",
+		"--", "sleep", "1000"}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(o observation) health.CheckStatus {
+		if len(o.st.Checks) != 1 {
+			t.Fatalf("checks: %s", o)
+		}
+		return o.st.Checks[0]
+	}
+	obs := timeline(t, sock, begin, 15*time.Second, func(st health.Status) bool { return st.Ready })
+	for _, o := range obs {
+		if c := check(o); o.st.Ready && len(c.Log) < 2 {
+			t.Errorf("ready before two successes: %s", o)
+		}
+	}
+	if first := obs[0]; first.st.Ready {
+		t.Errorf("ready before the first success: %s", first)
+	}
+
+	if err := os.Remove(up); err != nil {
+		t.Fatal(err)
+	}
+	begin = time.Now()
+	obs = timeline(t, sock, begin, 15*time.Second, func(st health.Status) bool { return !st.Ready })
+	sawStreak := false
+	for _, o := range obs {
+		c := check(o)
+		switch {
+		case c.FailingStreak >= 1 && c.FailingStreak < 3:
+			sawStreak = true
+			if !o.st.Ready || !c.Ready {
+				t.Errorf("unready after %d of 3 failures: %s", c.FailingStreak, o)
+			}
+		case !o.st.Ready && c.FailingStreak < 3:
+			t.Errorf("unready with a failing streak of %d: %s", c.FailingStreak, o)
+		}
+	}
+	if !sawStreak {
+		t.Logf("no answer caught the streak at 1 or 2 (a loaded machine):\n%s", lastObs(obs, 8))
+	}
+	t.Logf("unready %s after the file went", obs[len(obs)-1].at.Round(time.Millisecond))
+
+	if err := os.WriteFile(up, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	obs = timeline(t, sock, time.Now(), 15*time.Second, func(st health.Status) bool { return st.Ready })
+	for _, o := range obs {
+		c := check(o)
+		n := len(c.Log)
+		if o.st.Ready && (n < 2 || c.Log[n-1].ExitCode != 0 || c.Log[n-2].ExitCode != 0) {
+			t.Errorf("ready again without two successes in a row: %s", o)
+		}
+	}
+}

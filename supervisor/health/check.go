@@ -156,7 +156,7 @@ func (m *Monitor) record(c *check, gen int, r Result, fatal bool) {
 		return
 	}
 	before := c.st.status
-	c.st.record(r, c.since, c.spec.StartPeriod, c.spec.Retries, fatal)
+	c.st.record(r, c.since, c.spec.StartPeriod, c.spec.Retries, c.spec.SuccessThreshold, fatal)
 	after := c.st.status
 	c.results++
 	if r.ExitCode != 0 {

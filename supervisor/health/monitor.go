@@ -664,7 +664,7 @@ func (m *Monitor) statusLockedFor(details bool) Status {
 		cs := CheckStatus{Name: c.spec.Name, Kind: c.spec.Kind, Level: c.spec.Level, Target: c.target(),
 			Status: c.st.status, FailingStreak: c.st.streak, Log: append([]Result{}, c.st.log...),
 			LastChange: c.changed, Runs: c.results, Failures: c.failures}
-		cs.Ready = c.st.status == StatusHealthy && c.st.successes >= c.spec.SuccessThreshold
+		cs.Ready = c.st.ready
 		st.Checks = append(st.Checks, cs)
 		st.FailingStreak = max(st.FailingStreak, c.st.streak)
 		switch c.st.status {
@@ -721,7 +721,7 @@ func (m *Monitor) statusLockedFor(details bool) Status {
 }
 
 func checkReason(c *check, details bool) string {
-	if c.st.status == StatusHealthy {
+	if c.st.status == StatusHealthy && !c.st.ready {
 		return fmt.Sprintf("check %s: %d of %d successes needed", c.spec.Name, c.st.successes, c.spec.SuccessThreshold)
 	}
 	if !details {

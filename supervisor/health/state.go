@@ -86,6 +86,8 @@ type state struct {
 	status    string
 	streak    int // consecutive counted failures
 	successes int // consecutive successes, for the success threshold
+	fails     int // consecutive failures, counted or not, for readiness
+	ready     bool
 	log       []Result
 }
 
@@ -95,8 +97,12 @@ func (s *state) reset() {
 
 // record applies r. started is when the child started; a failure while starting
 // whose probe began inside the start period does not count. fatal failures
-// (WATCHDOG=trigger) make the check unhealthy at once.
-func (s *state) record(r Result, started time.Time, startPeriod time.Duration, retries int, fatal bool) {
+// (WATCHDOG=trigger, a missed watchdog) make the check unhealthy at once.
+//
+// Readiness follows kubelet's worker (pkg/kubelet/prober/worker.go): false
+// until the first success, true after successThreshold consecutive successes,
+// false again only after retries (failureThreshold) consecutive failures.
+func (s *state) record(r Result, started time.Time, startPeriod time.Duration, retries, successThreshold int, fatal bool) {
 	if len(r.Output) > maxOutput {
 		r.Output = r.Output[:maxOutput]
 	}
@@ -105,12 +111,19 @@ func (s *state) record(r Result, started time.Time, startPeriod time.Duration, r
 		s.log = append([]Result(nil), s.log[len(s.log)-keepResults:]...)
 	}
 	if r.ExitCode == 0 {
-		s.streak = 0
+		s.streak, s.fails = 0, 0
 		s.successes++
 		s.status = StatusHealthy
+		if s.successes >= successThreshold {
+			s.ready = true
+		}
 		return
 	}
 	s.successes = 0
+	s.fails++
+	if s.fails >= retries || fatal {
+		s.ready = false
+	}
 	if fatal {
 		s.streak = max(s.streak+1, retries)
 		s.status = StatusUnhealthy

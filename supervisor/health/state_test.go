@@ -41,7 +41,7 @@ func TestStateRules(t *testing.T) {
 			var s state
 			s.reset()
 			for i, st := range tt.steps {
-				s.record(Result{Start: at(st.start), End: at(st.start + 0.1), ExitCode: st.code}, t0, tt.startPeriod, 3, false)
+				s.record(Result{Start: at(st.start), End: at(st.start + 0.1), ExitCode: st.code}, t0, tt.startPeriod, 3, 1, false)
 				if s.status != st.wantStatus || s.streak != st.wantStreak {
 					t.Fatalf("step %d (t=%vs code %d): have %s/%d, want %s/%d", i, st.start, st.code, s.status, s.streak, st.wantStatus, st.wantStreak)
 				}
@@ -55,9 +55,9 @@ func TestStateKeepsFiveResultsAndCapsOutput(t *testing.T) {
 	s.reset()
 	big := string(make([]byte, 10000))
 	for i := 0; i < 12; i++ {
-		s.record(Result{ExitCode: i, Output: fmt.Sprint(i)}, time.Time{}, 0, 3, false)
+		s.record(Result{ExitCode: i, Output: fmt.Sprint(i)}, time.Time{}, 0, 3, 1, false)
 	}
-	s.record(Result{Output: big}, time.Time{}, 0, 3, false)
+	s.record(Result{Output: big}, time.Time{}, 0, 3, 1, false)
 	if len(s.log) != 5 {
 		t.Fatalf("kept %d results, want 5", len(s.log))
 	}
@@ -69,7 +69,7 @@ func TestStateKeepsFiveResultsAndCapsOutput(t *testing.T) {
 func TestFatalFailureIsUnhealthyAtOnce(t *testing.T) {
 	var s state
 	s.reset()
-	s.record(Result{Start: time.Now(), ExitCode: 1}, time.Now(), time.Hour, 3, true)
+	s.record(Result{Start: time.Now(), ExitCode: 1}, time.Now(), time.Hour, 3, 1, true)
 	if s.status != StatusUnhealthy || s.streak != 3 {
 		t.Errorf("have %s/%d, want unhealthy/3", s.status, s.streak)
 	}
@@ -324,5 +324,32 @@ func TestChildExitedEndsProbeInFlight(t *testing.T) {
 	}
 	if log := h.checkStatus("process").Log; len(log) != 0 {
 		t.Errorf("recorded %+v from a run cancelled with its child, want nothing", log)
+	}
+}
+
+// TestReadinessThresholds: kubelet's worker (pkg/kubelet/prober/worker.go):
+// not ready until the first success, ready after success-threshold successes
+// in a row, unready again only after retries failures in a row.
+func TestReadinessThresholds(t *testing.T) {
+	var s state
+	s.reset()
+	rec := func(code int) { s.record(Result{ExitCode: code}, time.Time{}, 0, 3, 2, false) }
+	steps := []struct {
+		code  int
+		ready bool
+	}{
+		{1, false}, {0, false}, {0, true}, // two successes needed
+		{1, true}, {1, true}, {1, false}, // three failures needed
+		{0, false}, {1, false}, {0, false}, {0, true},
+	}
+	for i, st := range steps {
+		rec(st.code)
+		if s.ready != st.ready {
+			t.Fatalf("step %d (exit %d): ready %v, want %v", i, st.code, s.ready, st.ready)
+		}
+	}
+	s.record(Result{ExitCode: 1}, time.Time{}, 0, 3, 2, true)
+	if s.ready {
+		t.Errorf("ready after a fatal failure")
 	}
 }
