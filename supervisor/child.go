@@ -227,6 +227,18 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 				return err
 			}
 
+		case pid := <-s.mainPIDs:
+			if pid == s.ChildPID() {
+				continue
+			}
+			ch, err := s.adoptMainPID(pid)
+			if err != nil {
+				log.WithError(err).Warn("ignoring MAINPID=")
+				continue
+			}
+			exited, alive, daemon, adopting = ch, true, true, nil
+			log.WithField("pid", pid).Info("supervising the new main process (MAINPID=)")
+
 		case a := <-adopting:
 			adopting = nil
 			if a.err == nil {

@@ -68,6 +68,8 @@ type Config struct {
 	SuccessThreshold int
 	OnUnhealthy      string
 	Watchdog         time.Duration
+	WatchdogSignal   unix.Signal // 0 = none
+	NotifyAccess     string
 	HTTPAddr         string
 	HTTPDetails      bool
 	Socket           string
@@ -139,6 +141,21 @@ func options() []option {
 				return fmt.Errorf("want none, restart or exit, have %q", v)
 			}},
 		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *Config) *time.Duration { return &c.Watchdog })},
+		{long: "watchdog-signal", arg: "SIG", help: "send SIG to the main process when the watchdog expires (systemd's WatchdogSignal=, e.g. ABRT for a core dump; default none)",
+			set: func(c *Config, v string) error {
+				s, err := sigs.Parse(v)
+				c.WatchdogSignal = s
+				return err
+			}},
+		{long: "notify-access", arg: "WHO", help: "whose sd_notify messages count: main (the main process, default), exec (any process hcinit started) or all (systemd's NotifyAccess=)",
+			set: func(c *Config, v string) error {
+				switch v = strings.ToLower(v); v {
+				case "main", "exec", "all":
+					c.NotifyAccess = v
+					return nil
+				}
+				return fmt.Errorf("want main, exec or all, have %q", v)
+			}},
 		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081)",
 			set: func(c *Config, v string) error {
 				if err := checkTCPAddr(v); err != nil {

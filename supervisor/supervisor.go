@@ -83,6 +83,7 @@ type Supervisor struct {
 	tty    bool
 
 	childSigs <-chan os.Signal
+	mainPIDs  chan int  // MAINPID= from the notify socket
 	stalePid  time.Time // mtime of a --pidfile that existed before the launcher started
 
 	mu   sync.Mutex
@@ -95,7 +96,7 @@ type Supervisor struct {
 // New prepares a supervisor. sigs must already be subscribed to every forwardable
 // signal (see internal/earlysig). The reaper is shared with the health side.
 func New(cfg Config, sigs <-chan os.Signal, log *logrus.Logger, r *reaper.Reaper) (*Supervisor, error) {
-	s := &Supervisor{cfg: cfg, log: log, sigs: sigs, reaper: r, pid1: os.Getpid() == 1}
+	s := &Supervisor{cfg: cfg, log: log, sigs: sigs, reaper: r, pid1: os.Getpid() == 1, mainPIDs: make(chan int, 1)}
 	if cfg.User != "" {
 		id, err := LookupUser(cfg.User, "/etc/passwd", "/etc/group")
 		if err != nil {

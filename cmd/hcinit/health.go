@@ -32,6 +32,9 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *s
 		HTTPAddr:         cfg.HTTPAddr,
 		HTTPDetails:      cfg.HTTPDetails,
 		Watchdog:         cfg.Watchdog,
+		WatchdogSignal:   cfg.WatchdogSignal,
+		NotifyAccess:     cfg.NotifyAccess,
+		MainPID:          s.SetMainPID,
 		Dir:              dir,
 		Log:              log,
 		// The first result's code and logging are done with once it is in:

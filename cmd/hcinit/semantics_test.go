@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
@@ -56,6 +58,9 @@ func timeline(t *testing.T, sock string, since time.Time, d time.Duration, done 
 	for {
 		st, code, err := checkJSON(sock)
 		lastErr = err
+		if err == nil && strings.HasPrefix(st.Reason, "no hcinit answered") {
+			lastErr = fmt.Errorf("%s", st.Reason)
+		}
 		// Before hcinit listens the client answers for itself: not a state.
 		if err == nil && !strings.HasPrefix(st.Reason, "no hcinit answered") {
 			obs = append(obs, observation{at: time.Since(since), code: code, st: st})
@@ -206,5 +211,168 @@ func TestReadinessThresholds(t *testing.T) {
 		if o.st.Ready && (n < 2 || c.Log[n-1].ExitCode != 0 || c.Log[n-2].ExitCode != 0) {
 			t.Errorf("ready again without two successes in a row: %s", o)
 		}
+	}
+}
+
+// notifyRun starts hcinit with flags around `sdnotify STEPS…` and waits until
+// its notify state holds STATUS=done (the last step of every scenario), so
+// every message before it was handled.
+func notifyRun(t *testing.T, flags []string, steps ...string) (string, health.Status, *proc) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "hc.sock")
+	argv := append([]string{hcinitBin(), "--socket", sock}, flags...)
+	argv = append(append(argv, "--", "sdnotify"), steps...)
+	p, err := spawn(t, argv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := timeline(t, sock, time.Now(), 15*time.Second, func(st health.Status) bool {
+		return st.Notify != nil && st.Notify.Status == "done"
+	})
+	return sock, obs[len(obs)-1].st, p
+}
+
+// TestNotifyProtocol: what systemd accepts and ignores on NOTIFY_SOCKET.
+func TestNotifyProtocol(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		steps []string
+		ready bool
+	}{
+		// NotifyAccess=main: a message from another process of the child is
+		// ignored (systemd.service(5)); the old code took it.
+		{"another process, access main", nil, []string{"fork:READY=1"}, false},
+		{"another process, access exec", []string{"--notify-access", "exec"}, []string{"fork:READY=1"}, true},
+		{"the main process", nil, []string{"READY=1"}, true},
+		// A datagram longer than the buffer is dropped, not applied cut (MSG_TRUNC).
+		{"truncated", nil, []string{"big=5000:READY=1"}, false},
+		// systemd splits on "\n\r" (manager.c: strv_split(buf, NEWLINE)).
+		{"CRLF", nil, []string{`READY=1\r\n`}, true},
+		// STOPPING=1 is final.
+		{"ready after stopping", nil, []string{"READY=1", "STOPPING=1", "READY=1"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			flags := append([]string{"--check", "notify,interval=1h"}, tc.flags...)
+			_, st, _ := notifyRun(t, flags, append(tc.steps, "STATUS=done", "forever")...)
+			if st.Notify.Ready != tc.ready {
+				t.Errorf("READY=1 taken: %v, want %v (%+v)", st.Notify.Ready, tc.ready, st.Notify)
+			}
+		})
+	}
+}
+
+// TestWatchdogArmedAtReady: a child that needs longer than the watchdog to
+// start is not judged before READY=1 (systemd arms the watchdog there); the
+// old code counted from the fork and failed it at READY=1.
+func TestWatchdogArmedAtReady(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "hc.sock")
+	begin := time.Now()
+	if _, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--watchdog", "1s", "--interval", "1h", "--",
+		"sdnotify", "sleep=1500ms", "READY=1", "sleep=300ms", "every=200ms:WATCHDOG=1", "forever"}); err != nil {
+		t.Fatal(err)
+	}
+	obs := timeline(t, sock, begin, 10*time.Second, func(st health.Status) bool { return st.Status == health.StatusHealthy })
+	for _, o := range obs {
+		if o.st.Status == health.StatusUnhealthy {
+			t.Errorf("unhealthy: %s", o)
+		}
+	}
+}
+
+// TestWatchdogMissIsAVerdict: at WATCHDOG_USEC after the last WATCHDOG=1 the
+// notify check is unhealthy at once (the old code waited for the next probe,
+// here an hour, times the retries), --on-unhealthy acts at once, and
+// --watchdog-signal reaches the main process.
+func TestWatchdogMissIsAVerdict(t *testing.T) {
+	t.Parallel()
+	steps := []string{"READY=1", "WATCHDOG=1", "sleep=300ms", "WATCHDOG=1", "forever"}
+	t.Run("unhealthy at once", func(t *testing.T) {
+		t.Parallel()
+		sock := filepath.Join(t.TempDir(), "hc.sock")
+		begin := time.Now()
+		if _, err := spawn(t, append([]string{hcinitBin(), "--socket", sock, "--watchdog", "700ms", "--interval", "1h", "--retries", "3", "--", "sdnotify"}, steps...)); err != nil {
+			t.Fatal(err)
+		}
+		obs := timeline(t, sock, begin, 10*time.Second, func(st health.Status) bool { return st.Status == health.StatusUnhealthy })
+		last := obs[len(obs)-1]
+		t.Logf("unhealthy %s after start (last WATCHDOG=1 at about 300ms, watchdog 700ms): %s", last.at.Round(time.Millisecond), last.st.Reason)
+		if !strings.Contains(last.st.Reason, "watchdog expired") {
+			t.Errorf("reason %q", last.st.Reason)
+		}
+	})
+	t.Run("on-unhealthy exit", func(t *testing.T) {
+		t.Parallel()
+		p, err := spawn(t, append([]string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"),
+			"--watchdog", "700ms", "--interval", "1h", "--on-unhealthy", "exit", "--", "sdnotify"}, steps...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.expectExit(exitWait, 128+15); err != nil {
+			t.Fatalf("hcinit after the missed watchdog: %v", err)
+		}
+	})
+	t.Run("watchdog-signal", func(t *testing.T) {
+		t.Parallel()
+		p, err := spawn(t, append([]string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"),
+			"--watchdog", "700ms", "--interval", "1h", "--watchdog-signal", "ABRT", "--", "sdnotify"}, steps...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A Go program dumps its goroutines on SIGABRT and exits 2.
+		if err := p.expectExit(exitWait, 2); err != nil {
+			t.Fatalf("hcinit after the missed watchdog: %v", err)
+		}
+		if !strings.Contains(p.stderr(), "SIGABRT") {
+			t.Errorf("no SIGABRT dump from the child%s", p.stderrNote())
+		}
+	})
+	t.Run("trigger", func(t *testing.T) {
+		t.Parallel()
+		p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"),
+			"--check", "notify", "--interval", "1h", "--on-unhealthy", "exit", "--", "sdnotify", "READY=1", "sleep=300ms", "WATCHDOG=trigger", "forever"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.expectExit(exitWait, 128+15); err != nil {
+			t.Fatalf("hcinit after WATCHDOG=trigger: %v", err)
+		}
+	})
+}
+
+// TestMainPID: MAINPID= makes hcinit supervise the new main process, as
+// --pidfile does: the launcher exits, hcinit keeps running, forwards TERM to
+// the new main process and exits with its status.
+func TestMainPID(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "hc.sock")
+	p, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--check", "notify", "--",
+		"sdnotify", "READY=1", "spawn=sigprint,-name,daemon,-exit,SIGTERM,-code,7", "sleep=300ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.out.ready(readyWait, "daemon"); err != nil {
+		t.Fatal(err)
+	}
+	daemon := p.out.readyPid("daemon")
+	if _, err := waitStatus(sock, 10*time.Second, "the daemon as main process", func(st health.Status) bool {
+		return st.ChildPID == daemon && st.Status == health.StatusHealthy
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.running(time.Second); err != nil {
+		t.Fatalf("after the launcher exited: %v", err)
+	}
+	if err := p.signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.out.await(sigWait, "daemon SIGTERM"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.expectExit(exitWait, 7); err != nil {
+		t.Fatal(err)
 	}
 }

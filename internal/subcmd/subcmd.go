@@ -10,7 +10,7 @@ import "strings"
 // its option table.
 var ValueOptions = []string{
 	"check", "interval", "timeout", "start-period", "start-interval", "retries",
-	"success-threshold", "on-unhealthy", "watchdog", "http", "socket",
+	"success-threshold", "on-unhealthy", "watchdog", "watchdog-signal", "notify-access", "http", "socket",
 	"stop-signal", "stop-triggers", "stop-timeout", "drain-delay", "rewrite",
 	"map-exit", "pdeath-signal", "user", "pidfile", "restart", "restart-delay",
 	"restart-max-delay", "log-level", "log-format", "config",

@@ -29,6 +29,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 	"github.com/wisdom-oss/go-healthcheck/internal/admit"
@@ -75,6 +76,10 @@ type Config struct {
 	// on the health socket, which checks its peer.
 	HTTPDetails bool
 	Watchdog    time.Duration // exported as WATCHDOG_USEC; implies a notify check when none is given
+
+	NotifyAccess   string        // NotifyAccessMain ("" too), NotifyAccessExec or NotifyAccessAll
+	WatchdogSignal unix.Signal   // sent to the main process when the watchdog expires; 0 = none
+	MainPID        func(pid int) // MAINPID=: supervise pid instead; nil = MAINPID= is ignored
 
 	Dir        string // hcinit's working directory: gets a v1.0.x .hc-socket when writable; "" = none
 	RuntimeDir string // for NOTIFY_SOCKET and the child's name file; "" = first writable default
@@ -188,6 +193,13 @@ func New(cfg Config) (*Monitor, error) {
 	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = DefaultRetries
+	}
+	switch cfg.NotifyAccess {
+	case "":
+		cfg.NotifyAccess = NotifyAccessMain
+	case NotifyAccessMain, NotifyAccessExec, NotifyAccessAll:
+	default:
+		return nil, fmt.Errorf("notify access: want main, exec or all, have %q", cfg.NotifyAccess)
 	}
 	if cfg.SuccessThreshold <= 0 {
 		cfg.SuccessThreshold = DefaultSuccessThreshold
@@ -490,6 +502,7 @@ func (m *Monitor) Execute() error {
 	}
 	if m.notify != nil {
 		m.notify.conn.Close()
+		m.notify.stop()
 	}
 	if watcher != nil {
 		watcher.Close()

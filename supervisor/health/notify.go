@@ -14,11 +14,21 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+)
+
+// NotifyAccess values, as systemd.service(5) names them.
+const (
+	NotifyAccessMain = "main" // the main process only (systemd's default for Type=notify)
+	NotifyAccessExec = "exec" // the main process and any process of hcinit's tree
+	NotifyAccessAll  = "all"  // any process of an allowed user
 )
 
 // notifier is the NOTIFY_SOCKET datagram socket and what the child said on it
-// (sd_notify(3)). Only messages whose sender credentials (SO_PASSCRED) are
-// root's, hcinit's or the child's user's are accepted.
+// (sd_notify(3)). Which senders count is NotifyAccess= (systemd.service(5)),
+// told apart by their credentials (SO_PASSCRED, SCM_CREDENTIALS); in every
+// mode the sender must also be root, hcinit's or the child's user.
 type notifier struct {
 	m    *Monitor
 	conn *net.UnixConn
@@ -33,6 +43,10 @@ type notifier struct {
 	lastWatchdog time.Time
 	watchdog     time.Duration
 	triggered    bool
+	readyAt      time.Time // first READY=1: the watchdog is armed from here
+	stopped      bool      // STOPPING=1: final until the next child
+	missed       bool      // the watchdog expired (or WATCHDOG=trigger); until the next WATCHDOG=1
+	timer        *time.Timer
 	last         time.Time     // any message
 	change       chan struct{} // closed and replaced on every message
 }
@@ -79,12 +93,18 @@ func (n *notifier) run() {
 	buf := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
 	for {
-		nb, noob, _, _, err := n.conn.ReadMsgUnix(buf, oob)
+		nb, noob, flags, _, err := n.conn.ReadMsgUnix(buf, oob)
 		if err != nil {
 			if n.m.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			n.m.log.WithError(err).Warn("read notify socket")
+			continue
+		}
+		if flags&unix.MSG_TRUNC != 0 {
+			// systemd drops a datagram larger than its buffer rather than
+			// apply a cut message (src/core/manager.c, notify dispatch).
+			n.m.log.WithField("limit", len(buf)).Warn("ignoring a notify message larger than the buffer")
 			continue
 		}
 		uid, pid := -1, 0
@@ -99,33 +119,107 @@ func (n *notifier) run() {
 			n.m.log.WithField("uid", uid).WithField("pid", pid).Warn("ignoring notify message from a foreign user")
 			continue
 		}
+		if why := n.m.notifyRefused(pid); why != "" {
+			n.m.log.WithField("pid", pid).WithField("main_pid", n.m.pid()).Warn("ignoring notify message: " + why)
+			continue
+		}
 		n.handle(buf[:nb], time.Now())
 	}
 }
 
+// notifyRefused says why a message from pid does not count under
+// NotifyAccess, "" when it does.
+func (m *Monitor) notifyRefused(pid int) string {
+	switch m.cfg.NotifyAccess {
+	case NotifyAccessAll:
+		return ""
+	case NotifyAccessExec:
+		if pid > 0 && inTree(pid) {
+			return ""
+		}
+		return "the sender is not in hcinit's process tree (--notify-access exec)"
+	}
+	if main := m.pid(); pid > 0 && pid == main {
+		return ""
+	}
+	return "only the main process may send (--notify-access main, systemd's NotifyAccess=main)"
+}
+
+// inTree reports whether pid descends from hcinit (orphans are re-parented
+// to hcinit as PID 1 or subreaper, so they stay in the tree).
+func inTree(pid int) bool {
+	self := os.Getpid()
+	for i := 0; i < 64 && pid > 1; i++ {
+		if pid == self {
+			return true
+		}
+		pp, err := ppid(pid)
+		if err != nil {
+			return false
+		}
+		pid = pp
+	}
+	return pid == self
+}
+
+// ppid reads the parent pid from /proc/<pid>/stat.
+func ppid(pid int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 2 {
+		return 0, errors.New("malformed stat")
+	}
+	return strconv.Atoi(string(f[1]))
+}
+
+// isNewline is systemd's NEWLINE ("\n\r"): it splits a message on both
+// (src/core/manager.c: strv_split(buf, NEWLINE)), so "READY=1\r\n" is READY=1.
+func isNewline(r rune) bool { return r == '\n' || r == '\r' }
+
 // handle applies one message: newline-separated KEY=VALUE, unknown keys ignored.
 func (n *notifier) handle(msg []byte, now time.Time) {
-	kick := false
+	kick, fired := false, false
+	mainPID := 0
 	n.mu.Lock()
-	for _, line := range bytes.Split(msg, []byte("\n")) {
+	for _, line := range bytes.FieldsFunc(msg, isNewline) {
 		k, v, _ := bytes.Cut(line, []byte("="))
 		switch string(k) {
 		case "READY":
-			if string(v) == "1" {
+			if string(v) == "1" && !n.stopped {
+				if !n.everReady {
+					n.readyAt = now // the watchdog is armed at READY=1, not at fork
+				}
 				n.ready, n.everReady, kick = true, true, true
 			}
-		case "RELOADING", "STOPPING":
+		case "RELOADING":
 			if string(v) == "1" {
 				n.ready, kick = false, true
 			}
+		case "STOPPING":
+			// Final: nothing makes the child ready again (systemd v259).
+			if string(v) == "1" {
+				n.ready, n.stopped, kick = false, true, true
+			}
 		case "STATUS":
 			n.status = string(v)
+		case "MAINPID":
+			if pid, err := strconv.Atoi(string(v)); err == nil && pid > 1 {
+				mainPID = pid
+			}
 		case "WATCHDOG":
 			switch string(v) {
 			case "1":
-				n.lastWatchdog = now
+				n.lastWatchdog, n.missed, n.triggered = now, false, false
 			case "trigger":
-				n.triggered, kick = true, true
+				// systemd handles it as a watchdog timeout (sd_notify(3)).
+				n.triggered, n.missed, kick, fired = true, true, true, true
 			}
 		case "WATCHDOG_USEC":
 			if us, err := strconv.ParseInt(string(v), 10, 64); err == nil && us >= 0 {
@@ -136,13 +230,67 @@ func (n *notifier) handle(msg []byte, now time.Time) {
 			}
 		}
 	}
+	n.armLocked(now)
 	n.last = now
 	close(n.change)
 	n.change = make(chan struct{})
 	n.mu.Unlock()
+	if mainPID > 0 {
+		n.m.newMainPID(mainPID)
+	}
+	if fired {
+		n.m.watchdogFired()
+	}
 	if kick {
 		n.m.kickKind(KindNotify)
 	}
+}
+
+// armLocked (re)arms the watchdog timer: from READY=1 on, WATCHDOG_USEC after
+// the last WATCHDOG=1 (systemd.service(5), WatchdogSec=). Callers hold n.mu.
+func (n *notifier) armLocked(now time.Time) {
+	if n.timer != nil {
+		n.timer.Stop()
+	}
+	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed {
+		return
+	}
+	last := n.lastWatchdog
+	if last.Before(n.readyAt) {
+		last = n.readyAt
+	}
+	n.timer = time.AfterFunc(last.Add(n.watchdog).Sub(now), n.expire)
+}
+
+// expire is the watchdog timer: a miss is a verdict at once, as systemd acts
+// on it at once, not a probe failure to be retried.
+func (n *notifier) expire() {
+	n.mu.Lock()
+	now := time.Now()
+	last := n.lastWatchdog
+	if last.Before(n.readyAt) {
+		last = n.readyAt
+	}
+	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(last) < n.watchdog {
+		n.armLocked(now)
+		n.mu.Unlock()
+		return
+	}
+	n.missed = true
+	n.mu.Unlock()
+	n.m.log.WithField("watchdog", n.watchdog.String()).Warn("watchdog expired: no WATCHDOG=1 in time")
+	n.m.watchdogFired()
+	n.m.kickKind(KindNotify)
+}
+
+// stop ends the watchdog timer.
+func (n *notifier) stop() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.timer != nil {
+		n.timer.Stop()
+	}
+	n.everReady = false
 }
 
 // reset forgets what the previous child said.
@@ -150,7 +298,11 @@ func (n *notifier) reset(now time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.since, n.ready, n.everReady, n.status, n.triggered = now, false, false, "", false
+	n.readyAt, n.stopped, n.missed = time.Time{}, false, false
 	n.lastWatchdog, n.watchdog = time.Time{}, n.m.cfg.Watchdog
+	if n.timer != nil {
+		n.timer.Stop()
+	}
 }
 
 // probe is the notify check: it fails after WATCHDOG=trigger (fatally), until
@@ -167,7 +319,6 @@ func (n *notifier) probe(now time.Time) outcome {
 		status = " (STATUS=" + n.status + ")"
 	}
 	if n.triggered {
-		n.triggered = false
 		return outcome{code: 1, fatal: true, output: "WATCHDOG=trigger" + status}
 	}
 	if !n.everReady {
@@ -175,11 +326,11 @@ func (n *notifier) probe(now time.Time) outcome {
 	}
 	if n.watchdog > 0 {
 		last := n.lastWatchdog
-		if last.Before(n.since) {
-			last = n.since
+		if last.Before(n.readyAt) {
+			last = n.readyAt
 		}
-		if age := now.Sub(last); age > n.watchdog {
-			return fail("no WATCHDOG=1 for %s (watchdog %s)%s", age.Round(time.Millisecond), n.watchdog, status)
+		if age := now.Sub(last); n.missed || age >= n.watchdog {
+			return outcome{code: 1, fatal: true, output: fmt.Sprintf("watchdog expired: no WATCHDOG=1 for %s (watchdog %s)%s", age.Round(time.Millisecond), n.watchdog, status)}
 		}
 	}
 	word := "ready"
@@ -226,4 +377,41 @@ func (m *Monitor) kickKind(kind string) {
 	for _, c := range cs {
 		c.wakeUp()
 	}
+}
+
+// watchdogFired sends --watchdog-signal (systemd's WatchdogSignal=, SIGABRT
+// there, so the service dumps core) to the main process.
+func (m *Monitor) watchdogFired() {
+	sig := m.cfg.WatchdogSignal
+	pid := m.pid()
+	if sig == 0 || pid <= 0 {
+		return
+	}
+	m.log.WithField("pid", pid).WithField("signal", sigs.Name(sig)).Warn("watchdog: signalling the main process")
+	if err := unix.Kill(pid, sig); err != nil {
+		m.log.WithError(err).Warn("watchdog signal")
+	}
+}
+
+// newMainPID applies MAINPID=: the supervisor supervises pid from now on, as
+// it does a --pidfile daemon. Only a process of hcinit's own tree is taken.
+func (m *Monitor) newMainPID(pid int) {
+	if pid == m.pid() {
+		return
+	}
+	if !inTree(pid) {
+		m.log.WithField("pid", pid).Warn("ignoring MAINPID=: not a process of hcinit's tree")
+		return
+	}
+	if m.cfg.MainPID == nil {
+		m.log.WithField("pid", pid).Warn("ignoring MAINPID=: not supported here")
+		return
+	}
+	m.log.WithField("pid", pid).Info("new main process (MAINPID=)")
+	m.cfg.MainPID(pid)
+	m.mu.Lock()
+	if m.childActive {
+		m.childPID = pid
+	}
+	m.mu.Unlock()
 }
