@@ -814,7 +814,7 @@ func benchRSS() {
 	var baseRSS float64
 	var rows [][]string
 	for w, wr := range wrappers {
-		var rss, anon, file []float64
+		var rss, anon, file, later []float64
 		maxTicks, wake, threads := 0, []float64{}, 0
 		reason := ""
 		for _, x := range insts[w] {
@@ -823,6 +823,7 @@ func benchRSS() {
 				continue
 			}
 			rss = append(rss, float64(x.s0.rssKiB))
+			later = append(later, float64(x.s1.rssKiB))
 			anon = append(anon, float64(x.s0.anonKiB))
 			file = append(file, float64(x.s0.fileKiB))
 			maxTicks = max(maxTicks, x.s1.ticks-x.s0.ticks)
@@ -830,7 +831,7 @@ func benchRSS() {
 			threads = max(threads, x.s1.threads)
 		}
 		if len(rss) == 0 {
-			rows = append(rows, []string{wr.name, "n/a (" + reason + ")", "", "", "", "", "", "", "", ""})
+			rows = append(rows, []string{wr.name, "n/a (" + reason + ")", "", "", "", "", "", "", "", "", ""})
 			continue
 		}
 		m := median(rss)
@@ -852,6 +853,7 @@ func benchRSS() {
 			fmt.Sprintf("%.2f – %.2f MiB", slices.Min(rss)/1024, slices.Max(rss)/1024),
 			fmt.Sprintf("%.2f / %.2f MiB", median(anon)/1024, median(file)/1024),
 			fmtRatio(r, math.NaN(), math.NaN()), budget, v,
+			fmt.Sprintf("%.2f MiB", median(later)/1024),
 			fmt.Sprintf("%d%s", maxTicks, cpuV),
 			fmt.Sprintf("%.0f", median(wake)),
 			strconv.Itoa(threads)})
@@ -864,7 +866,7 @@ func benchRSS() {
 	fmt.Fprintf(&md, "## 2. Idle memory and CPU (%s each, side by side)\n\n", plural(k, "instance", "instances"))
 	md.WriteString("Memory, CPU, wake-ups and threads are those of the supervision tree without the workload: the wrapper itself, and for s6 its s6-supervise too.\n\n")
 	table([]string{"wrapper", "VmRSS after start-up (median)", "min – max", "RssAnon / RssFile", "vs baseline", "budget", "verdict",
-		fmt.Sprintf("CPU ticks in the next %s (max; 1 tick = 10 ms)", idleCPUWindow), "wake-ups in that window (all threads, median)", "threads"}, rows)
+		fmt.Sprintf("VmRSS %s later (median)", idleCPUWindow), fmt.Sprintf("CPU ticks in the next %s (max; 1 tick = 10 ms)", idleCPUWindow), "wake-ups in that window (all threads, median)", "threads"}, rows)
 }
 
 // descendants lists the processes below pid.
