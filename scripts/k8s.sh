@@ -255,6 +255,12 @@ wait_for() {
 	local i
 	for ((i = 0; i < secs * 4; i++)); do
 		"$@" >/dev/null 2>&1 && return 0
+		# A component that exited will not come up: say so at once.
+		if [ -f "$RUN/$what.pid" ] && ! kill -0 "$(cat "$RUN/$what.pid")" 2>/dev/null; then
+			say "$what exited; the end of $log:"
+			tail -25 "$log" >&2
+			return 1
+		fi
 		sleep 0.25
 	done
 	say "$what: not ready after ${secs}s; the end of $log:"
@@ -303,7 +309,7 @@ up() {
 	mkdir -p "$RUN"
 	: >"$RUN/preexisting"
 	for p in "${OUTSIDE[@]}"; do [ -e "$p" ] && echo "$p" >>"$RUN/preexisting"; done
-	trap 'say "up failed; taking the cluster down (logs: $LOGS)"; down' ERR
+	trap 'say "up failed; taking the cluster down (logs: $LOGS)"; down; exit 1' ERR
 	write_configs
 
 	start containerd containerd --config "$STATE/containerd.toml"
@@ -343,7 +349,7 @@ up() {
 # --- down ----------------------------------------------------------------------
 
 # ours PID BINARY: the process is still the one we started (pids get reused).
-ours() { [ -n "$1" ] && [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"; }
+ours() { [ -n "$1" ] && [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"; }
 
 # pids_with STRING...: the processes whose command line holds one of them
 # (our binaries' and sockets' paths, which no other process names).
