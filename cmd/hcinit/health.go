@@ -34,6 +34,7 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *s
 		Watchdog:         cfg.Watchdog,
 		WatchdogSignal:   cfg.WatchdogSignal,
 		NotifyAccess:     cfg.NotifyAccess,
+		Version:          version,
 		MainPID:          s.SetMainPID,
 		Dir:              dir,
 		Log:              log,
@@ -47,7 +48,6 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *s
 		ChildCred: s.Credential,
 		ChildUID:  s.ChildUID,
 
-		Version:          version,
 		SignalsForwarded: s.SignalsForwarded,
 	})
 }

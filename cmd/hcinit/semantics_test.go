@@ -7,6 +7,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -374,5 +375,101 @@ func TestMainPID(t *testing.T) {
 	}
 	if err := p.expectExit(exitWait, 7); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHTTPCheckKubeletRules: http checks against a scripted server, per
+// kubelet's pkg/probe/http: a stalled body, a body cut short of its
+// Content-Length, a malformed chunk size, an empty Content-Length and more
+// than 10 redirects fail (the old code passed all but the last on the 200
+// header alone, and the loop on its 302); a redirect to another host passes
+// with a warning. The User-Agent is hcinit/VERSION.
+func TestHTTPCheckKubeletRules(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	hold := make(chan struct{})
+	defer close(hold)
+	agents := make(chan string, 100)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				buf := make([]byte, 4096)
+				n, _ := c.Read(buf)
+				req := string(buf[:n])
+				path := strings.Fields(req + " x x")[1]
+				for _, l := range strings.Split(req, "\r\n") {
+					if v, ok := strings.CutPrefix(l, "User-Agent: "); ok {
+						select {
+						case agents <- v:
+						default:
+						}
+					}
+				}
+				resp := map[string]string{
+					"/stall":     "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart",
+					"/short":     "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart",
+					"/badchunk":  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nfine\r\nzz\r\n",
+					"/emptycl":   "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\nok",
+					"/loop":      "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n",
+					"/elsewhere": "HTTP/1.1 302 Found\r\nLocation: http://192.0.2.1/\r\nContent-Length: 0\r\n\r\n",
+					"/ok":        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+				}[path]
+				io.WriteString(c, resp)
+				if path == "/stall" {
+					<-hold
+				}
+			}()
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+	sock := filepath.Join(t.TempDir(), "hc.sock")
+	argv := []string{hcinitBin(), "--socket", sock, "--interval", "1h", "--timeout", "1s", "--retries", "1"}
+	want := map[string]string{
+		"stall": "context deadline exceeded", "short": "unexpected EOF", "badchunk": "invalid byte in chunk length",
+		"emptycl": "invalid empty Content-Length", "loop": "stopped after 10 redirects",
+		"elsewhere": "redirect to another host not followed", "ok": "HTTP 200",
+	}
+	for name := range want {
+		argv = append(argv, "--check", base+"/"+name+",name="+name)
+	}
+	if _, err := spawn(t, append(argv, "--", "sleep", "1000")); err != nil {
+		t.Fatal(err)
+	}
+	obs := timeline(t, sock, time.Now(), 15*time.Second, func(st health.Status) bool {
+		for _, c := range st.Checks {
+			if c.Status == health.StatusStarting {
+				return false
+			}
+		}
+		return len(st.Checks) == len(want)
+	})
+	_ = obs
+	// check --json shortens outputs to fit 4096 bytes: the details from status.
+	st, err := status(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.Checks {
+		out := c.Log[len(c.Log)-1].Output
+		wantStatus := health.StatusUnhealthy
+		if c.Name == "elsewhere" || c.Name == "ok" {
+			wantStatus = health.StatusHealthy
+		}
+		if c.Status != wantStatus || !strings.Contains(out, want[c.Name]) {
+			t.Errorf("check %s: %s, %q; want %s, %q", c.Name, c.Status, out, wantStatus, want[c.Name])
+		}
+	}
+	if ua := <-agents; !strings.HasPrefix(ua, "hcinit/") {
+		t.Errorf("User-Agent %q, want hcinit/VERSION", ua)
 	}
 }

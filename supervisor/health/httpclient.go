@@ -33,20 +33,33 @@ const maxRedirects = 10
 // informational (1xx) responses included.
 const maxResponseHeader = 1 << 20
 
-// newHTTPProbe returns a GET probe: success is a status in the spec's range
-// (200-399 by default, like kubelet) and, when asked, a body substring within
-// the first 10 KiB. Redirects are followed only to the same host, and only
-// while fewer than 10 requests were made; otherwise the redirect itself is the
-// answer. Proxies are never used.
-func newHTTPProbe(sp Spec) func(context.Context) outcome {
+// newHTTPProbe returns a GET probe with the rules of kubelet's
+// pkg/probe/http/http.go: success is a status in the spec's range (200-399 by
+// default) and, when asked, a body substring within the first 10 KiB (the
+// body is read that far; a longer one is cut, not failed). A body that does
+// not arrive complete within the timeout (stalled, shorter than its
+// Content-Length, a malformed chunk) is a failure, never a success. Redirects
+// are followed while the target has the same hostname (any port); one to
+// another host ends the probe as a success with a warning; more than 10 is a
+// failure. Proxies are never used. Deliberately unlike kubelet: the
+// User-Agent is ua (hcinit/VERSION, not kube-probe/…), and https
+// certificates are verified unless insecure=true (kubelet never verifies).
+func newHTTPProbe(sp Spec, ua string) func(context.Context) outcome {
+	headers := sp.Headers
+	if ua != "" {
+		headers = append([]Header{{Name: "User-Agent", Value: ua}}, headers...)
+	}
 	return func(ctx context.Context) outcome {
 		u, err := url.Parse(sp.URL)
 		if err != nil {
 			return fail("build request: %v", err)
 		}
-		code, body, err := httpGet(ctx, u, sp.Insecure, sp.Headers)
+		code, body, warning, err := httpGet(ctx, u, sp.Insecure, headers)
 		if err != nil {
 			return fail("%v", err)
+		}
+		if warning != "" {
+			return pass("HTTP %d: %s", code, warning)
 		}
 		switch {
 		case code < sp.StatusLow || code > sp.StatusHigh:
@@ -65,26 +78,33 @@ func head(b []byte, n int) string {
 	return strings.TrimSpace(string(b))
 }
 
-// httpGet GETs u, following redirects to u's host, and returns the final
-// status code and up to maxBody bytes of its body. Errors read like
-// net/http's: `Get "URL": reason`.
-func httpGet(ctx context.Context, u *url.URL, insecure bool, headers []Header) (int, []byte, error) {
+// httpGet GETs u, following redirects to u's hostname, and returns the final
+// status code and up to maxBody bytes of its body. A redirect to another host
+// is not followed: its code returns with a warning (kubelet's
+// redirectChecker(followNonLocalRedirects=false) and probe.Warning). Errors
+// read like net/http's: `Get "URL": reason`.
+func httpGet(ctx context.Context, u *url.URL, insecure bool, headers []Header) (code int, body []byte, warning string, err error) {
 	first, referer := u, ""
 	for n := 1; ; n++ {
 		resp, err := roundTrip(ctx, u, referer, insecure, headers)
 		if err != nil {
-			return 0, nil, &url.Error{Op: "Get", URL: stripPassword(u), Err: err}
+			return 0, nil, "", &url.Error{Op: "Get", URL: stripPassword(u), Err: err}
 		}
 		if !isRedirect(resp.code) || resp.location == "" {
-			return resp.code, resp.body, nil
+			return resp.code, resp.body, "", nil
 		}
 		next, err := u.Parse(resp.location)
 		if err != nil {
-			return 0, nil, &url.Error{Op: "Get", URL: stripPassword(u),
+			return 0, nil, "", &url.Error{Op: "Get", URL: stripPassword(u),
 				Err: fmt.Errorf("failed to parse Location header %q: %v", resp.location, err)}
 		}
-		if next.Host != first.Host || n >= maxRedirects {
-			return resp.code, resp.body, nil
+		if next.Hostname() != first.Hostname() {
+			return resp.code, resp.body, fmt.Sprintf("redirect to another host not followed (%s); kubelet counts this a success with a warning", stripPassword(next)), nil
+		}
+		if n >= maxRedirects {
+			// net/http's default CheckRedirect, which kubelet keeps for
+			// same-host redirects.
+			return 0, nil, "", &url.Error{Op: "Get", URL: stripPassword(next), Err: errors.New("stopped after 10 redirects")}
 		}
 		referer = refererFor(u, next)
 		u = next
@@ -127,8 +147,8 @@ type httpResponse struct {
 
 // roundTrip makes one GET request on a new connection. The whole exchange is
 // bound to ctx; once ctx is done its error is returned, whatever the
-// connection reported. Errors while reading the body are not errors: the
-// check sees what arrived.
+// connection reported. An error while reading the body (within maxBody) is
+// the exchange's error, as kubelet's body read error is a probe failure.
 func roundTrip(ctx context.Context, u *url.URL, referer string, insecure bool, headers []Header) (*httpResponse, error) {
 	var port string
 	switch u.Scheme {
@@ -280,7 +300,11 @@ func readResponse(br *bufio.Reader) (*httpResponse, error) {
 			return nil, err
 		}
 		if body != nil {
-			resp.body, _ = io.ReadAll(io.LimitReader(body, maxBody))
+			b, err := io.ReadAll(io.LimitReader(body, maxBody))
+			if err != nil {
+				return nil, fmt.Errorf("read body: %w", err)
+			}
+			resp.body = b
 		}
 		return resp, nil
 	}
@@ -452,14 +476,40 @@ func bodyReader(br *bufio.Reader, code int, atLeast11 bool, h responseHeader) (i
 		return nil, nil
 	case chunked:
 		return &chunkedReader{br: br}, nil
-	case len(h.contentLength) > 0 && h.contentLength[0] != "":
+	case len(h.contentLength) > 0:
+		if h.contentLength[0] == "" {
+			// net/http refuses it (transfer.go parseContentLength).
+			return nil, errors.New(`invalid empty Content-Length ""`)
+		}
 		n, err := strconv.ParseUint(h.contentLength[0], 10, 63)
 		if err != nil {
 			return nil, fmt.Errorf("bad Content-Length %q", h.contentLength[0])
 		}
-		return io.LimitReader(br, int64(n)), nil
+		return &sizedReader{r: br, left: int64(n)}, nil
 	}
 	return br, nil // until the server closes
+}
+
+// sizedReader reads a body of a known length: ending sooner is
+// io.ErrUnexpectedEOF, as net/http's body reader says.
+type sizedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	if s.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := s.r.Read(p)
+	s.left -= int64(n)
+	if err == io.EOF && s.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
 }
 
 // chunkedReader decodes Transfer-Encoding: chunked. Trailers are not read: the

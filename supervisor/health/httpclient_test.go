@@ -92,7 +92,7 @@ func TestHTTPProbeRequest(t *testing.T) {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
 	want := "GET /health?x=1 HTTP/1.1\r\nHost: " + s.ln.Addr().String() +
-		"\r\nUser-Agent: hcinit\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+		"\r\nUser-Agent: hcinit/dev\r\nAccept: */*\r\nConnection: close\r\n\r\n"
 	if reqs[0] != want {
 		t.Errorf("request\n%q\nwant\n%q", reqs[0], want)
 	}
@@ -106,9 +106,12 @@ func TestHTTPProbeChunked(t *testing.T) {
 	wantFail(t, probeOnce(t, m, s.url("/,status=500,body=up")), `HTTP 500: body lacks "up": database down`)
 	wantPass(t, probeOnce(t, m, s.url("/,status=500,body=base down")), "HTTP 500")
 
-	// Upper case, and a chunk that breaks off: what arrived counts.
-	s = newScriptedServer(t, fixed("HTTP/1.1 200 OK\r\ntransfer-encoding: CHUNKED\r\n\r\n4\r\nfine\r\nzz\r\n"))
+	// Upper case is fine; a malformed chunk size fails the check, whatever
+	// arrived before it (kubelet: a body read error is a failure).
+	s = newScriptedServer(t, fixed("HTTP/1.1 200 OK\r\ntransfer-encoding: CHUNKED\r\n\r\n4\r\nfine\r\n0\r\n\r\n"))
 	wantPass(t, probeOnce(t, m, s.url("/,body=fine")), "HTTP 200")
+	s = newScriptedServer(t, fixed("HTTP/1.1 200 OK\r\ntransfer-encoding: CHUNKED\r\n\r\n4\r\nfine\r\nzz\r\n"))
+	wantFail(t, probeOnce(t, m, s.url("/,body=fine")), "invalid byte in chunk length")
 	s = newScriptedServer(t, fixed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"))
 	wantFail(t, probeOnce(t, m, s.url("/")), `unsupported transfer encoding: "gzip"`)
 }
@@ -161,12 +164,13 @@ func TestHTTPProbeTimeout(t *testing.T) {
 		t.Errorf("silent server: the check took %s, want about 150ms", took)
 	}
 
-	// Headers, then the body stalls: the status counts, as with net/http.
+	// Headers, then the body stalls: a failure at the timeout (kubelet
+	// discards the response; a 200 header alone must not pass).
 	stall := newScriptedServer(t, func(c net.Conn, _ string) {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart")
 		<-hold
 	})
-	wantPass(t, probeOnce(t, m, stall.url("/,timeout=150ms,body=part")), "HTTP 200")
+	wantFail(t, probeOnce(t, m, stall.url("/,timeout=150ms,body=part")), "context deadline exceeded")
 
 	// A TLS handshake that never completes.
 	wantFail(t, probeOnce(t, m, "https://"+silent.ln.Addr().String()+"/,timeout=150ms"), "context deadline exceeded")
@@ -184,6 +188,9 @@ func TestHTTPProbeMalformed(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nnocolon\r\n\r\n": `malformed MIME header: missing colon: "nocolon"`,
 		"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n":                        `bad Content-Length "x"`,
 		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab": "multiple Content-Length headers",
+		// A body cut short of its Content-Length, an empty Content-Length.
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc": "read body: unexpected EOF",
+		"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\nabc":    `invalid empty Content-Length ""`,
 	} {
 		s := newScriptedServer(t, fixed(resp))
 		wantFail(t, probeOnce(t, m, s.url("/")), want)
@@ -231,11 +238,24 @@ func TestHTTPProbeRedirects(t *testing.T) {
 		t.Errorf("requests: %q", reqs)
 	}
 	before := len(s.requests())
-	wantPass(t, probeOnce(t, m, s.url("/loop")), "HTTP 302")
+	wantFail(t, probeOnce(t, m, s.url("/loop")), "stopped after 10 redirects")
 	if n := len(s.requests()) - before; n != maxRedirects {
 		t.Errorf("a redirect loop made %d requests, want %d", n, maxRedirects)
 	}
-	wantPass(t, probeOnce(t, m, s.url("/elsewhere")), "HTTP 307")
+	wantPass(t, probeOnce(t, m, s.url("/elsewhere")), "HTTP 307: redirect to another host not followed")
+	// The same hostname on another port is followed (kubelet compares
+	// URL.Hostname()); "localhost" is another name than 127.0.0.1.
+	other := newScriptedServer(t, fixed("HTTP/1.1 503 Other\r\nContent-Length: 5\r\n\r\nother"))
+	_, port, _ := net.SplitHostPort(other.ln.Addr().String())
+	hop := newScriptedServer(t, func(c net.Conn, path string) {
+		host := "127.0.0.1"
+		if path == "/byname" {
+			host = "localhost"
+		}
+		io.WriteString(c, "HTTP/1.1 302 Found\r\nLocation: http://"+host+":"+port+"/\r\nContent-Length: 0\r\n\r\n")
+	})
+	wantFail(t, probeOnce(t, m, hop.url("/")), "HTTP 503 (want 200-399): other")
+	wantPass(t, probeOnce(t, m, hop.url("/byname")), "HTTP 302: redirect to another host not followed (http://localhost:"+port+"/)")
 	wantPass(t, probeOnce(t, m, s.url("/nolocation")), "HTTP 302")
 	wantPass(t, probeOnce(t, m, s.url("/300")), "HTTP 300")
 }
@@ -259,7 +279,7 @@ func TestHTTPProbeUserInfo(t *testing.T) {
 func TestHTTPProbeAgainstNetHTTP(t *testing.T) {
 	big := strings.Repeat("b", 3*maxBody)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Connection") != "close" || r.UserAgent() != "hcinit" {
+		if r.Header.Get("Connection") != "close" || r.UserAgent() != "hcinit/dev" {
 			w.WriteHeader(400)
 			return
 		}

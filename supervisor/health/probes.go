@@ -41,7 +41,7 @@ func (m *Monitor) newCheck(sp Spec) (*check, error) {
 		c.probe = newGRPCProbe(sp)
 	case KindHTTP, KindHTTPS:
 		c.describe = sp.URL
-		c.probe = newHTTPProbe(sp)
+		c.probe = newHTTPProbe(sp, "hcinit/"+m.version())
 	case KindFile:
 		c.describe = sp.Path
 		c.probe = func(context.Context) outcome { return probeFile(sp.Path, sp.MaxAge) }
@@ -237,4 +237,12 @@ func (m *Monitor) probeDelegate(ctx context.Context, c *check) outcome {
 		return fail("%s", reply)
 	}
 	return pass("%s", reply)
+}
+
+// version is hcinit's version for the User-Agent of http checks.
+func (m *Monitor) version() string {
+	if m.cfg.Version == "" {
+		return "dev"
+	}
+	return m.cfg.Version
 }
