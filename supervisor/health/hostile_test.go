@@ -8,6 +8,7 @@ package health
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -446,4 +447,73 @@ func TestConfusedDeputy(t *testing.T) {
 	common.WriteNameFile(nameFile, "own")
 	asChild(t, nameFile)
 	waitFor(t, "the child's own socket asked", 5*time.Second, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
+}
+
+// staleSocket binds network at path and closes it without unlinking: what a
+// process killed with SIGKILL leaves.
+func staleSocket(t *testing.T, network, path string) {
+	t.Helper()
+	var c io.Closer
+	var err error
+	if network == "unixgram" {
+		var uc *net.UnixConn
+		uc, err = net.ListenUnixgram(network, &net.UnixAddr{Name: path, Net: network})
+		c = uc
+	} else {
+		var ln *net.UnixListener
+		ln, err = net.ListenUnix(network, &net.UnixAddr{Name: path, Net: network})
+		if err == nil {
+			ln.SetUnlinkOnClose(false)
+		}
+		c = ln
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if _, err := os.Lstat(path); err != nil {
+		t.Fatalf("stale socket %s not left: %v", path, err)
+	}
+}
+
+// TestStaleFilesReclaimed: what an hcinit killed with SIGKILL left (its v1.0.x
+// socket in /tmp, its notify socket and child directory in the runtime
+// directory) is removed when the next one starts; what a live one uses is not.
+func TestStaleFilesReclaimed(t *testing.T) {
+	dir := shortDir(t)
+	run := filepath.Join(dir, "run")
+	os.MkdirAll(run, 0o755)
+	// A pid that is surely gone: a process that ran and was waited for.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := dead.Process.Pid
+	tag := fmt.Sprintf("hostiletest%d", os.Getpid())
+	staleV1 := filepath.Join(common.SocketPrefix, v1Prefix+tag+"stale.sock")
+	liveV1 := filepath.Join(common.SocketPrefix, v1Prefix+tag+"live.sock")
+	staleNotify := filepath.Join(run, fmt.Sprintf("notify-%d.sock", pid))
+	staleChild := filepath.Join(run, fmt.Sprintf("child-%d", pid))
+	liveChild := filepath.Join(run, fmt.Sprintf("child-%d", os.Getppid())) // a live pid
+	staleSocket(t, "unix", staleV1)
+	staleSocket(t, "unixgram", staleNotify)
+	os.MkdirAll(filepath.Join(staleChild, "sub"), 0o700)
+	os.MkdirAll(liveChild, 0o700)
+	ln, err := net.Listen("unix", liveV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	t.Cleanup(func() { os.Remove(staleV1) })
+
+	start(t, Config{RuntimeDir: run}, nil)
+	gone := func(p string) bool { _, err := os.Lstat(p); return errors.Is(err, os.ErrNotExist) }
+	waitFor(t, "stale files removed", 5*time.Second, func() bool {
+		return gone(staleV1) && gone(staleNotify) && gone(staleChild)
+	})
+	for _, p := range []string{liveV1, liveChild} {
+		if gone(p) {
+			t.Errorf("%s was in use and was removed", p)
+		}
+	}
 }

@@ -477,6 +477,11 @@ func (m *Monitor) Execute() error {
 		go m.serve(ln)
 	}
 	httpDone := m.startHTTP()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.reclaimStale()
+	}()
 	var watcher *fsnotify.Watcher
 	watching := make(chan struct{})
 	go func() {
