@@ -483,12 +483,8 @@ func TestStaleFilesReclaimed(t *testing.T) {
 	dir := shortDir(t)
 	run := filepath.Join(dir, "run")
 	os.MkdirAll(run, 0o755)
-	// A pid that is surely gone: a process that ran and was waited for.
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	pid := dead.Process.Pid
+	// A pid that no process can have: above the largest pid_max (2^22).
+	const pid = 1<<22 + 1
 	tag := fmt.Sprintf("hostiletest%d", os.Getpid())
 	staleV1 := filepath.Join(common.SocketPrefix, v1Prefix+tag+"stale.sock")
 	liveV1 := filepath.Join(common.SocketPrefix, v1Prefix+tag+"live.sock")
@@ -508,7 +504,7 @@ func TestStaleFilesReclaimed(t *testing.T) {
 
 	start(t, Config{RuntimeDir: run}, nil)
 	gone := func(p string) bool { _, err := os.Lstat(p); return errors.Is(err, os.ErrNotExist) }
-	waitFor(t, "stale files removed", 5*time.Second, func() bool {
+	waitFor(t, "stale files removed", 15*time.Second, func() bool {
 		return gone(staleV1) && gone(staleNotify) && gone(staleChild)
 	})
 	for _, p := range []string{liveV1, liveChild} {
