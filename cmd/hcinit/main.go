@@ -73,6 +73,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		s.SetHealth(h)
 	}
 	s.SetChildSignals(earlysig.Child)
+	// A signal sent the moment the child runs (by the child, by docker kill)
+	// must reach it: the rest of the subscription is in place before it starts.
+	earlysig.Wait()
 	return s.Run()
 }
 

@@ -47,6 +47,21 @@ func subscribe(args []string) (chan os.Signal, chan os.Signal) {
 	go func() {
 		signal.Notify(c, sigs.Forwardable...)
 		signal.Notify(c, sigs.Absorbed...)
+		close(subscribed)
 	}()
 	return c, child
+}
+
+// subscribed is closed once every forwardable and absorbed signal is subscribed.
+var subscribed = make(chan struct{})
+
+// Wait returns once every forwardable signal reaches C: call it before starting
+// the child. The background subscription usually ends first, but not always
+// (under load it may still run when the child has started), and a signal the
+// runtime drops is lost for good, e.g. one the child sends hcinit as it starts.
+// In a client mode, where nothing is subscribed, it returns at once.
+func Wait() {
+	if C != nil {
+		<-subscribed
+	}
 }
