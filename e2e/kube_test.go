@@ -87,6 +87,7 @@ func startKube(h *harness) (*kube, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(h.root, "scripts", "k8s.sh"), "up")
+	cmd.Env = append(os.Environ(), "HCINIT_K8S_LOCKED=1") // we hold the lock
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("scripts/k8s.sh up: %v (logs in /var/log/hcinit-k8s)", err)
@@ -148,6 +149,7 @@ func stopKube() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(kubeRoot, "scripts", "k8s.sh"), "down")
+	cmd.Env = append(os.Environ(), "HCINIT_K8S_LOCKED=1")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	err := cmd.Run()
 	kubeLock.Close()

@@ -467,10 +467,19 @@ status() {
 	done
 }
 
+# The e2e tests hold this lock while their cluster runs (and pass
+# HCINIT_K8S_LOCKED=1 to their own up and down): by hand, up and down refuse
+# to touch a cluster a test run is using.
+unlocked() {
+	[ -n "${HCINIT_K8S_LOCKED:-}" ] && return
+	command -v flock >/dev/null || return 0
+	flock -n /run/hcinit-k8s.lock true 2>/dev/null || die "a test run is using the cluster (/run/hcinit-k8s.lock); try again when it is done"
+}
+
 case ${1:-} in
 build) build ;;
-up) up ;;
-down) down ;;
+up) unlocked && up ;;
+down) unlocked && down ;;
 status) status ;;
 env)
 	echo "KUBECONFIG=$KCFG"
