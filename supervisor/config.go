@@ -518,7 +518,7 @@ func findShort(opts []option, b byte) (option, bool) {
 // take several values separated by newlines or ';' (a check spec contains commas).
 func applyEnv(c *Config, opts []option, getenv func(string) string) error {
 	for _, o := range opts {
-		if o.long == "help" || o.long == "version" {
+		if o.long == "help" || o.long == "version" || o.long == "print-config" {
 			continue
 		}
 		for _, name := range o.env {

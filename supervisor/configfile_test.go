@@ -125,6 +125,11 @@ func TestConfigPrecedence(t *testing.T) {
 			}
 		})
 	}
+	// --print-config is a command, not a setting: no environment twin turns
+	// a running hcinit into a printer.
+	if c, err := Parse([]string{"/bin/x"}, envOf(map[string]string{"HCINIT_PRINT_CONFIG": "true"})); err != nil || c.PrintConfig {
+		t.Errorf("HCINIT_PRINT_CONFIG=true: print %v, %v", c.PrintConfig, err)
+	}
 	// Lists: a --rewrite replaces the file's rewrites.
 	c, err := Parse([]string{"--config", path, "--rewrite", "HUP:TERM"}, envOf(nil))
 	if err != nil || len(c.Rewrite) != 1 || c.Rewrite[unix.SIGHUP] != unix.SIGTERM {
