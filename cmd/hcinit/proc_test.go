@@ -245,6 +245,34 @@ func (l *lines) await(d time.Duration, want ...string) error {
 	}
 }
 
+// awaitCount waits up to d until line has been printed n times.
+func (l *lines) awaitCount(d time.Duration, line string, n int) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		l.mu.Lock()
+		have := 0
+		for _, s := range l.all {
+			if s == line {
+				have++
+			}
+		}
+		eof, wake := l.eof, l.wake
+		l.mu.Unlock()
+		switch {
+		case have >= n:
+			return nil
+		case eof:
+			return fmt.Errorf("output ended with %q %d times, want %d", line, have, n)
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			return fmt.Errorf("%q %d times within %s, want %d", line, have, d, n)
+		}
+	}
+}
+
 // ready waits for sigprint's "NAME ready PID" line of every name.
 func (l *lines) ready(d time.Duration, names ...string) error {
 	timer := time.NewTimer(d)

@@ -118,6 +118,17 @@ func forwardAll(t *testing.T, in initProg, group bool) error {
 		return err
 	}
 	var problems []string
+	// The init is waited for, not the goroutine reading the output: the last
+	// lines the printers wrote before they exited may still be in the pipe.
+	// hcinit exits once its whole tree is gone, so its output ends; a peer may
+	// leave the grandchild running, so only the child's TERM line is awaited.
+	if in.hcinit {
+		if err := p.out.closed(exitWait); err != nil {
+			problems = append(problems, "after the init exited: "+err.Error())
+		}
+	} else {
+		_ = p.out.await(exitWait, "child SIGTERM")
+	}
 	if len(missing) > 0 {
 		problems = append(problems, "not delivered: "+strings.Join(missing, " "))
 	}
