@@ -513,3 +513,78 @@ func TestStaleFilesReclaimed(t *testing.T) {
 		}
 	}
 }
+
+// TestOverflowUIDIsNotTheChild: hcinit in a user namespace whose child runs
+// as nobody (65534, mapped). A host process whose uid is not mapped there is
+// reported by SO_PEERCRED as the overflow uid, 65534 too: it must be refused,
+// while the child's own uid is still answered.
+func TestOverflowUIDIsNotTheChild(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to map a user namespace")
+	}
+	if overflowUID() != 65534 {
+		t.Skip("overflowuid is not nobody here")
+	}
+	addr := fmt.Sprintf("@hcinit-userns-%d", os.Getpid())
+	exe := copyExecutable(t)
+	cmd := exec.Command(exe, addr)
+	cmd.Env = append(os.Environ(), "HEALTH_TEST_HELPER=userns")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:                 syscall.CLONE_NEWUSER,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+		GidMappingsEnableSetgroups: true,
+	}
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Skipf("cannot create a user namespace: %v", err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	r := bufio.NewReader(stdout)
+	inner, _ := r.ReadString('\n')
+	if !strings.HasPrefix(inner, "inner: ") {
+		t.Fatalf("helper: %q", inner)
+	}
+	if strings.Contains(inner, "permission denied") {
+		t.Errorf("the child's own uid (65534 inside) was refused: %s", inner)
+	}
+	// This test runs as host root: not mapped in the helper's namespace.
+	var out strings.Builder
+	CheckMain([]string{"--socket", addr, "--timeout", "2s"}, &out, &out)
+	if !strings.Contains(out.String(), "permission denied") {
+		t.Errorf("an unmapped host uid (seen as 65534) was answered as the child: %q", out.String())
+	}
+}
+
+// usernsMain is the userns helper: in a user namespace of its own it serves
+// addr with a child uid of 65534, asks once as uid 65534 itself (printing
+// "inner: REPLY"), and serves until stdin closes.
+func usernsMain(addr string) int {
+	dir, err := os.MkdirTemp("", "hcu")
+	if err != nil {
+		fmt.Println("inner: error:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	m, err := New(Config{Socket: addr, RuntimeDir: filepath.Join(dir, "run"), ChildUID: func() int { return 65534 }})
+	if err != nil {
+		fmt.Println("inner: error:", err)
+		return 1
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Execute() }()
+	m.ChildStarted(os.Getpid())
+	exe, _ := os.Executable()
+	c := exec.Command(exe, "--socket", addr, "--timeout", "2s")
+	c.Env = append(os.Environ(), "HEALTH_TEST_HELPER=check")
+	c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	b, err := c.CombinedOutput()
+	fmt.Printf("inner: %s %v\n", strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", " "), err)
+	io.Copy(io.Discard, os.Stdin)
+	m.Interrupt(nil)
+	<-done
+	return 0
+}

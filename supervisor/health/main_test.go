@@ -17,6 +17,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("HEALTH_TEST_HELPER") == "check" {
 		os.Exit(CheckMain(os.Args[1:], os.Stdout, os.Stderr))
 	}
+	if os.Getenv("HEALTH_TEST_HELPER") == "userns" {
+		os.Exit(usernsMain(os.Args[1]))
+	}
 	if os.Getenv("HEALTH_TEST_HELPER") == "hold" {
 		os.Exit(holdMain(os.Args[1], os.Args[2]))
 	}

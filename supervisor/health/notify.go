@@ -115,7 +115,7 @@ func (n *notifier) run() {
 				}
 			}
 		}
-		if !n.m.peerAllowed(uid) {
+		if !n.m.peerAllowed(provenUID(uid, pid)) {
 			n.m.log.WithField("uid", uid).WithField("pid", pid).Warn("ignoring notify message from a foreign user")
 			continue
 		}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -229,17 +231,51 @@ func (m *Monitor) handle(conn *admit.Conn) {
 	conn.Write(reply)
 }
 
-// peerUID returns the uid of the process at the other end, -1 when unknown.
+// peerUID returns the uid of the process at the other end, -1 when unknown
+// (see provenUID).
 func peerUID(conn *net.UnixConn) int {
 	raw, err := conn.SyscallConn()
 	if err != nil {
 		return -1
 	}
-	uid := -1
+	uid, pid := -1, 0
 	raw.Control(func(fd uintptr) {
 		if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
-			uid = int(cred.Uid)
+			uid, pid = int(cred.Uid), int(cred.Pid)
 		}
 	})
+	return provenUID(uid, pid)
+}
+
+// overflowUID is the uid the kernel reports for a uid that has no mapping in
+// the reader's user namespace (/proc/sys/kernel/overflowuid, 65534 unless
+// changed): the same number as "nobody".
+var overflowUID = sync.OnceValue(func() int {
+	b, err := os.ReadFile("/proc/sys/kernel/overflowuid")
+	if n, err2 := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && err2 == nil {
+		return n
+	}
+	return 65534
+})
+
+// provenUID returns uid, or -1 when it may stand for "unknown": under a user
+// namespace, every uid of the host that is not mapped into hcinit's
+// namespace is reported as overflowUID, the very number a child running as
+// nobody has. Such a peer is believed only when it lives in hcinit's own
+// user namespace (its /proc/PID/ns/user is ours), where the number is its
+// own; a peer of another namespace, or one whose pid is not visible (0: in
+// another pid namespace), is unknown.
+func provenUID(uid, pid int) int {
+	if uid != overflowUID() {
+		return uid
+	}
+	if pid <= 0 {
+		return -1
+	}
+	ours, err1 := os.Readlink("/proc/self/ns/user")
+	theirs, err2 := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/user")
+	if err1 != nil || err2 != nil || ours != theirs {
+		return -1
+	}
 	return uid
 }
