@@ -24,7 +24,9 @@ const reapGrace = 2 * time.Second
 // probeExec runs argv without a shell, as the child's user, in a process group
 // of its own, started through the reaper (which alone waits for it). Exit 0
 // passes. At the timeout, and after the probe exits, the whole group is killed,
-// so neither a slow probe nor its grandchildren outlive the run. Combined
+// and so is every process that carries the run's token in its environment
+// (one that daemonised out of the group: see leftovers.go), so neither a slow
+// probe nor its grandchildren outlive the run. Combined
 // output is capped at maxOutput bytes, keeping the head.
 func (m *Monitor) probeExec(ctx context.Context, argv []string) outcome {
 	path := argv[0]
@@ -49,9 +51,10 @@ func (m *Monitor) probeExec(ctx context.Context, argv []string) outcome {
 	if cred := m.childCred(); cred != nil && os.Getuid() == 0 {
 		sys.Credential = cred
 	}
+	token := newRunToken()
 	attr := &syscall.ProcAttr{
 		Dir:   m.cfg.Dir,
-		Env:   os.Environ(),
+		Env:   append(os.Environ(), probeRunEnv+"="+token),
 		Files: []uintptr{stdin, w.Fd(), w.Fd()},
 		Sys:   sys,
 	}
@@ -82,6 +85,10 @@ func (m *Monitor) probeExec(ctx context.Context, argv []string) outcome {
 		case <-exited:
 		case <-time.After(reapGrace):
 		}
+	}
+	// What left the group (setsid, a daemon) still carries the run's token.
+	if n := killRun(token); n > 0 {
+		m.log.WithField("processes", n).Debug("killed what an exec check left running")
 	}
 	r.SetReadDeadline(time.Now().Add(drainGrace))
 	o.output = strings.TrimSpace(<-out)

@@ -242,3 +242,37 @@ func children(t *testing.T) []string {
 	}
 	return out
 }
+
+// TestExecDaemonLeftoversKilled: a probe whose command daemonises (setsid, a
+// double fork: out of the probe's process group and session) leaves nothing
+// once its run ends.
+func TestExecDaemonLeftoversKilled(t *testing.T) {
+	r := startReaper(t)
+	m := bare(t, Config{Reaper: r})
+	marker := "hc-daemon-" + strconv.Itoa(os.Getpid())
+	spec := fmt.Sprintf("exec=/bin/sh -c,arg=setsid sh -c 'while :; do sleep 1; done; : %s' </dev/null >/dev/null 2>&1 & exit 0", marker)
+	for i := 0; i < 5; i++ {
+		if o := probeOnce(t, m, spec); o.code != 0 {
+			t.Fatalf("run %d: %+v", i, o)
+		}
+	}
+	waitFor(t, "no daemon left", 5*time.Second, func() bool {
+		return len(leftoverProcs(marker)) == 0
+	})
+}
+
+// leftoverProcs lists the processes whose command line holds marker.
+func leftoverProcs(marker string) []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if strings.Contains(string(b), marker) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}

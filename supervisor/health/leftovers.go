@@ -1,0 +1,59 @@
+package health
+
+// An exec probe that daemonises (setsid, a double fork) leaves its process
+// group and session, so killing the probe's group misses it, and one such
+// process would pile up per run. Every process a run starts carries the
+// environment variable probeRunEnv with a token of that run (inherited unless
+// a process clears its environment); when the run ends, hcinit kills every
+// process whose environment holds the token, found through /proc. cgroups
+// would also catch a process that clears its environment, but are not
+// available to hcinit in most containers.
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// probeRunEnv names the token of an exec probe's run in its environment.
+const probeRunEnv = "HCINIT_PROBE_RUN"
+
+var probeRuns atomic.Uint64
+
+// newRunToken returns a token no other run of this hcinit shares.
+func newRunToken() string {
+	return strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(probeRuns.Add(1), 10)
+}
+
+// killRun kills every process that carries the run's token, in up to three
+// passes (one may fork while being found). It returns how many it killed.
+func killRun(token string) int {
+	want := []byte(probeRunEnv + "=" + token + "\x00")
+	self := os.Getpid()
+	killed := 0
+	for pass := 0; pass < 3; pass++ {
+		n := 0
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == self {
+				continue
+			}
+			env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+			if err != nil || !bytes.Contains(append([]byte{0}, env...), append([]byte{0}, want...)) {
+				continue
+			}
+			if unix.Kill(pid, unix.SIGKILL) == nil {
+				n++
+			}
+		}
+		killed += n
+		if n == 0 {
+			break
+		}
+	}
+	return killed
+}
