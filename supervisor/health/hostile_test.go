@@ -588,3 +588,20 @@ func usernsMain(addr string) int {
 	<-done
 	return 0
 }
+
+func TestUIDMapped(t *testing.T) {
+	for _, tc := range []struct {
+		uidMap string
+		want   int
+	}{
+		{"         0          0 4294967295\n", mappedAll},
+		{"0 100000 65536\n", mappedToo},
+		{"0 1000 1\n", mappedNot},
+		{"0 1000 1\n65534 165534 1\n", mappedToo},
+		{"", mappedNot},
+	} {
+		if have := uidMapped(tc.uidMap, 65534); have != tc.want {
+			t.Errorf("uidMapped(%q) = %d, want %d", tc.uidMap, have, tc.want)
+		}
+	}
+}

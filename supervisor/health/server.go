@@ -265,9 +265,19 @@ var overflowUID = sync.OnceValue(func() int {
 // user namespace (its /proc/PID/ns/user is ours), where the number is its
 // own; a peer of another namespace, or one whose pid is not visible (0: in
 // another pid namespace), is unknown.
+//
+// In the initial user namespace every uid is mapped, so the number is always
+// the peer's own. In a namespace that does not map it, no process of the
+// namespace can have it, so it always means unknown.
 func provenUID(uid, pid int) int {
 	if uid != overflowUID() {
 		return uid
+	}
+	switch overflowMapped() {
+	case mappedAll:
+		return uid
+	case mappedNot:
+		return -1
 	}
 	if pid <= 0 {
 		return -1
@@ -278,4 +288,47 @@ func provenUID(uid, pid int) int {
 		return -1
 	}
 	return uid
+}
+
+// How the overflow uid is mapped in hcinit's user namespace.
+const (
+	mappedAll = iota // the initial namespace: every uid is mapped
+	mappedNot        // not mapped: no process here has it
+	mappedToo        // mapped: a process here may have it, or it may mean unknown
+)
+
+var overflowMapped = sync.OnceValue(func() int {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return mappedToo // cannot tell: ask /proc for each peer
+	}
+	return uidMapped(string(b), overflowUID())
+})
+
+// uidMapped classifies uid against the lines of a uid_map ("inside outside
+// count").
+func uidMapped(uidMap string, uid int) int {
+	mapped := false
+	for _, line := range strings.Split(strings.TrimSpace(uidMap), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		in, err1 := strconv.ParseUint(f[0], 10, 64)
+		out, err2 := strconv.ParseUint(f[1], 10, 64)
+		n, err3 := strconv.ParseUint(f[2], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		if in == 0 && out == 0 && n == 4294967295 {
+			return mappedAll
+		}
+		if uint64(uid) >= in && uint64(uid)-in < n {
+			mapped = true
+		}
+	}
+	if mapped {
+		return mappedToo
+	}
+	return mappedNot
 }
