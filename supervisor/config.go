@@ -285,7 +285,7 @@ func options() []option {
 		{long: "restart-max-delay", arg: "D", help: "longest delay before a restart (default 30s)", set: durationOpt(func(c *Config) *time.Duration { return &c.RestartMaxDelay })},
 		{long: "log-level", arg: "LEVEL", help: "error, warn, info or debug (default info)",
 			set: func(c *Config, v string) error {
-				switch v {
+				switch v = strings.ToLower(v); v {
 				case "error", "warn", "warning", "info", "debug", "trace":
 					c.LogLevel = v
 					return nil
@@ -294,7 +294,7 @@ func options() []option {
 			}},
 		{long: "log-format", arg: "FORMAT", help: "text or json (default text)",
 			set: func(c *Config, v string) error {
-				if v != "text" && v != "json" {
+				if v = strings.ToLower(v); v != "text" && v != "json" {
 					return fmt.Errorf("want text or json, have %q", v)
 				}
 				c.LogFormat = v

@@ -32,6 +32,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version":
 		return versionMain(rest, stdout, stderr)
 	}
+	if len(args) == 1 && args[0] == "help" {
+		// `hcinit help`, as `go help` and `docker help`; a command named
+		// help still runs as `hcinit -- help`.
+		supervisor.PrintUsage(stdout, checkHelp)
+		return 0
+	}
 	cfg, err := supervisor.Parse(args, os.Getenv)
 	switch {
 	case err != nil:

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -471,5 +472,118 @@ func TestHTTPCheckKubeletRules(t *testing.T) {
 	}
 	if ua := <-agents; !strings.HasPrefix(ua, "hcinit/") {
 		t.Errorf("User-Agent %q, want hcinit/VERSION", ua)
+	}
+}
+
+// TestClientCLI: `hcinit check` and `hcinit status` parse options as the main
+// command does: plain seconds, --help on stdout with exit 0, hcinit's words
+// for errors; `status --json` prints JSON also when no hcinit answers.
+func TestClientCLI(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "hc.sock")
+	if _, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--", "sleep", "1000"}); err != nil {
+		t.Fatal(err)
+	}
+	timeline(t, sock, time.Now(), 10*time.Second, func(st health.Status) bool { return st.Status == health.StatusHealthy })
+	run := func(args ...string) (string, string, int) {
+		var out, errb strings.Builder
+		c := exec.Command(hcinitBin(), args...)
+		c.Stdout, c.Stderr = &out, &errb
+		err := c.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	for _, tc := range []struct {
+		args      []string
+		code      int
+		out, errs string
+	}{
+		{[]string{"check", "--socket", sock, "--timeout", "1"}, 0, "healthy\n", ""},
+		{[]string{"check", "--socket=" + sock, "--timeout=0.5"}, 0, "healthy\n", ""},
+		{[]string{"check", "--help"}, 0, "Usage: hcinit check", ""},
+		{[]string{"status", "-h"}, 0, "Usage: hcinit status", ""},
+		{[]string{"check", "--bogus"}, 1, "", "hcinit check: unknown option --bogus\nTry 'hcinit check --help'.\n"},
+		{[]string{"status", "--timeout"}, 2, "", "hcinit status: option --timeout needs a value\nTry 'hcinit status --help'.\n"},
+		{[]string{"status", "--json", "--socket", sock + ".none", "--timeout", "1"}, 1, `"status": "unhealthy"`, "no hcinit answered"},
+	} {
+		out, errs, code := run(tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errs, tc.errs) {
+			t.Errorf("hcinit %s: exit %d, stdout %.80q, stderr %.120q; want %d, %q, %q", strings.Join(tc.args, " "), code, out, errs, tc.code, tc.out, tc.errs)
+		}
+		if strings.Contains(strings.Join(tc.args, " "), "--json") {
+			var st health.Status
+			if err := json.Unmarshal([]byte(out), &st); err != nil {
+				t.Errorf("hcinit %s: not JSON: %v", strings.Join(tc.args, " "), err)
+			}
+		}
+	}
+}
+
+// TestCheckJSONFits: with many checks and long outputs `check --json` stays
+// within 4096 bytes, valid JSON, with every check's name and status.
+func TestCheckJSONFits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hc.sock")
+	argv := []string{hcinitBin(), "--socket", sock, "--interval", "1h", "--retries", "1"}
+	const n = 60
+	for i := 0; i < n; i++ {
+		argv = append(argv, "--check", fmt.Sprintf("file=%s/missing-file-with-a-rather-long-name-%d,name=c%d", dir, i, i))
+	}
+	if _, err := spawn(t, append(argv, "--", "sleep", "1000")); err != nil {
+		t.Fatal(err)
+	}
+	obs := timeline(t, sock, time.Now(), 15*time.Second, func(st health.Status) bool {
+		for _, c := range st.Checks {
+			if c.Status == health.StatusStarting {
+				return false
+			}
+		}
+		return len(st.Checks) > 0
+	})
+	out, _, err := hcinitClient("check", "--json", "--socket", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) > 4096 {
+		t.Errorf("check --json printed %d bytes, want at most 4096", len(out))
+	}
+	var st health.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("not JSON: %v (%d bytes)", err, len(out))
+	}
+	if len(st.Checks) != n {
+		t.Fatalf("%d checks in check --json, want %d", len(st.Checks), n)
+	}
+	for i, c := range st.Checks {
+		if c.Name != fmt.Sprintf("c%d", i) || c.Status != health.StatusUnhealthy {
+			t.Errorf("check %d: %q %q", i, c.Name, c.Status)
+		}
+	}
+	_ = obs
+}
+
+// TestHelpAndCaseInsensitiveNames: `hcinit help` prints the help (the old
+// code tried to exec "help"); level and format names take any case.
+func TestHelpAndCaseInsensitiveNames(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(hcinitBin(), "help").Output()
+	if err != nil || !strings.Contains(string(out), "Usage:") {
+		t.Errorf("hcinit help: %v, %.80q", err, out)
+	}
+	c := exec.Command(hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--log-level", "DEBUG", "--log-format", "JSON",
+		"--check", "process,level=LIVE", "--", "true")
+	var errb strings.Builder
+	c.Stderr = &errb
+	if err := c.Run(); err != nil {
+		t.Fatalf("upper-case names: %v (%s)", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), `"level":"debug"`) {
+		t.Errorf("no JSON debug log: %.200q", errb.String())
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/duration"
 	"github.com/wisdom-oss/go-healthcheck/internal/probe"
 )
 
@@ -42,7 +42,7 @@ interval.
                  sent (notify checks), and hcinit is not stopping
   --json         print the full state (each check, its last results, the failing
                  streak) as JSON, shortened to fit 4096 bytes
-  --timeout D    give up after D (default 5s)
+  --timeout D    give up after D (default 5s; Go duration or plain seconds)
   --socket ADDR  hcinit's socket, or a comma-separated list tried in order
                  (default $HCINIT_SOCKET, else /run/hcinit.sock, /tmp/hcinit.sock,
                  /dev/shm/hcinit.sock, @hcinit)
@@ -58,7 +58,7 @@ time of its last state change and its latest result. Exit status 0 when
 healthy, 1 otherwise.
 
   --json         print the full state as indented JSON instead
-  --timeout D    give up after D (default 5s)
+  --timeout D    give up after D (default 5s; Go duration or plain seconds)
   --socket ADDR  as for hcinit check
 `
 
@@ -68,50 +68,105 @@ type clientFlags struct {
 	socket            string
 }
 
-func parseClientFlags(name, usage string, args []string, stderr io.Writer, withLevels bool) (clientFlags, error) {
-	var f clientFlags
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if withLevels {
-		fs.BoolVar(&f.live, "live", false, "")
-		fs.BoolVar(&f.ready, "ready", false, "")
-	}
-	fs.BoolVar(&f.json, "json", false, "")
-	fs.DurationVar(&f.timeout, "timeout", DefaultClientTimeout, "")
-	fs.StringVar(&f.socket, "socket", "", "")
-	var rest []string
-	for _, a := range args {
-		if a != "-healthcheck" && a != "--healthcheck" {
-			rest = append(rest, a)
+// errClientHelp says --help was asked for: the usage went to stdout.
+var errClientHelp = errors.New("help")
+
+// parseClientFlags parses the options of `hcinit check` and `hcinit status`
+// with the main command's rules: --name VALUE or --name=VALUE, durations as
+// Go durations or plain seconds (--timeout 1, as Kubernetes users write it),
+// -h/--help prints the usage on stdout. Errors are reported on stderr in the
+// main command's words.
+func parseClientFlags(name, usage string, args []string, stdout, stderr io.Writer, withLevels bool) (clientFlags, error) {
+	f := clientFlags{timeout: DefaultClientTimeout}
+	err := func() error {
+		for i := 0; i < len(args); i++ {
+			a := args[i]
+			if subcmdHealthcheck(a) {
+				continue
+			}
+			switch {
+			case a == "--":
+				if i+1 < len(args) {
+					return fmt.Errorf("unexpected argument %q", args[i+1])
+				}
+				return nil
+			case a == "-h":
+				return errClientHelp
+			case strings.HasPrefix(a, "--"):
+				opt, val, hasVal := strings.Cut(a[2:], "=")
+				takesValue := opt == "timeout" || opt == "socket"
+				switch {
+				case opt == "help" || opt == "json" || withLevels && (opt == "live" || opt == "ready"):
+					if hasVal {
+						return fmt.Errorf("option --%s takes no value", opt)
+					}
+				case takesValue:
+					if !hasVal {
+						if i+1 >= len(args) {
+							return fmt.Errorf("option --%s needs a value", opt)
+						}
+						i++
+						val = args[i]
+					}
+				default:
+					return fmt.Errorf("unknown option --%s", opt)
+				}
+				switch opt {
+				case "help":
+					return errClientHelp
+				case "json":
+					f.json = true
+				case "live":
+					f.live = true
+				case "ready":
+					f.ready = true
+				case "socket":
+					f.socket = val
+				case "timeout":
+					d, err := duration.Parse(val)
+					if err != nil {
+						return fmt.Errorf("option --timeout: %w", err)
+					}
+					if d <= 0 {
+						return fmt.Errorf("option --timeout: want a positive duration, have %q", val)
+					}
+					f.timeout = d
+				}
+			case len(a) > 1 && a[0] == '-':
+				return fmt.Errorf("unknown option -%c", a[1])
+			default:
+				return fmt.Errorf("unexpected argument %q", a)
+			}
 		}
-	}
-	err := fs.Parse(rest)
+		if f.live && f.ready {
+			return errors.New("--live and --ready exclude each other")
+		}
+		return nil
+	}()
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stderr, usage)
-		return f, err
+	case err == errClientHelp:
+		fmt.Fprint(stdout, usage)
 	case err != nil:
-	case fs.NArg() > 0:
-		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case f.live && f.ready:
-		err = errors.New("--live and --ready exclude each other")
-	case f.timeout <= 0:
-		err = errors.New("--timeout must be positive")
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "hcinit %s: %v\n%s", name, err, usage)
+		fmt.Fprintf(stderr, "hcinit %s: %v\nTry 'hcinit %s --help'.\n", name, err, name)
 	}
 	return f, err
 }
+
+// subcmdHealthcheck is go-healthcheck v1.0.x's flag, ignored among the
+// client's options.
+func subcmdHealthcheck(a string) bool { return a == "-healthcheck" || a == "--healthcheck" }
 
 // CheckMain implements `hcinit check` (and `hcinit -healthcheck`; the word
 // -healthcheck is ignored among args). It returns the exit status: 0 healthy,
 // 1 anything else — a bad flag included, so a health check never reports
 // Docker's reserved 2.
 func CheckMain(args []string, stdout, stderr io.Writer) int {
-	f, err := parseClientFlags("check", CheckUsage, args, stderr, true)
+	f, err := parseClientFlags("check", CheckUsage, args, stdout, stderr, true)
+	if err == errClientHelp {
+		return 0
+	}
 	if err != nil {
-		return 1
+		return 1 // never Docker's reserved 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
@@ -156,14 +211,22 @@ func CheckMain(args []string, stdout, stderr io.Writer) int {
 // StatusMain implements `hcinit status`: the state as an aligned table (or
 // --json). It returns 0 when healthy, else 1.
 func StatusMain(args []string, stdout, stderr io.Writer) int {
-	f, err := parseClientFlags("status", StatusUsage, args, stderr, false)
+	f, err := parseClientFlags("status", StatusUsage, args, stdout, stderr, false)
+	if err == errClientHelp {
+		return 0
+	}
 	if err != nil {
-		return 1
+		return 2 // a usage error, as the main command's
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
 	st, err := fetchStatus(ctx, socketAddrs(f.socket))
 	if err != nil {
+		if f.json {
+			// --json always prints JSON: scripts parse it whatever happened.
+			b, _ := json.MarshalIndent(Status{Status: StatusUnhealthy, Reason: err.Error(), Checks: []CheckStatus{}}, "", "  ")
+			stdout.Write(append(b, '\n'))
+		}
 		fmt.Fprintf(stderr, "hcinit status: %v\n", err)
 		return 1
 	}
@@ -254,11 +317,18 @@ func writeCapped(w io.Writer, s string) {
 	io.WriteString(w, s)
 }
 
-// fitJSON encodes st as indented JSON of at most limit bytes ("status" is the
-// first key), shortening texts and then dropping old results until it fits.
+// fitJSON encodes st as JSON of at most limit bytes ("status" is the first
+// key) that keeps every check's name and status: it drops old results first,
+// then shortens texts, then drops each check's results and details, and at
+// last writes only each check's name and status, compactly.
 func fitJSON(st Status, limit int) []byte {
-	enc := func() []byte {
-		b, _ := json.MarshalIndent(st, "", "  ")
+	enc := func(v any, indent bool) []byte {
+		var b []byte
+		if indent {
+			b, _ = json.MarshalIndent(v, "", "  ")
+		} else {
+			b, _ = json.Marshal(v)
+		}
 		return append(b, '\n')
 	}
 	cut := func(s *string, n int) {
@@ -266,7 +336,20 @@ func fitJSON(st Status, limit int) []byte {
 			*s = (*s)[:n]
 		}
 	}
-	b := enc()
+	b := enc(st, true)
+	for len(b) > limit {
+		dropped := false
+		for i := range st.Checks {
+			if n := len(st.Checks[i].Log); n > 1 {
+				st.Checks[i].Log = st.Checks[i].Log[1:]
+				dropped = true
+			}
+		}
+		if !dropped {
+			break
+		}
+		b = enc(st, true)
+	}
 	for keep := 1024; len(b) > limit && keep >= 16; keep /= 2 {
 		cut(&st.Reason, keep)
 		cut(&st.LiveReason, keep)
@@ -279,27 +362,39 @@ func fitJSON(st Status, limit int) []byte {
 				cut(&st.Checks[i].Log[j].Output, keep/2)
 			}
 		}
-		b = enc()
+		b = enc(st, true)
 	}
-	for len(b) > limit {
-		dropped := false
-		for i := range st.Checks {
-			if n := len(st.Checks[i].Log); n > 1 {
-				st.Checks[i].Log = st.Checks[i].Log[1:]
-				dropped = true
-			}
-		}
-		if !dropped {
-			break
-		}
-		b = enc()
+	if len(b) <= limit {
+		return b
 	}
-	if len(b) > limit { // very many checks: keep the verdict
-		st = Status{Status: st.Status, Reason: st.Reason, Live: st.Live, Ready: st.Ready,
-			FailingStreak: st.FailingStreak, ChildPID: st.ChildPID, Checks: []CheckStatus{}}
-		b = enc()
+	for i := range st.Checks {
+		st.Checks[i].Log, st.Checks[i].Target = []Result{}, ""
 	}
-	return b
+	if b = enc(st, true); len(b) <= limit {
+		return b
+	}
+	// Very many checks: the verdict and each check's name and status.
+	type brief struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+	}
+	short := struct {
+		Status        string  `json:"status"`
+		Reason        string  `json:"reason,omitempty"`
+		Live          bool    `json:"live"`
+		Ready         bool    `json:"ready"`
+		FailingStreak int     `json:"failing_streak"`
+		ChildPID      int     `json:"child_pid"`
+		Checks        []brief `json:"checks"`
+	}{st.Status, st.Reason, st.Live, st.Ready, st.FailingStreak, st.ChildPID, []brief{}}
+	for _, c := range st.Checks {
+		short.Checks = append(short.Checks, brief{c.Name, c.Status})
+	}
+	if b = enc(short, true); len(b) <= limit {
+		return b
+	}
+	short.Reason = ""
+	return enc(short, false)
 }
 
 // writeTable prints st for a person.

@@ -280,7 +280,7 @@ func TestCheckMainAndStatusMain(t *testing.T) {
 	// Usage errors exit 1, never 2; nothing listening exits 1.
 	for _, args := range [][]string{{"--bogus"}, {"--live", "--ready"}, {"--timeout", "-1s"}, {"extra"}} {
 		code, _, errs := run(CheckMain, args...)
-		if code != 1 || !strings.Contains(errs, "Usage: hcinit check") {
+		if code != 1 || !strings.Contains(errs, "Try 'hcinit check --help'.") {
 			t.Errorf("check %q: exit %d, stderr %.80q", args, code, errs)
 		}
 	}

@@ -280,9 +280,9 @@ func (sp *Spec) set(key, raw string, allowed []string) error {
 	case "name":
 		sp.Name = val
 	case "level":
-		switch Level(val) {
+		switch Level(strings.ToLower(val)) {
 		case LevelLive, LevelReady, LevelBoth:
-			sp.Level = Level(val)
+			sp.Level = Level(strings.ToLower(val))
 		default:
 			return fmt.Errorf("level: want live, ready or both, have %q", val)
 		}
