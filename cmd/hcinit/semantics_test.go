@@ -508,7 +508,7 @@ func TestClientCLI(t *testing.T) {
 		{[]string{"check", "--help"}, 0, "Usage: hcinit check", ""},
 		{[]string{"status", "-h"}, 0, "Usage: hcinit status", ""},
 		{[]string{"check", "--bogus"}, 1, "", "hcinit check: unknown option --bogus\nTry 'hcinit check --help'.\n"},
-		{[]string{"status", "--timeout"}, 2, "", "hcinit status: option --timeout needs a value\nTry 'hcinit status --help'.\n"},
+		{[]string{"status", "--timeout"}, 1, "", "hcinit status: option --timeout needs a value\nTry 'hcinit status --help'.\n"},
 		{[]string{"status", "--json", "--socket", sock + ".none", "--timeout", "1"}, 1, `"status": "unhealthy"`, "no hcinit answered"},
 	} {
 		out, errs, code := run(tc.args...)

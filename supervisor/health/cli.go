@@ -216,7 +216,7 @@ func StatusMain(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		return 2 // a usage error, as the main command's
+		return 1 // a client mode never exits 2 (Docker's reserved code)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
