@@ -49,8 +49,8 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		startedAt    time.Time
 		delay        = s.cfg.RestartDelay
 	)
-	if s.health != nil {
-		unhealthy = s.health.Unhealthy()
+	if s.observer != nil {
+		unhealthy = s.observer.Unhealthy()
 	}
 	startChild := func() error {
 		pid, ch, err := s.start()
@@ -60,8 +60,8 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		}
 		exited, alive, startedAt, daemon = ch, true, time.Now(), false
 		log.WithField("pid", pid).Debug("child started")
-		if s.health != nil {
-			s.health.ChildStarted(pid)
+		if s.observer != nil {
+			s.observer.ChildStarted(pid)
 		}
 		return nil
 	}
@@ -81,8 +81,8 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 		stopping, stopSig, restStopped = true, sig, false
 		restartTimer = nil
 		adopting = nil // a daemon not adopted yet is still in the tree: it gets the signal
-		if s.health != nil {
-			s.health.Stopping()
+		if s.observer != nil {
+			s.observer.Stopping()
 		}
 		if s.cfg.DrainDelay > 0 && alive {
 			pendingStop = sig
@@ -105,9 +105,9 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 	// it, or exit at once when nothing is left, or stop what it left behind.
 	// A non-nil result is hcinit's exit.
 	gone := func(raw int) error {
-		if s.health != nil {
+		if s.observer != nil {
 			// Why it ended, for a health side that keeps restart history.
-			if h, ok := s.health.(interface{ ChildExitReason(string) }); ok {
+			if h, ok := s.observer.(interface{ ChildExitReason(string) }); ok {
 				reason := "exited"
 				switch {
 				case restartAfter:
@@ -117,7 +117,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 				}
 				h.ChildExitReason(reason)
 			}
-			s.health.ChildExited(raw)
+			s.observer.ChildExited(raw)
 		}
 		if restartAfter || (!stopping && s.shouldRestart(raw)) {
 			if time.Since(startedAt) >= restartReset {
@@ -228,7 +228,7 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 			}
 
 		case pid := <-s.mainPIDs:
-			if pid == s.ChildPID() {
+			if pid == s.childPID() {
 				continue
 			}
 			ch, err := s.adoptMainPID(pid)
@@ -244,8 +244,8 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 			if a.err == nil {
 				exited, alive, daemon = a.exited, true, true
 				log.WithField("pid", a.pid).Info("supervising daemon from pid file")
-				if s.health != nil {
-					s.health.ChildStarted(a.pid)
+				if s.observer != nil {
+					s.observer.ChildStarted(a.pid)
 				}
 				continue
 			}

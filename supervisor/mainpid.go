@@ -9,18 +9,25 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
-// SetMainPID tells the child actor that pid is the main process from now on
-// (sd_notify's MAINPID=, systemd.service(5)): it is supervised as a --pidfile
-// daemon is. It never blocks; a newer pid replaces one not yet taken.
-func (s *Supervisor) SetMainPID(pid int) {
+// MainPIDs carries sd_notify's MAINPID= (systemd.service(5)) from the health
+// side to the child actor, which supervises that pid from then on as it does a
+// --pidfile daemon. Make it with NewMainPIDs.
+type MainPIDs chan int
+
+// NewMainPIDs returns a mailbox of one.
+func NewMainPIDs() MainPIDs { return make(MainPIDs, 1) }
+
+// Set tells the child actor that pid is the main process from now on. It never
+// blocks; a newer pid replaces one not yet taken.
+func (c MainPIDs) Set(pid int) {
 	for {
 		select {
-		case s.mainPIDs <- pid:
+		case c <- pid:
 			return
 		default:
 		}
 		select {
-		case <-s.mainPIDs:
+		case <-c:
 		default:
 		}
 	}
@@ -48,4 +55,11 @@ func (s *Supervisor) adoptMainPID(pid int) (<-chan reaper.Exit, error) {
 	}
 	s.mu.Unlock()
 	return ch, nil
+}
+
+// childPID is the pid of the supervised process, 0 when none runs.
+func (s *Supervisor) childPID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pid
 }

@@ -2,11 +2,9 @@
 // signals to it, reaps every zombie, runs the stop sequence and reports the
 // child's exit status.
 //
-// Run wires one oklog/run group of actors (signals, reaper, child, health), each
-// pre-emptable by its interrupt. Only the reaper calls wait4. The child runs in
-// its own process group with hcinit's own stdin, stdout and stderr. Run returns
-// only when no process of the tree is left, or the grace is over and everything
-// left was killed.
+// Supervisor is the child actor of hcinit's run.Group (cmd/hcinit/run.go); the
+// reaper, its sibling there, is the only caller of wait4. The child runs in its
+// own process group with hcinit's own stdin, stdout and stderr.
 package supervisor
 
 import (
@@ -22,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/oklog/run"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
@@ -30,12 +27,9 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
-// Health is what the supervisor tells the health side and asks of it. The
-// health package's Monitor implements it; Run works without one.
-type Health interface {
-	ChildEnv() []string
-	Execute() error
-	Interrupt(error)
+// Observer is what the child actor tells the health side, and the one thing it
+// asks of it: a signal when a live-level check turns unhealthy.
+type Observer interface {
 	ChildStarted(pid int)
 	ChildExited(code int)
 	Stopping()
@@ -71,78 +65,57 @@ const ownStopTimeout = 10 * time.Second
 // process in uninterruptible sleep must not keep PID 1 alive for ever.
 const afterKill = 5 * time.Second
 
-// Supervisor holds the state the actors share. Build it with New.
+// Supervisor is the child actor and the state its helpers share. Build it with
+// New, run it with Run, stop it with Interrupt.
 type Supervisor struct {
-	cfg    Config
-	log    *logrus.Logger
-	sigs   <-chan os.Signal
-	reaper *reaper.Reaper
-	health Health
-	id     *Identity
-	pid1   bool
-	tty    bool
+	cfg      Config
+	log      *logrus.Logger
+	reaper   *reaper.Reaper
+	observer Observer
+	env      []string
+	id       *Identity
+	pid1     bool
+	tty      bool
 
-	childSigs <-chan os.Signal
-	mainPIDs  chan int  // MAINPID= from the notify socket
-	stalePid  time.Time // mtime of a --pidfile that existed before the launcher started
+	stop     chan struct{} // closed by Interrupt
+	stopOnce sync.Once
+	mainPIDs MainPIDs  // MAINPID= from the notify socket
+	stalePid time.Time // mtime of a --pidfile that existed before the launcher started
 
 	mu   sync.Mutex
 	pid  int // the supervised process (the child, or the daemon from --pidfile)
 	pgid int
 
-	sent [65]atomic.Uint64 // signals sent to the child by forward, by number
+	sent *SignalCounts
 }
 
-// New prepares a supervisor. sigs must already be subscribed to every forwardable
-// signal (see internal/earlysig). The reaper is shared with the health side.
-func New(cfg Config, sigs <-chan os.Signal, log *logrus.Logger, r *reaper.Reaper) (*Supervisor, error) {
-	s := &Supervisor{cfg: cfg, log: log, sigs: sigs, reaper: r, pid1: os.Getpid() == 1, mainPIDs: make(chan int, 1)}
-	if cfg.User != "" {
-		id, err := LookupUser(cfg.User, "/etc/passwd", "/etc/group")
-		if err != nil {
-			return nil, err
-		}
-		s.id = &id
-	}
+// Deps are what the child actor works with, built before it.
+type Deps struct {
+	Reaper   *reaper.Reaper // required: the only wait4, shared with exec checks
+	Identity *Identity      // who the child runs as; nil = hcinit's own identity
+	Observer Observer       // the health side; nil = none
+	Env      []string       // KEY=VALUE pairs that replace inherited ones in the child's environment
+	Sent     *SignalCounts  // counts the signals sent to the child; nil = not counted
+	MainPIDs MainPIDs       // sd_notify's MAINPID= from the health side; nil = none
+	Log      *logrus.Logger
+}
+
+// New prepares the child actor; it starts nothing.
+func New(cfg Config, d Deps) *Supervisor {
+	s := &Supervisor{cfg: cfg, log: d.Log, reaper: d.Reaper, observer: d.Observer, env: d.Env,
+		id: d.Identity, sent: d.Sent, mainPIDs: d.MainPIDs, pid1: os.Getpid() == 1, stop: make(chan struct{})}
 	s.tty = isForegroundTTY(0)
 	if cfg.Pidfile != "" {
-		r.RememberUnclaimed()
+		d.Reaper.RememberUnclaimed()
 	}
-	return s, nil
+	return s
 }
 
-// SetChildSignals hands the reaper a SIGCHLD subscription made earlier (see
-// internal/earlysig); without one it subscribes when it starts.
-func (s *Supervisor) SetChildSignals(c <-chan os.Signal) { s.childSigs = c }
-
-// SetHealth attaches the health side before Run.
-func (s *Supervisor) SetHealth(h Health) { s.health = h }
-
-// ChildPID is the pid of the supervised process, 0 when none runs.
-func (s *Supervisor) ChildPID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pid
-}
-
-// Credential is who the child runs as; nil means hcinit's own identity.
-func (s *Supervisor) Credential() *syscall.Credential {
-	if s.id == nil {
-		return nil
-	}
-	return s.id.Cred
-}
-
-// ChildUID is the uid the child runs as.
-func (s *Supervisor) ChildUID() int {
-	if s.id == nil {
-		return os.Getuid()
-	}
-	return int(s.id.Cred.Uid)
-}
-
-// Run supervises until the tree is gone and returns hcinit's exit status.
-func (s *Supervisor) Run() int {
+// Run is the child actor: it starts the command, forwards what arrives on sigc
+// (subscribed before main, see internal/earlysig), runs the stop sequence and
+// returns an *ExitError once no process of the tree is left, or the grace is
+// over and everything left was killed. The reaper must be running.
+func (s *Supervisor) Run(sigc <-chan os.Signal) error {
 	if !s.pid1 {
 		// As an ordinary process, orphans of the child must come back to us.
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -154,68 +127,37 @@ func (s *Supervisor) Run() int {
 			s.log.WithError(err).Warn("cannot set parent-death signal")
 		}
 	}
+	return s.supervise(sigc, s.stop)
+}
 
-	forwarded := make(chan os.Signal, cap(s.sigs)+1)
-	var g run.Group
-	{ // signals: moves signals from the early subscription to the child actor.
-		done := make(chan struct{})
-		g.Add(func() error {
-			for {
-				select {
-				case sig := <-s.sigs:
-					forwarded <- sig
-				case <-done:
-					return nil
-				}
-			}
-		}, func(error) { close(done) })
-	}
-	{ // reaper: the only wait4 in the process.
-		done := make(chan struct{})
-		g.Add(func() error {
-			if s.childSigs != nil {
-				s.reaper.RunOn(s.childSigs, done)
-			} else {
-				s.reaper.Run(done)
-			}
-			return nil
-		}, func(error) { close(done) })
-	}
-	if s.health != nil { // health: socket, checks, watcher, notify.
-		h := s.health
-		done := make(chan struct{})
-		var once sync.Once
-		g.Add(func() error {
-			if err := h.Execute(); err != nil {
-				s.log.WithError(err).WithField("component", "health").Error("health stopped")
-			}
-			// A broken health side must never take the child down: wait.
-			<-done
-			return nil
-		}, func(err error) {
-			once.Do(func() {
-				h.Interrupt(err)
-				close(done)
-			})
-		})
-	}
-	{ // child: start, forward, stop, exit.
-		stop := make(chan struct{})
-		var once sync.Once
-		g.Add(func() error {
-			return s.supervise(forwarded, stop)
-		}, func(error) { once.Do(func() { close(stop) }) })
-	}
-	err := g.Run()
+// Interrupt starts the stop sequence, as a TERM would; Run returns once the
+// tree is gone. It is safe to call more than once, before or after Run.
+func (s *Supervisor) Interrupt(error) { s.stopOnce.Do(func() { close(s.stop) }) }
+
+// ExitStatus is hcinit's exit status for what the actors returned: an
+// *ExitError's code, 0 for nil, 1 for anything else.
+func ExitStatus(err error) int {
 	var ee *ExitError
-	if errors.As(err, &ee) {
+	switch {
+	case errors.As(err, &ee):
 		return ee.Code
-	}
-	if err != nil {
-		s.log.WithError(err).Error("supervisor failed")
+	case err != nil:
 		return 1
 	}
 	return 0
+}
+
+// ResolveUser resolves --user from /etc/passwd and /etc/group; "" is nil,
+// hcinit's own identity.
+func ResolveUser(spec string) (*Identity, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	id, err := LookupUser(spec, "/etc/passwd", "/etc/group")
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
 }
 
 // start launches the command through the reaper. Its error is an *ExitError
@@ -223,15 +165,15 @@ func (s *Supervisor) Run() int {
 func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
 	argv := s.cfg.Command
 	env := os.Environ()
-	if s.health != nil {
+	if s.observer != nil {
 		// hcinit's own NOTIFY_SOCKET, HEALTHCHECK_* and WATCHDOG_* replace
 		// inherited ones (podman --sdnotify, a systemd unit): the first of two
 		// entries wins for glibc and Go, so appending would not do.
 		env = setEnv(env, "WATCHDOG_PID", "")
-		for _, kv := range s.health.ChildEnv() {
-			k, v, _ := strings.Cut(kv, "=")
-			env = setEnv(env, k, v)
-		}
+	}
+	for _, kv := range s.env {
+		k, v, _ := strings.Cut(kv, "=")
+		env = setEnv(env, k, v)
 	}
 	if s.id != nil {
 		env = setEnv(env, "HOME", s.id.Home)
@@ -358,18 +300,26 @@ func (s *Supervisor) forward(sig unix.Signal) {
 		log.WithError(err).Warn("forwarding signal failed")
 		return
 	}
-	if int(sig) < len(s.sent) {
-		s.sent[sig].Add(1)
-	}
+	s.sent.add(sig)
 	log.Debug("forwarded signal")
 }
 
-// SignalsForwarded counts the signals sent to the child (or its group) by
-// name: the forwarded ones and hcinit's own stop signals (for /metrics).
-func (s *Supervisor) SignalsForwarded() map[string]uint64 {
+// SignalCounts counts the signals sent to the child (or its group): the
+// forwarded ones and hcinit's own stop signals (for /metrics). The zero value
+// is ready; it is safe for concurrent use.
+type SignalCounts struct{ n [65]atomic.Uint64 }
+
+func (c *SignalCounts) add(sig unix.Signal) {
+	if c != nil && int(sig) < len(c.n) {
+		c.n[sig].Add(1)
+	}
+}
+
+// ByName returns the counts by signal name, without the zero ones.
+func (c *SignalCounts) ByName() map[string]uint64 {
 	m := map[string]uint64{}
-	for i := range s.sent {
-		if n := s.sent[i].Load(); n > 0 {
+	for i := range c.n {
+		if n := c.n[i].Load(); n > 0 {
 			m[sigs.Name(unix.Signal(i))] = n
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oklog/run"
 	"github.com/sirupsen/logrus"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
@@ -37,12 +38,7 @@ func start(t *testing.T, cfg Config) *harness {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	h := &harness{t: t, sigs: make(chan os.Signal, 16), done: make(chan int, 1)}
-	s, err := New(cfg, h.sigs, log, reaper.New(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.tty = false // whatever the terminal go test runs on
-	go func() { h.done <- s.Run() }()
+	go func() { h.done <- runGroup(t, cfg, h.sigs, log) }()
 	t.Cleanup(func() {
 		select {
 		case <-h.done:
@@ -51,6 +47,26 @@ func start(t *testing.T, cfg Config) *harness {
 		}
 	})
 	return h
+}
+
+// runGroup runs the reaper and the child actor as cmd/hcinit's group does,
+// and returns the exit status.
+func runGroup(t *testing.T, cfg Config, sigs <-chan os.Signal, log *logrus.Logger) int {
+	id, err := ResolveUser(cfg.User)
+	if err != nil {
+		t.Error(err)
+		return -1
+	}
+	r := reaper.New(nil)
+	s := New(cfg, Deps{Reaper: r, Identity: id, Log: log})
+	s.tty = false // whatever the terminal go test runs on
+	var g run.Group
+	{
+		stop := make(chan struct{})
+		g.Add(func() error { r.Run(stop); return nil }, func(error) { close(stop) })
+	}
+	g.Add(func() error { return s.Run(sigs) }, s.Interrupt)
+	return ExitStatus(g.Run())
 }
 
 func (h *harness) exit(d time.Duration) (int, error) {
@@ -221,13 +237,8 @@ func TestRunTermBeforeStart(t *testing.T) {
 	log.SetOutput(io.Discard)
 	sigs := make(chan os.Signal, 1)
 	sigs <- syscall.SIGTERM // queued before Run starts anything
-	s, err := New(cfg, sigs, log, reaper.New(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.tty = false
 	done := make(chan int, 1)
-	go func() { done <- s.Run() }()
+	go func() { done <- runGroup(t, cfg, sigs, log) }()
 	select {
 	case code := <-done:
 		// sh may get TERM before its trap is set (143) or after (11): either

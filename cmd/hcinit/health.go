@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -15,9 +16,22 @@ import (
 
 const checkHelp = health.SpecSyntax + "\n" + health.CheckUsage + "\n" + health.StatusUsage
 
+// shared is what the child actor and the health side both work with, made
+// before either.
+type shared struct {
+	reaper   *reaper.Reaper
+	id       *supervisor.Identity
+	sent     *supervisor.SignalCounts // signals sent to the child, for /metrics
+	mainPIDs supervisor.MainPIDs      // MAINPID= from the notify socket to the child actor
+}
+
 // newHealth builds the health side from the supervisor's configuration. It binds
 // the sockets now, so they exist before the child's first instruction.
-func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *supervisor.Supervisor) (supervisor.Health, error) {
+func newHealth(cfg supervisor.Config, log *logrus.Logger, sh shared) (*health.Monitor, error) {
+	var cred *syscall.Credential
+	if sh.id != nil {
+		cred = sh.id.Cred
+	}
 	dir, _ := os.Getwd()
 	return health.New(health.Config{
 		Specs:            cfg.Checks,
@@ -35,20 +49,18 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, r *reaper.Reaper, s *s
 		WatchdogSignal:   cfg.WatchdogSignal,
 		NotifyAccess:     cfg.NotifyAccess,
 		Version:          version,
-		MainPID:          s.SetMainPID,
+		MainPID:          sh.mainPIDs.Set,
 		Dir:              dir,
 		Log:              log,
 		// The first result's code and logging are done with once it is in:
 		// hand those pages back too (see internal/memtrim).
 		Settled: func() { time.AfterFunc(100*time.Millisecond, memtrim.Idle) },
 		// After a burst of connections: the garbage and free pages it left.
-		Trim:      memtrim.Idle,
-		Reaper:    r,
-		ChildPID:  s.ChildPID,
-		ChildCred: s.Credential,
-		ChildUID:  s.ChildUID,
+		Trim:   memtrim.Idle,
+		Reaper: sh.reaper,
+		Cred:   cred,
 
-		SignalsForwarded: s.SignalsForwarded,
+		SignalsForwarded: sh.sent.ByName,
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -32,7 +31,12 @@ func testMain(m *testing.M) int {
 	binDir = dir
 	// The binary under test is built as the Makefile builds it: static, no race
 	// detector (its start-up time is part of what the tests look at).
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", dir+"/",
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "the go command must be on PATH:", err)
+		return 1
+	}
+	build := exec.Command(goTool, "build", "-trimpath", "-o", dir+"/",
 		"github.com/wisdom-oss/go-healthcheck/cmd/hcinit",
 		"github.com/wisdom-oss/go-healthcheck/internal/testbin/...")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -25,13 +25,8 @@ import (
 // is unknown).
 func (m *Monitor) childOwner() int {
 	uid := -1
-	if m.cfg.ChildUID != nil {
-		uid = m.cfg.ChildUID()
-	}
-	if uid < 0 {
-		if cred := m.childCred(); cred != nil {
-			uid = int(cred.Uid)
-		}
+	if cred := m.childCred(); cred != nil {
+		uid = int(cred.Uid)
 	}
 	if uid < 0 || uid == os.Getuid() {
 		return -1

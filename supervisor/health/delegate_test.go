@@ -217,8 +217,10 @@ func TestStaleNameFileNotAdopted(t *testing.T) {
 
 	m := bare(t, Config{Dir: dir})
 	m.created = time.Now()
-	w := m.startWatcher()
-	defer func() { m.cancel(); w.Close(); m.wg.Wait() }()
+	w, files := m.startWatcher()
+	done := make(chan struct{})
+	go func() { m.watch(w, files); close(done) }()
+	defer func() { m.cancel(); w.Close(); <-done }()
 	time.Sleep(100 * time.Millisecond)
 	m.mu.Lock()
 	n := len(m.checks)

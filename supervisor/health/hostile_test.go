@@ -385,7 +385,7 @@ func TestConfusedDeputy(t *testing.T) {
 		return logs.Write(p)
 	})))
 	logged := func(s string) bool { logMu.Lock(); defer logMu.Unlock(); return strings.Contains(logs.String(), s) }
-	h := start(t, Config{Interval: 20 * time.Millisecond, Retries: 1, Log: log, ChildUID: func() int { return 65534 }}, nil)
+	h := start(t, Config{Interval: 20 * time.Millisecond, Retries: 1, Log: log, Cred: &syscall.Credential{Uid: 65534, Gid: 65534}}, nil)
 	env := h.ChildEnv()
 	nameFile, sockDir := envValue(env, common.EnvNameFile), envValue(env, common.EnvSocketDir)
 	h.ChildStarted(os.Getpid())
@@ -569,13 +569,13 @@ func usernsMain(addr string) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	m, err := New(Config{Socket: addr, RuntimeDir: filepath.Join(dir, "run"), ChildUID: func() int { return 65534 }})
+	m, err := New(Config{Socket: addr, RuntimeDir: filepath.Join(dir, "run"), Cred: &syscall.Credential{Uid: 65534, Gid: 65534}})
 	if err != nil {
 		fmt.Println("inner: error:", err)
 		return 1
 	}
 	done := make(chan error, 1)
-	go func() { done <- m.Execute() }()
+	go func() { done <- runActors(m) }()
 	m.ChildStarted(os.Getpid())
 	exe, _ := os.Executable()
 	c := exec.Command(exe, "--socket", addr, "--timeout", "2s")

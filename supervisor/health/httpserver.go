@@ -29,11 +29,10 @@ const maxRequestHeader = 8 << 10
 // the connection, and the client may lose the response.
 const lingerTimeout = 500 * time.Millisecond
 
-// startHTTP serves /livez, /readyz, /healthz (200 with "healthy", or 503 with
-// the reason) and /status (the JSON Status) on Config.HTTPAddr. It returns the
-// function that stops the server, nil when there is none. A failed bind is
-// logged, not fatal.
-func (m *Monitor) startHTTP() func() {
+// listenHTTP binds Config.HTTPAddr for /livez, /readyz, /healthz (200 with
+// "healthy", or 503 with the reason) and /status (the JSON Status). It returns
+// nil when there is no address; a failed bind is logged, not fatal.
+func (m *Monitor) listenHTTP() net.Listener {
 	if m.cfg.HTTPAddr == "" {
 		return nil
 	}
@@ -45,10 +44,8 @@ func (m *Monitor) startHTTP() func() {
 	m.mu.Lock()
 	m.httpAddr = ln.Addr().String()
 	m.mu.Unlock()
-	m.wg.Add(1)
-	go m.serveHTTP(ln)
 	m.log.WithField("addr", m.httpAddr).Debug("serving HTTP health endpoint")
-	return func() { ln.Close() }
+	return ln
 }
 
 // serveHTTP accepts connections until the listener is closed, one goroutine
@@ -56,7 +53,6 @@ func (m *Monitor) startHTTP() func() {
 // connection that has waited longest for its request is closed, so idle or
 // slow clients never make a new one wait.
 func (m *Monitor) serveHTTP(ln net.Listener) {
-	defer m.wg.Done()
 	defer ln.Close()
 	m.acceptLoop(ln, "accept HTTP health connection", func(c net.Conn) func() {
 		pc := m.httpConns.Admit(c)

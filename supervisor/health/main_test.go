@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oklog/run"
 	"github.com/sirupsen/logrus"
 	"go.uber.org/goleak"
 )
@@ -90,19 +91,34 @@ func start(t *testing.T, cfg Config, prepare func(*Monitor)) *harness {
 		prepare(m)
 	}
 	done := make(chan error, 1)
-	go func() { done <- m.Execute() }()
+	go func() { done <- runActors(m) }()
 	t.Cleanup(func() {
 		m.Interrupt(nil)
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("Execute: %v", err)
+				t.Errorf("actors: %v", err)
 			}
 		case <-time.After(5 * time.Second):
-			t.Errorf("Execute did not return within 5s of Interrupt")
+			t.Errorf("the actors did not return within 5s of Interrupt")
 		}
 	})
 	return &harness{Monitor: m, sock: cfg.Socket, dir: dir}
+}
+
+// runActors runs every actor of m as cmd/hcinit's run.Group does, then Close.
+func runActors(m *Monitor) error {
+	var g run.Group
+	g.Add(m.RunChecks, m.Interrupt)
+	for _, ln := range m.Sockets() {
+		g.Add(func() error { return m.ServeSocket(ln) }, m.Interrupt)
+	}
+	g.Add(m.RunNotify, m.Interrupt)
+	g.Add(m.ServeHTTP, m.Interrupt)
+	g.Add(m.Watch, m.Interrupt)
+	err := g.Run()
+	m.Close()
+	return err
 }
 
 // waitFor polls cond (tests only) until it holds or the timeout passes.

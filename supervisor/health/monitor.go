@@ -3,9 +3,10 @@
 // per check and overall, and answers clients from that state only.
 //
 // Contract: New validates every --check spec and binds the sockets the child is
-// told about (so nothing it sends early is lost) but starts no goroutine;
-// Execute runs every actor of the health side until Interrupt and releases the
-// sockets and files when it returns, leaving no goroutine behind. The supervisor
+// told about (so nothing it sends early is lost) but starts no goroutine. Its
+// actors (RunChecks, ServeSocket for each of Sockets, RunNotify, ServeHTTP,
+// Watch) run until Interrupt; Close, once they returned, waits for what they
+// started and releases the sockets and files, leaving no goroutine behind. The supervisor
 // reports the child's life with ChildStarted, ChildExited and Stopping. Exec
 // checks are started through the single wait owner, the reaper, and never wait
 // themselves.
@@ -23,11 +24,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
@@ -84,13 +83,11 @@ type Config struct {
 	Dir        string // hcinit's working directory: gets a v1.0.x .hc-socket when writable; "" = none
 	RuntimeDir string // for NOTIFY_SOCKET and the child's name file; "" = first writable default
 
-	Log       *logrus.Logger
-	Settled   func()                     // called once, after the overall status first leaves starting (hcinit trims memory then)
-	Trim      func()                     // called when a burst of connections is over and the servers are idle (hcinit trims memory then); nil = never
-	Reaper    *reaper.Reaper             // required by exec checks
-	ChildPID  func() int                 // nil = the pid given to ChildStarted
-	ChildCred func() *syscall.Credential // exec checks and shared files use it; nil = hcinit's own
-	ChildUID  func() int                 // allowed as a socket peer; -1 = unknown
+	Log     *logrus.Logger
+	Settled func()              // called once, after the overall status first leaves starting (hcinit trims memory then)
+	Trim    func()              // called when a burst of connections is over and the servers are idle (hcinit trims memory then); nil = never
+	Reaper  *reaper.Reaper      // required by exec checks
+	Cred    *syscall.Credential // who the child runs as: exec checks, shared files and socket peers; nil = hcinit's own
 
 	Version          string                   // hcinit's version, for /metrics
 	SignalsForwarded func() map[string]uint64 // signals sent to the child by name, for /metrics; nil = none
@@ -103,7 +100,6 @@ type Monitor struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	created time.Time
-	started atomic.Bool // Execute was called
 
 	mu          sync.Mutex
 	checks      []*check
@@ -367,12 +363,7 @@ func (m *Monitor) chownToChild(path string, owner bool) {
 	}
 }
 
-func (m *Monitor) childCred() *syscall.Credential {
-	if m.cfg.ChildCred == nil {
-		return nil
-	}
-	return m.cfg.ChildCred()
-}
+func (m *Monitor) childCred() *syscall.Credential { return m.cfg.Cred }
 
 // setupV1 keeps a v1.0.x name file in Dir naming a socket of ours in /tmp, so
 // `app -healthcheck` from an old client binary reaches hcinit. It returns the
@@ -452,56 +443,102 @@ func (m *Monitor) ChildEnv() []string {
 	return env
 }
 
-// Execute runs the health side (check loops, notify socket, wrapper sockets,
-// HTTP endpoint, name file watcher) until Interrupt, then releases every socket
-// and file New made and returns nil once all its goroutines have ended.
-func (m *Monitor) Execute() error {
-	if !m.started.CompareAndSwap(false, true) {
-		return errors.New("run health monitor: Execute called twice")
-	}
-	defer m.release()
-
+// RunChecks is the checks actor: one loop per check (and per check adopted
+// later), until Interrupt.
+func (m *Monitor) RunChecks() error {
 	m.mu.Lock()
 	m.running = true
 	for _, c := range m.checks {
 		m.startLoopLocked(c)
 	}
 	m.mu.Unlock()
-
-	if m.notify != nil {
-		m.wg.Add(1)
-		go m.notify.run()
-	}
-	for _, ln := range m.listeners {
-		m.wg.Add(1)
-		go m.serve(ln)
-	}
-	httpDone := m.startHTTP()
+	// What SIGKILLed hcinits left behind, in the background.
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		m.reclaimStale()
 	}()
-	var watcher *fsnotify.Watcher
-	watching := make(chan struct{})
-	go func() {
-		defer close(watching)
-		t := time.NewTimer(watchDelay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			// Before the watcher: no goroutine reads v1Name/v1File yet.
-			if ln := m.setupV1(); ln != nil {
-				m.wg.Add(1)
-				go m.serve(ln)
-			}
-			watcher = m.startWatcher()
-		case <-m.ctx.Done():
-		}
-	}()
-
 	<-m.ctx.Done()
-	<-watching
+	return nil
+}
+
+// Sockets are the wrapper sockets New bound, the v1.0.x one included: one
+// ServeSocket actor each.
+func (m *Monitor) Sockets() []*net.UnixListener { return m.listeners }
+
+// ServeSocket is a wrapper socket's actor: it answers from the state, never
+// running a check, until ln is closed or Interrupt.
+func (m *Monitor) ServeSocket(ln *net.UnixListener) error {
+	defer ln.Close()
+	stop := context.AfterFunc(m.ctx, func() { ln.Close() })
+	defer stop()
+	m.serve(ln)
+	return nil
+}
+
+// RunNotify is the NOTIFY_SOCKET actor: it reads the child's sd_notify
+// messages until Interrupt. Without a notify socket it only waits.
+func (m *Monitor) RunNotify() error {
+	if m.notify == nil {
+		<-m.ctx.Done()
+		return nil
+	}
+	stop := context.AfterFunc(m.ctx, func() { m.notify.conn.Close() })
+	defer stop()
+	m.notify.run()
+	return nil
+}
+
+// ServeHTTP is the --http actor: it binds Config.HTTPAddr and serves until
+// Interrupt. Without an address, or when the bind fails (logged), it only waits.
+func (m *Monitor) ServeHTTP() error {
+	ln := m.listenHTTP()
+	if ln == nil {
+		<-m.ctx.Done()
+		return nil
+	}
+	stop := context.AfterFunc(m.ctx, func() { ln.Close() })
+	defer stop()
+	m.serveHTTP(ln)
+	return nil
+}
+
+// Watch is the name-file actor: after watchDelay it serves the v1.0.x name
+// file's socket and watches for the child's own health socket, which it adopts
+// as a delegate check, until Interrupt.
+func (m *Monitor) Watch() error {
+	t := time.NewTimer(watchDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-m.ctx.Done():
+		return nil
+	}
+	// The v1.0.x name file and its socket come with the watcher, before it:
+	// no goroutine reads v1Name/v1File yet.
+	if ln := m.setupV1(); ln != nil {
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); m.ServeSocket(ln) }()
+	}
+	w, files := m.startWatcher()
+	if w == nil {
+		<-m.ctx.Done()
+		return nil
+	}
+	stop := context.AfterFunc(m.ctx, func() { w.Close() })
+	defer stop()
+	m.watch(w, files)
+	return nil
+}
+
+// Interrupt ends every actor of the health side and returns at once. It is
+// safe to call any number of times, before or after they run.
+func (m *Monitor) Interrupt(error) { m.cancel() }
+
+// Close ends the actors if they still run, waits for every goroutine they
+// started, and releases the sockets and files New made.
+func (m *Monitor) Close() {
+	m.cancel()
 	for _, ln := range m.listeners {
 		ln.Close()
 	}
@@ -509,20 +546,10 @@ func (m *Monitor) Execute() error {
 		m.notify.conn.Close()
 		m.notify.stop()
 	}
-	if watcher != nil {
-		watcher.Close()
-	}
-	if httpDone != nil {
-		httpDone()
-	}
 	m.wg.Wait()
 	m.trim.stop()
-	return nil
+	m.release()
 }
-
-// Interrupt starts the shutdown and returns at once. It is safe to call any
-// number of times, before or after Execute.
-func (m *Monitor) Interrupt(error) { m.cancel() }
 
 func (m *Monitor) release() {
 	if m.v1Name != "" {
@@ -628,9 +655,6 @@ func (m *Monitor) Status() Status {
 }
 
 func (m *Monitor) pid() int {
-	if m.cfg.ChildPID != nil {
-		return m.cfg.ChildPID()
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.childActive {

@@ -89,7 +89,6 @@ func newNotifier(m *Monitor) (*notifier, error) {
 
 // run reads datagrams until the socket is closed.
 func (n *notifier) run() {
-	defer n.m.wg.Done()
 	buf := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
 	for {

@@ -29,6 +29,13 @@ func bare(t *testing.T, cfg Config) *Monitor {
 	return m
 }
 
+// setChild makes pid the running child the probes look at.
+func setChild(m *Monitor, pid int) {
+	m.mu.Lock()
+	m.childPID, m.childActive = pid, true
+	m.mu.Unlock()
+}
+
 func probeOnce(t *testing.T, m *Monitor, spec string) outcome {
 	t.Helper()
 	sp, err := ParseSpec(spec)
@@ -59,11 +66,10 @@ func wantFail(t *testing.T, o outcome, contains string) {
 }
 
 func TestProcessProbe(t *testing.T) {
-	pid := 0
-	m := bare(t, Config{ChildPID: func() int { return pid }})
+	m := bare(t, Config{})
 	wantFail(t, probeOnce(t, m, "process"), "no child process")
 
-	pid = os.Getpid()
+	setChild(m, os.Getpid())
 	wantPass(t, probeOnce(t, m, "process"), "is running")
 
 	// A zombie: a child that exited and was not waited for yet.
@@ -71,7 +77,8 @@ func TestProcessProbe(t *testing.T) {
 	if err := zombie.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pid = zombie.Process.Pid
+	pid := zombie.Process.Pid
+	setChild(m, pid)
 	waitFor(t, "zombie", 3*time.Second, func() bool { s, _ := procState(pid); return s == 'Z' })
 	wantFail(t, probeOnce(t, m, "process"), "zombie")
 	zombie.Wait()
@@ -83,6 +90,7 @@ func TestProcessProbe(t *testing.T) {
 	}
 	defer func() { stopped.Process.Kill(); stopped.Wait() }()
 	pid = stopped.Process.Pid
+	setChild(m, pid)
 	stopped.Process.Signal(os.Signal(sigstop))
 	waitFor(t, "stopped", 3*time.Second, func() bool { s, _ := procState(pid); return s == 'T' })
 	wantFail(t, probeOnce(t, m, "process"), "stopped")
@@ -161,7 +169,8 @@ func TestSignalProbeWithHeartbeatFile(t *testing.T) {
 	}
 	defer func() { child.Process.Kill(); child.Wait() }()
 	waitFor(t, "shell ready", 3*time.Second, func() bool { _, err := os.Stat(hb + ".up"); return err == nil })
-	m := bare(t, Config{ChildPID: func() int { return child.Process.Pid }})
+	m := bare(t, Config{})
+	setChild(m, child.Process.Pid)
 	wantPass(t, probeOnce(t, m, "signal=USR1,heartbeat="+hb), "touched after SIGUSR1")
 	wantPass(t, probeOnce(t, m, "signal=USR1,heartbeat="+hb), "touched after SIGUSR1")
 	// The shell does not trap WINCH: no heartbeat.
@@ -196,9 +205,7 @@ func TestExecRunsAsChildUser(t *testing.T) {
 		t.Skip("needs root to switch users")
 	}
 	r := startReaper(t)
-	m := bare(t, Config{Reaper: r, Dir: "/", ChildCred: func() *syscall.Credential {
-		return &syscall.Credential{Uid: 65534, Gid: 65534}
-	}})
+	m := bare(t, Config{Reaper: r, Dir: "/", Cred: &syscall.Credential{Uid: 65534, Gid: 65534}})
 	o := probeOnce(t, m, "exec=/bin/sh -c,arg=echo $(id -u):$(id -g)")
 	if o.code != 0 || o.output != "65534:65534" {
 		t.Errorf("have %d %q, want 0 \"65534:65534\"", o.code, o.output)

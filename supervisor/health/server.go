@@ -120,11 +120,6 @@ func (m *Monitor) peerAllowed(uid int) bool {
 	if uid == 0 || uid == os.Getuid() {
 		return true
 	}
-	if m.cfg.ChildUID != nil {
-		if u := m.cfg.ChildUID(); u >= 0 && u == uid {
-			return true
-		}
-	}
 	if cred := m.childCred(); cred != nil && int(cred.Uid) == uid {
 		return true
 	}
@@ -146,7 +141,6 @@ const (
 // in m.conns: a flood of silent ones evicts its own oldest connections, never
 // a new honest client's (see package admit).
 func (m *Monitor) serve(ln *net.UnixListener) {
-	defer m.wg.Done()
 	m.acceptLoop(ln, "accept health connection", func(c net.Conn) func() {
 		uc := c.(*net.UnixConn)
 		uid := peerUID(uc)

@@ -117,7 +117,7 @@ func TestForeignPeerRefused(t *testing.T) {
 		t.Errorf("foreign client: %v, %q; want exit 1 with permission denied", err, out)
 	}
 	// The child's uid is allowed.
-	h2 := start(t, Config{Socket: addr + "-2", ChildUID: func() int { return 65534 }}, nil)
+	h2 := start(t, Config{Socket: addr + "-2", Cred: &syscall.Credential{Uid: 65534, Gid: 65534}}, nil)
 	h2.ChildStarted(os.Getpid())
 	cmd = exec.Command(exe, "--socket", addr+"-2")
 	cmd.Env = append(os.Environ(), "HEALTH_TEST_HELPER=check")

@@ -42,16 +42,16 @@ func (m *Monitor) nameFiles() []string {
 }
 
 // startWatcher watches the directories of the name files (never the files: an
-// atomic replace would drop a file watch), then looks at files already there.
-func (m *Monitor) startWatcher() *fsnotify.Watcher {
+// atomic replace would drop a file watch); watch then looks at files already there.
+func (m *Monitor) startWatcher() (*fsnotify.Watcher, []string) {
 	files := m.nameFiles()
 	if len(files) == 0 {
-		return nil
+		return nil, nil
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		m.log.WithError(err).Warn("cannot watch for the child's health socket")
-		return nil
+		return nil, nil
 	}
 	var watched []string
 	for _, f := range files {
@@ -65,13 +65,11 @@ func (m *Monitor) startWatcher() *fsnotify.Watcher {
 		}
 		watched = append(watched, dir)
 	}
-	m.wg.Add(1)
-	go m.watch(w, files)
-	return w
+	return w, files
 }
 
+// watch adopts what the name files announce until w is closed.
 func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
-	defer m.wg.Done()
 	for _, f := range files {
 		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(m.created.Add(-staleSlack)) {
 			m.nameFileChanged(f)

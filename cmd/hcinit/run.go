@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	oklog "github.com/oklog/run"
+	"github.com/sirupsen/logrus"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/earlysig"
+	"github.com/wisdom-oss/go-healthcheck/internal/subcmd"
+	"github.com/wisdom-oss/go-healthcheck/supervisor"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
+)
+
+// run is hcinit without the process around it: client commands, flags, then
+// the components in dependency order and one run.Group with every actor. It
+// returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	// A client mode never exits 2 (Docker's reserved code): what a health
+	// probe sends, -healthcheck anywhere among hcinit's options included,
+	// goes to the client, whose every failure is 1.
+	switch sub, rest := subcmd.Of(args); sub {
+	case "check":
+		return checkMain(rest, stdout, stderr)
+	case "status":
+		return statusMain(rest, stdout, stderr)
+	case "version":
+		return versionMain(rest, stdout, stderr)
+	}
+	if len(args) == 1 && args[0] == "help" {
+		// `hcinit help`, as `go help` and `docker help`; a command named
+		// help still runs as `hcinit -- help`.
+		supervisor.PrintUsage(stdout, checkHelp)
+		return 0
+	}
+	cfg, err := supervisor.Parse(args, os.Getenv)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+		return 2
+	case cfg.Help:
+		supervisor.PrintUsage(stdout, checkHelp)
+		return 0
+	case cfg.Version:
+		return versionMain(nil, stdout, stderr)
+	case cfg.PrintConfig:
+		if err := supervisor.PrintConfig(stdout, cfg); err != nil {
+			fmt.Fprintf(stderr, "hcinit: print config: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	log := newLogger(cfg, stderr)
+
+	id, err := supervisor.ResolveUser(cfg.User) // identity first: both sides need it
+	if err != nil {
+		fmt.Fprintf(stderr, "hcinit: %v\n", err)
+		return 2
+	}
+	r := reaper.New(zombieLogger(cfg, log))
+	sh := shared{reaper: r, id: id, sent: new(supervisor.SignalCounts), mainPIDs: supervisor.NewMainPIDs()}
+	checks, err := newHealth(cfg, log, sh) // binds the sockets before the fork
+	if err != nil {
+		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+		return 2
+	}
+	defer checks.Close()
+	child := supervisor.New(cfg, supervisor.Deps{Reaper: r, Identity: id, Observer: checks,
+		Env: checks.ChildEnv(), Sent: sh.sent, MainPIDs: sh.mainPIDs, Log: log})
+
+	// A signal sent the moment the child runs (by the child, by docker kill)
+	// must reach it: the rest of the subscription is in place before it starts.
+	earlysig.Wait()
+	var g oklog.Group
+	{ // reaper: the only wait4 (SIGCHLD subscribed before main, internal/earlysig)
+		stop := make(chan struct{})
+		g.Add(func() error { r.RunOn(earlysig.SIGCHLD, stop); return nil }, func(error) { close(stop) })
+	}
+	{ // child: start, forward, stop; it returns once the tree is empty and ends the group
+		g.Add(func() error { return child.Run(earlysig.Signals) }, child.Interrupt)
+	}
+	{ // checks: one loop per check, Docker's state machine
+		g.Add(keep(log, checks.RunChecks, checks.Interrupt))
+	}
+	for _, ln := range checks.Sockets() { // wrapper sockets: answer from the state, never run a check
+		g.Add(keep(log, func() error { return checks.ServeSocket(ln) }, checks.Interrupt))
+	}
+	{ // NOTIFY_SOCKET: the child's sd_notify messages
+		g.Add(keep(log, checks.RunNotify, checks.Interrupt))
+	}
+	{ // --http: /livez, /readyz, /healthz, /status
+		g.Add(keep(log, checks.ServeHTTP, checks.Interrupt))
+	}
+	{ // name files: the child's own health socket becomes a delegate check
+		g.Add(keep(log, checks.Watch, checks.Interrupt))
+	}
+	err = g.Run()
+	if ee := (*supervisor.ExitError)(nil); err != nil && !errors.As(err, &ee) {
+		log.WithError(err).Error("supervisor failed")
+	}
+	return supervisor.ExitStatus(err)
+}
+
+// keep runs a health actor, which must never end the group: a failure is
+// logged, then it waits for its interrupt. A broken health side must never
+// take the child down.
+func keep(log *logrus.Logger, execute func() error, interrupt func(error)) (func() error, func(error)) {
+	done := make(chan struct{})
+	var once sync.Once
+	return func() error {
+			if err := execute(); err != nil {
+				log.WithError(err).WithField("component", "health").Error("health stopped")
+			}
+			<-done
+			return nil
+		}, func(err error) {
+			once.Do(func() {
+				interrupt(err)
+				close(done)
+			})
+		}
+}
+
+// zombieLogger reports reaped processes nobody waited for, with --warn-zombies.
+func zombieLogger(cfg supervisor.Config, log *logrus.Logger) func(reaper.Exit, bool) {
+	if !cfg.WarnZombies {
+		return nil
+	}
+	return func(e reaper.Exit, claimed bool) {
+		if !claimed {
+			log.WithFields(logrus.Fields{"component": "reaper", "pid": e.Pid, "exit_code": e.Code()}).Warn("reaped zombie")
+		}
+	}
+}
+
+func newLogger(cfg supervisor.Config, stderr io.Writer) *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(stderr)
+	if cfg.LogFormat == "json" {
+		log.SetFormatter(&logrus.JSONFormatter{})
+	} else {
+		log.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
+	}
+	level, err := logrus.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		level = logrus.InfoLevel
+	}
+	// tini's verbosity, when given, decides: 0 errors, 1 warnings, 2 info, 3 debug.
+	switch {
+	case cfg.Verbosity == 0:
+		level = logrus.ErrorLevel
+	case cfg.Verbosity == 1:
+		level = logrus.WarnLevel
+	case cfg.Verbosity == 2:
+		level = logrus.InfoLevel
+	case cfg.Verbosity >= 3:
+		level = logrus.DebugLevel
+	}
+	log.SetLevel(level)
+	return log
+}
