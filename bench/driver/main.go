@@ -35,6 +35,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 )
 
 var (
@@ -691,15 +693,8 @@ type procStat struct {
 func readProc(pid int) procStat {
 	var p procStat
 	dir := fmt.Sprintf("/proc/%d", pid)
-	st := readFile(dir + "/stat")
-	if i := strings.LastIndexByte(st, ')'); i >= 0 {
-		f := strings.Fields(st[i+2:])
-		if len(f) > 12 && f[0] != "Z" {
-			p.alive = true
-			ut, _ := strconv.Atoi(f[11])
-			stt, _ := strconv.Atoi(f[12])
-			p.ticks = ut + stt
-		}
+	if st, err := proc.Stat(pid); err == nil && st.State != 'Z' {
+		p.alive, p.ticks = true, st.Ticks
 	}
 	for _, l := range strings.Split(readFile(dir+"/status"), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
@@ -869,40 +864,10 @@ func benchRSS() {
 		fmt.Sprintf("VmRSS %s later (median)", idleCPUWindow), fmt.Sprintf("CPU ticks in the next %s (max; 1 tick = 10 ms)", idleCPUWindow), "wake-ups in that window (all threads, median)", "threads"}, rows)
 }
 
-// descendants lists the processes below pid.
-func descendants(pid int) []int {
-	parent := map[int]int{}
-	names, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, n := range names {
-		st := readFile(n)
-		i := strings.LastIndexByte(st, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(st[i+2:])
-		if len(f) < 2 {
-			continue
-		}
-		p, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(n, "/proc/"), "/stat"))
-		pp, _ := strconv.Atoi(f[1])
-		parent[p] = pp
-	}
-	var out []int
-	for p := range parent {
-		for q, hops := parent[p], 0; q > 1 && hops < 64; q, hops = parent[q], hops+1 {
-			if q == pid {
-				out = append(out, p)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // killTree asks pid to stop with SIGTERM, gives it 3 s, then kills it and all
 // that is left below it, and reaps it.
 func killTree(pid int) {
-	below := descendants(pid)
+	below := proc.Descendants(pid)
 	syscall.Kill(pid, syscall.SIGTERM)
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/wisdom-oss/go-healthcheck/internal/testbin"
+	procfs "github.com/wisdom-oss/go-healthcheck/internal/proc"
 )
 
 // binDir holds hcinit and the helper programs, built once by TestMain and put
@@ -74,9 +74,9 @@ func reapLeftovers() {
 	self := os.Getpid()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		for _, p := range testbin.Procs() {
-			if p.PPid == self && p.State != 'Z' {
-				_ = unix.Kill(p.Pid, unix.SIGKILL)
+		for _, p := range procfs.All() {
+			if p.PPID == self && p.State != 'Z' {
+				_ = unix.Kill(p.PID, unix.SIGKILL)
 			}
 		}
 		var ws unix.WaitStatus

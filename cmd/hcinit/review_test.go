@@ -21,7 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/wisdom-oss/go-healthcheck/internal/testbin"
+	procfs "github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
@@ -127,9 +127,9 @@ func (l *lines) closed(d time.Duration) error {
 func childOf(ppid int, comm string, d time.Duration) (int, error) {
 	deadline := time.Now().Add(d)
 	for {
-		for _, p := range testbin.Procs() {
-			if p.PPid == ppid && p.Comm == comm && p.State != 'Z' {
-				return p.Pid, nil
+		for _, p := range procfs.All() {
+			if p.PPID == ppid && p.Comm == comm && p.State != 'Z' {
+				return p.PID, nil
 			}
 		}
 		if time.Now().After(deadline) {
@@ -482,9 +482,9 @@ func nsenter(t *testing.T, pid int, argv ...string) (*lines, error) {
 	t.Cleanup(func() {
 		// The program runs as nsenter's child; the pid it prints is the
 		// namespace's, so find it on this side.
-		for _, p := range testbin.Procs() {
-			if p.PPid == c.Process.Pid {
-				_ = unix.Kill(p.Pid, unix.SIGKILL)
+		for _, p := range procfs.All() {
+			if p.PPID == c.Process.Pid {
+				_ = unix.Kill(p.PID, unix.SIGKILL)
 			}
 		}
 		_ = c.Process.Kill()
@@ -560,7 +560,7 @@ func TestSilentForeignClients(t *testing.T) {
 		t.Errorf("hcinit check with 1100 silent foreign connections open: exit %d after %s (%s)",
 			code, time.Since(start).Round(time.Millisecond), strings.TrimSpace(reply))
 	}
-	if pr, err := testbin.ReadProc(silent.Process.Pid); err != nil || pr.State == 'Z' {
+	if pr, err := procfs.Stat(silent.Process.Pid); err != nil || pr.State == 'Z' {
 		t.Errorf("the silent clients were gone before the check ended")
 	}
 }

@@ -1,14 +1,11 @@
 package health
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 	"github.com/wisdom-oss/go-healthcheck/internal/probe"
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
 
@@ -76,34 +74,17 @@ func (m *Monitor) probeProcess(context.Context) outcome {
 	if pid <= 0 {
 		return fail("no child process")
 	}
-	state, err := procState(pid)
+	p, err := proc.Stat(pid)
 	if err != nil {
 		return fail("child %d: %v", pid, err)
 	}
-	switch state {
+	switch p.State {
 	case 'Z', 'X', 'x':
 		return fail("child %d is a zombie", pid)
 	case 'T', 't':
 		return fail("child %d is stopped", pid)
 	}
-	return pass("child %d is running (state %c)", pid, state)
-}
-
-// procState returns the state letter of /proc/<pid>/stat.
-func procState(pid int) (byte, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return 0, errors.New("no such process")
-		}
-		return 0, fmt.Errorf("read process state: %w", err)
-	}
-	// The command name may hold ')' and spaces: the state follows the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return 0, fmt.Errorf("read process state: malformed /proc/%d/stat", pid)
-	}
-	return b[i+2], nil
+	return pass("child %d is running (state %c)", pid, p.State)
 }
 
 func probeTCP(ctx context.Context, addr string) outcome {

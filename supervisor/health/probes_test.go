@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 )
 
 // bare returns a Monitor that can build and run probes without New's sockets.
@@ -79,7 +81,7 @@ func TestProcessProbe(t *testing.T) {
 	}
 	pid := zombie.Process.Pid
 	setChild(m, pid)
-	waitFor(t, "zombie", 3*time.Second, func() bool { s, _ := procState(pid); return s == 'Z' })
+	waitFor(t, "zombie", 3*time.Second, func() bool { p, _ := proc.Stat(pid); return p.State == 'Z' })
 	wantFail(t, probeOnce(t, m, "process"), "zombie")
 	zombie.Wait()
 	wantFail(t, probeOnce(t, m, "process"), "no such process")
@@ -92,7 +94,7 @@ func TestProcessProbe(t *testing.T) {
 	pid = stopped.Process.Pid
 	setChild(m, pid)
 	stopped.Process.Signal(os.Signal(sigstop))
-	waitFor(t, "stopped", 3*time.Second, func() bool { s, _ := procState(pid); return s == 'T' })
+	waitFor(t, "stopped", 3*time.Second, func() bool { p, _ := proc.Stat(pid); return p.State == 'T' })
 	wantFail(t, probeOnce(t, m, "process"), "stopped")
 }
 
@@ -230,21 +232,10 @@ func TestExecTimeoutLeavesNothing(t *testing.T) {
 
 // children lists the test process's children (zombies included).
 func children(t *testing.T) []string {
-	self := strconv.Itoa(os.Getpid())
-	entries, _ := os.ReadDir("/proc")
 	var out []string
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := strings.LastIndexByte(string(b), ')')
-		f := strings.Fields(string(b)[i+2:])
-		if len(f) > 1 && f[1] == self {
-			out = append(out, e.Name()+" "+string(b[:i+1])+" "+f[0])
+	for _, p := range proc.All() {
+		if p.PPID == os.Getpid() {
+			out = append(out, fmt.Sprintf("%d (%s) %c", p.PID, p.Comm, p.State))
 		}
 	}
 	return out

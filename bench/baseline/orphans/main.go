@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 )
 
 func main() {
@@ -179,35 +181,15 @@ func initChildren(initPid, self int) int {
 
 // initTicks is the init's user+system CPU time in clock ticks (10 ms).
 func initTicks(initPid int) int {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(initPid) + "/stat")
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return 0
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.Atoi(f[11])
-	k, _ := strconv.Atoi(f[12])
-	return u + k
+	p, _ := proc.Stat(initPid)
+	return p.Ticks
 }
 
 // countZombies counts the processes in state Z among all of /proc except self.
 func countZombies(self int) int {
-	names, _ := filepath.Glob("/proc/[0-9]*/stat")
 	z := 0
-	for _, name := range names {
-		if name == "/proc/"+strconv.Itoa(self)+"/stat" {
-			continue
-		}
-		b, err := os.ReadFile(name)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) && s[i+2] == 'Z' {
+	for _, p := range proc.All() {
+		if p.PID != self && p.State == 'Z' {
 			z++
 		}
 	}

@@ -4,38 +4,23 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 )
 
 func main() {
 	countFile := flag.String("count", "", "also print the size of this file (orphaner appends one byte per run)")
 	flag.Parse()
-	dirs, err := filepath.Glob("/proc/[0-9]*")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	var zombies []string
-	procs := 0
-	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "stat"))
-		if err != nil {
-			continue // exited meanwhile
-		}
-		// "pid (comm) S ppid ...": comm may hold spaces and parentheses, so
-		// the state is the first field after the last ')'.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 || i+2 >= len(b) {
-			continue
-		}
-		procs++
-		if b[i+2] == 'Z' {
-			zombies = append(zombies, string(b[:i+1]))
+	all := proc.All()
+	procs := len(all)
+	for _, p := range all {
+		if p.State == 'Z' {
+			zombies = append(zombies, fmt.Sprintf("%d (%s)", p.PID, p.Comm))
 		}
 	}
 	fmt.Printf("zombies=%d procs=%d", len(zombies), procs)

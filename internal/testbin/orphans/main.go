@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/internal/testbin"
 )
 
@@ -119,7 +120,7 @@ func check(n int, wait time.Duration) int {
 func pending(pids map[int]bool, init int) int {
 	left := 0
 	for pid := range pids {
-		if p, err := testbin.ReadProc(pid); err == nil && p.PPid == init {
+		if p, err := proc.Stat(pid); err == nil && p.PPID == init {
 			left++
 		}
 	}

@@ -31,7 +31,7 @@ func main() {
 	fmt.Printf("zombies %d\n", len(z))
 	if len(z) != *want {
 		for _, p := range z {
-			fmt.Fprintf(os.Stderr, "zombie pid=%d ppid=%d comm=%s\n", p.Pid, p.PPid, p.Comm)
+			fmt.Fprintf(os.Stderr, "zombie pid=%d ppid=%d comm=%s\n", p.PID, p.PPID, p.Comm)
 		}
 		os.Exit(1)
 	}

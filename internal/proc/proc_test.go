@@ -1,0 +1,47 @@
+package proc
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want Process
+	}{
+		{"42 (sh) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 100 0 0",
+			Process{PID: 42, PPID: 1, State: 'S', Comm: "sh", Ticks: 10}},
+		{"7 (a) b) (c) Z 3 7 7", Process{PID: 7, PPID: 3, State: 'Z', Comm: "a) b) (c"}},
+	} {
+		have, err := Parse(tc.line)
+		if err != nil || have != tc.want {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", tc.line, have, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "1 sh S 1", "1 (sh)", "1 (sh) S x", "x (sh) S 1", "1 (sh) SS 1"} {
+		if p, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) = %+v, want an error", bad, p)
+		}
+	}
+}
+
+func TestStatAndDescendants(t *testing.T) {
+	self, err := Stat(os.Getpid())
+	if err != nil || self.PID != os.Getpid() || self.PPID != os.Getppid() {
+		t.Fatalf("Stat(self) = %+v, %v", self, err)
+	}
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if !slices.Contains(Descendants(os.Getpid()), cmd.Process.Pid) {
+		t.Errorf("Descendants(self) misses the child %d", cmd.Process.Pid)
+	}
+	if _, err := Stat(1 << 30); err != ErrNoProcess {
+		t.Errorf("Stat(no such pid): %v, want ErrNoProcess", err)
+	}
+}
