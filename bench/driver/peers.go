@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 )
 
 // variant is one more hcinit binary measured next to -hcinit (-also).
@@ -146,7 +148,7 @@ func s6Argv(dir, run string) []string {
 // the single-process inits is the init alone.
 func readTree(pid int) procStat {
 	p := readProc(pid)
-	for _, d := range descendants(pid) {
+	for _, d := range proc.Descendants(pid) {
 		comm := strings.TrimSpace(readFile(fmt.Sprintf("/proc/%d/comm", d)))
 		if comm == "sleep" || comm == "httpd" || comm == "stamp" || comm == "run" {
 			continue
@@ -177,7 +179,7 @@ func procCPU(pid int) (time.Duration, bool) {
 // fastKill kills pid and everything below it at once and reaps pid; the rest
 // comes back to the driver (subreaper) and is reaped by sweep.
 func fastKill(pid int) {
-	for _, p := range descendants(pid) {
+	for _, p := range proc.Descendants(pid) {
 		syscall.Kill(p, syscall.SIGKILL)
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
