@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wisdom-oss/go-healthcheck/internal/memtrim"
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
@@ -340,7 +341,7 @@ func (s *Supervisor) stopRest(sig unix.Signal) {
 	s.mu.Lock()
 	pgid := s.pgid
 	s.mu.Unlock()
-	for _, pid := range descendants(os.Getpid()) {
+	for _, pid := range proc.Descendants(os.Getpid()) {
 		if !s.cfg.SingleChild && pgid > 1 {
 			if g, err := unix.Getpgid(pid); err == nil && g == pgid {
 				continue
