@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -262,6 +263,16 @@ func ask(ctx context.Context, addrs []string, word string, limit int64) (string,
 	var errs []string
 	for _, addr := range addrs {
 		reply, err := exchange(ctx, addr, word, limit)
+		// Closed without a word: under a flood the server may have evicted
+		// this connection before reading it (package admit). Ask again, twice
+		// at most, within the deadline.
+		for try := 1; try <= 2 && errors.Is(err, errNoWord) && ctx.Err() == nil; try++ {
+			select {
+			case <-time.After(time.Duration(try) * 10 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			reply, err = exchange(ctx, addr, word, limit)
+		}
 		if err == nil {
 			return reply, nil
 		}
@@ -272,6 +283,9 @@ func ask(ctx context.Context, addrs []string, word string, limit int64) (string,
 	}
 	return "", fmt.Errorf("no hcinit answered: %s", strings.Join(errs, "; "))
 }
+
+// errNoWord: the server closed (or reset) the connection without a reply.
+var errNoWord = errors.New("closed without a reply")
 
 func exchange(ctx context.Context, addr, word string, limit int64) (string, error) {
 	conn, err := probe.Dial(ctx, addr) // retries a full backlog (EAGAIN)
@@ -299,13 +313,16 @@ func exchange(ctx context.Context, addr, word string, limit int64) (string, erro
 	var buf bytes.Buffer
 	_, err = buf.ReadFrom(io.LimitReader(conn, limit))
 	if werr != nil && buf.Len() == 0 {
+		if errors.Is(werr, syscall.EPIPE) || errors.Is(werr, syscall.ECONNRESET) {
+			werr = fmt.Errorf("%w (%w)", errNoWord, werr)
+		}
 		return "", fmt.Errorf("ask %s: %w", addr, werr)
 	}
-	if err != nil && buf.Len() == 0 {
+	if err != nil && buf.Len() == 0 && !errors.Is(err, syscall.ECONNRESET) {
 		return "", fmt.Errorf("read reply from %s: %w", addr, err)
 	}
 	if buf.Len() == 0 {
-		return "", fmt.Errorf("read reply from %s: empty reply", addr)
+		return "", fmt.Errorf("read reply from %s: %w", addr, errNoWord)
 	}
 	return string(bytes.TrimSpace(buf.Bytes())), nil
 }

@@ -605,3 +605,36 @@ func TestUIDMapped(t *testing.T) {
 		}
 	}
 }
+
+// TestAskRetriesEvicted: a connection the server closed without a word (as
+// a full pool evicts its oldest) is asked again within the deadline.
+func TestAskRetriesEvicted(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "evict.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if i > 0 {
+				c.SetDeadline(time.Now().Add(2 * time.Second))
+				common.ReadRequest(c, words...)
+				c.Write([]byte("healthy"))
+			}
+			c.Close()
+		}
+	}()
+	defer func() { ln.Close(); <-done }()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if reply, err := ask(ctx, []string{sock}, "ping", maxStatus); err != nil || reply != "healthy" {
+		t.Errorf("ask = %q, %v; want healthy on the second connection", reply, err)
+	}
+}
