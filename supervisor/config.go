@@ -550,7 +550,7 @@ func applyEnv(c *Config, opts []option, getenv func(string) string) error {
 		vals := []string{v}
 		switch o.long {
 		case "check", "rewrite", "map-exit":
-			vals = strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == ';' })
+			vals = splitEnvList(v)
 		}
 		for _, one := range vals {
 			if err := o.set(c, strings.TrimSpace(one)); err != nil {
@@ -576,4 +576,41 @@ func applyPeerEnv(c *Config, o option, name, v string) error {
 		return o.set(c, v)
 	}
 	return nil
+}
+
+// splitEnvList splits a repeatable option's environment value on newlines and
+// ';'. "\\;" is a literal ';' (a check spec may need one: exec=sh -c 'a\\; b').
+func splitEnvList(v string) []string {
+	var out []string
+	var cur strings.Builder
+	flush := func() {
+		if s := strings.TrimSpace(cur.String()); s != "" {
+			out = append(out, s)
+		}
+		cur.Reset()
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && i+1 < len(v) && v[i+1] == ';':
+			cur.WriteByte(';')
+			i++
+		case c == '\n' || c == ';':
+			flush()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	flush()
+	return out
+}
+
+// EnvNames lists the environment variables hcinit reads for its options:
+// every HCINIT_* twin and the peers' (tini's, dumb-init's).
+func EnvNames() []string {
+	var names []string
+	for _, o := range options() {
+		names = append(names, o.envName())
+		names = append(names, o.env...)
+	}
+	return names
 }

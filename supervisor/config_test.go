@@ -234,3 +234,16 @@ func TestBadAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvCheckEscapedSeparator: in HCINIT_CHECK, "\;" is a ';' of a spec, not
+// a separator.
+func TestEnvCheckEscapedSeparator(t *testing.T) {
+	env := map[string]string{"HCINIT_CHECK": `exec=/bin/sh -c 'a\; b',name=x;process`}
+	c, err := supervisor.Parse([]string{"app"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`exec=/bin/sh -c 'a; b',name=x`, "process"}; !slices.Equal(c.Checks, want) {
+		t.Errorf("checks %q, want %q", c.Checks, want)
+	}
+}

@@ -55,6 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := newLogger(cfg, stderr)
+	for _, w := range startupWarnings(cfg, args, os.Environ()) {
+		log.Warn(w)
+	}
 
 	id, err := supervisor.ResolveUser(cfg.User) // identity first: both sides need it
 	if err != nil {

@@ -587,3 +587,50 @@ func TestHelpAndCaseInsensitiveNames(t *testing.T) {
 		t.Errorf("no JSON debug log: %.200q", errb.String())
 	}
 }
+
+// TestStartupWarnings: settings that can never take effect are named at
+// start-up.
+func TestStartupWarnings(t *testing.T) {
+	t.Parallel()
+	c := exec.Command(hcinitBin(), "--socket", "", "--watchdog", "1s", "--on-unhealthy", "restart",
+		"--check", "process,level=ready", "--drain-delay", "5s", "--stop-timeout", "2s", "--", "true")
+	c.Env = append(os.Environ(), "HCINIT_INTERVALL=5s")
+	var errb strings.Builder
+	c.Stderr = &errb
+	if err := c.Run(); err != nil {
+		t.Fatalf("%v (%s)", err, errb.String())
+	}
+	for _, want := range []string{"--watchdog without a notify check", "--on-unhealthy restart never acts",
+		"--drain-delay 5s is not shorter than --stop-timeout 2s", "unknown variable HCINIT_INTERVALL", `--socket \"\" names no socket`} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("no warning %q in:\n%s", want, errb.String())
+		}
+	}
+}
+
+// TestExecQuoting: exec= takes shell-style quoting (the old code split on
+// spaces and ran sh with "'test" and "/ready'"), or a JSON argv; a probe that
+// does not exist is refused at start-up with the reason.
+func TestExecQuoting(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready, really")
+	if err := os.WriteFile(ready, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "hc.sock")
+	if _, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--interval", "1h",
+		"--check", "exec=/bin/sh -c 'test -f \"" + ready + "\"',name=shell",
+		"--check", `exec=["/usr/bin/test","-f","` + ready + `"],name=argv`,
+		"--", "sleep", "1000"}); err != nil {
+		t.Fatal(err)
+	}
+	obs := timeline(t, sock, time.Now(), 10*time.Second, func(st health.Status) bool { return st.Status != health.StatusStarting })
+	if last := obs[len(obs)-1]; last.st.Status != health.StatusHealthy {
+		t.Errorf("quoted exec checks: %s (%s)", last, last.st.Reason)
+	}
+	out, err := exec.Command(hcinitBin(), "--check", "exec=/nonexistent/probe -q", "--", "true").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "/nonexistent/probe: no such file") {
+		t.Errorf("missing probe: %v %q, want exit 2 naming it", err, out)
+	}
+}

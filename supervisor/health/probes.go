@@ -2,9 +2,11 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -46,6 +48,10 @@ func (m *Monitor) newCheck(sp Spec) (*check, error) {
 	case KindExec:
 		if m.cfg.Reaper == nil {
 			return nil, fmt.Errorf("check %s: an exec check needs the reaper", sp.Name)
+		}
+		// Refused now what can never run: a missing or non-executable probe.
+		if _, err := exec.LookPath(sp.Argv[0]); err != nil {
+			return nil, fmt.Errorf("check %s: exec %s: %w", sp.Name, sp.Argv[0], errors.Unwrap(err))
 		}
 		c.describe = strings.Join(sp.Argv, " ")
 		c.probe = func(ctx context.Context) outcome { return m.probeExec(ctx, sp.Argv) }

@@ -191,13 +191,31 @@ func TestExecProbeOutputCap(t *testing.T) {
 	if o.code != 1 || len(o.output) != maxOutput || strings.Trim(o.output, "x") != "" {
 		t.Errorf("have %d and %d bytes, want 1 and %d bytes of x", o.code, len(o.output), maxOutput)
 	}
-	o = probeOnce(t, m, "exec=no-such-probe-anywhere")
-	if o.code != 127 {
-		t.Errorf("missing command: code %d %q, want 127", o.code, o.output)
+	// What can never run is refused when the check is built (at start-up).
+	for _, spec := range []string{"exec=no-such-probe-anywhere", "exec=" + t.TempDir()} {
+		sp, err := ParseSpec(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.newCheck(sp); err == nil {
+			t.Errorf("%s: accepted", spec)
+		}
 	}
-	o = probeOnce(t, m, "exec="+t.TempDir())
-	if o.code != 126 {
-		t.Errorf("directory as command: code %d %q, want 126", o.code, o.output)
+	// A probe that vanishes later: 127, as a shell says.
+	gone := filepath.Join(t.TempDir(), "probe")
+	if err := os.WriteFile(gone, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sp, _ := ParseSpec("exec=" + gone)
+	c, err := m.newCheck(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(gone)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if o := c.probe(ctx); o.code != 127 {
+		t.Errorf("vanished command: code %d %q, want 127", o.code, o.output)
 	}
 	wantPass(t, probeOnce(t, m, "exec=true"), "") // found in PATH
 }

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -80,7 +81,7 @@ const SpecSyntax = `CHECKS (--check SPEC, repeatable; without any, one "process"
     tcp://127.0.0.1:5432             a TCP connection is accepted
     grpc://127.0.0.1:50051/SERVICE   grpc.health.v1.Health/Check says SERVING
                                      (SERVICE optional: "" asks about the server)
-    exec=/bin/probe -q arg           run argv (split on spaces, no shell); exit 0 passes
+    exec=/bin/probe -q 'an arg'      run argv (shell-style quoting, no shell); exit 0 passes
     file=/run/app/heartbeat          the file's mtime is younger than max-age
     notify                           the child's sd_notify: READY=1, WATCHDOG=1 (NOTIFY_SOCKET)
     signal=USR1                      send the child USR1; expect a heartbeat within the timeout
@@ -93,16 +94,22 @@ const SpecSyntax = `CHECKS (--check SPEC, repeatable; without any, one "process"
     tcp          addr=HOST:PORT
     grpc         addr=HOST:PORT service=NAME tls=true insecure=true (with tls:
                  skip certificate verification)
-    exec         command=ARGV (split on spaces)  arg=A (repeatable, appended as is)
+    exec         command=ARGV (shell-style words, or a JSON array ["/bin/probe","-q"])
+                 arg=A (repeatable, appended as is)
     file         path=P  max-age=D (default 2 x interval; 0 = the file exists)
     signal       signal=SIG  heartbeat=notify|FILE (default notify)
     delegate     addr=SOCKET (default: the socket the child announces)
   A URL, command, path or body may contain commas unless "KEY=" of a known key
-  follows the comma.
+  follows the comma; a value in quotes ("…" or '…') may contain anything, and
+  commas inside a command's quotes never split. In HCINIT_CHECK, ';' or a
+  newline separates specs and "\;" is a ';' of the spec. Quote a spec with spaces
+  for your shell.
   Examples:
     --check http://127.0.0.1:8080/healthz,level=live,timeout=2s
     --check type=tcp,addr=:5432,level=ready,interval=2s
-    --check exec=/usr/bin/pg_isready -q,name=pg,retries=5
+    --check 'exec=/usr/bin/pg_isready -q,name=pg,retries=5'
+    --check "exec=/bin/sh -c 'test -f /ready',name=ready,level=ready"
+    --check 'exec=["/bin/sh","-c","test -f /ready"]'
     --check file=/tmp/alive,max-age=30s
     --check signal=USR1,heartbeat=/tmp/alive
 `
@@ -153,11 +160,35 @@ var freeText = map[string]bool{"url": true, "body": true, "command": true, "arg"
 
 // splitItems splits s on commas. A piece that does not start with a known
 // "key=" is glued back onto a free-text value before it (a URL, a command, a
-// body), so those may contain commas.
+// body), so those may contain commas. Commas inside quotes never split: a
+// value that starts with a quote ("…" or '…') runs to its closing quote (so a
+// quoted URL may hold ",name="), and a command (exec=, command=) follows the
+// shell's quoting, or is a JSON array when it starts with '['.
 func splitItems(s string) []string {
+	var raw []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if i == start {
+			i = skipValue(s, start)
+			if i >= len(s) {
+				break
+			}
+		}
+		if s[i] == ',' {
+			raw = append(raw, s[start:i])
+			start = i + 1
+			i = start - 1
+			if start == len(s) {
+				raw = append(raw, "")
+			}
+		}
+	}
+	if start < len(s) {
+		raw = append(raw, s[start:])
+	}
 	var out []string
 	glue := false
-	for _, p := range strings.Split(s, ",") {
+	for _, p := range raw {
 		k, _, ok := strings.Cut(p, "=")
 		k = strings.TrimSpace(k)
 		if glue && !(ok && isKey(k)) {
@@ -168,6 +199,142 @@ func splitItems(s string) []string {
 		glue = ok && freeText[k] || strings.Contains(p, "://")
 	}
 	return out
+}
+
+// skipValue returns the index in s after the quoted or bracketed part of the
+// item starting at start, or start when it has none.
+func skipValue(s string, start int) int {
+	v := start
+	key := ""
+	if k, _, ok := strings.Cut(s[start:], "="); ok && !strings.ContainsAny(k, ",\"'") {
+		key = strings.TrimSpace(k)
+		v = start + len(k) + 1
+	}
+	for v < len(s) && s[v] == ' ' {
+		v++
+	}
+	if v >= len(s) {
+		return start
+	}
+	shell := key == KindExec || key == "command"
+	switch {
+	case shell && s[v] == '[':
+		// A JSON array: to its closing bracket, strings honoured.
+		inStr := false
+		for i := v + 1; i < len(s); i++ {
+			switch c := s[i]; {
+			case inStr && c == '\\':
+				i++
+			case c == '"':
+				inStr = !inStr
+			case !inStr && c == ']':
+				return i + 1
+			}
+		}
+		return len(s)
+	case shell:
+		// Shell words: quotes and backslashes protect commas.
+		var q byte
+		for i := v; i < len(s); i++ {
+			switch c := s[i]; {
+			case q == 0 && c == ',':
+				return i
+			case q == 0 && (c == '\'' || c == '"'):
+				q = c
+			case q == 0 && c == '\\', q == '"' && c == '\\':
+				i++
+			case q != 0 && c == q:
+				q = 0
+			}
+		}
+		return len(s)
+	case s[v] == '"' || s[v] == '\'':
+		if j := strings.IndexByte(s[v+1:], s[v]); j >= 0 {
+			return v + 1 + j + 1
+		}
+	}
+	return start
+}
+
+// unquoteValue strips the quotes of a value given as "…" or '…', except a
+// command's, whose quotes are shell syntax (see splitCommand).
+func unquoteValue(key, v string) string {
+	if key == "command" {
+		return v
+	}
+	return unquote(v)
+}
+
+// unquote strips the quotes of a value given as "…" or '…'.
+func unquote(v string) string {
+	t := strings.TrimSpace(v)
+	if len(t) >= 2 && (t[0] == '"' || t[0] == '\'') && t[len(t)-1] == t[0] {
+		return t[1 : len(t)-1]
+	}
+	return v
+}
+
+// splitCommand reads exec='s command: a JSON array of strings (the explicit
+// argv form, as Docker's exec form) or shell-style words: single quotes,
+// double quotes (with \\, \" and \$ escapes) and backslashes, no expansion.
+func splitCommand(v string) ([]string, error) {
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, "[") {
+		var argv []string
+		if err := json.Unmarshal([]byte(v), &argv); err != nil {
+			return nil, fmt.Errorf("command: want a JSON array of strings like [\"/bin/probe\",\"-q\"], have %q: %v", v, err)
+		}
+		return argv, nil
+	}
+	var argv []string
+	var word strings.Builder
+	inWord := false
+	var q byte
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case q == '\'':
+			if c == '\'' {
+				q = 0
+			} else {
+				word.WriteByte(c)
+			}
+		case q == '"':
+			switch {
+			case c == '"':
+				q = 0
+			case c == '\\' && i+1 < len(v) && strings.IndexByte("\\\"$`", v[i+1]) >= 0:
+				i++
+				word.WriteByte(v[i])
+			default:
+				word.WriteByte(c)
+			}
+		case c == '\'' || c == '"':
+			q, inWord = c, true
+		case c == '\\':
+			if i+1 < len(v) {
+				i++
+				word.WriteByte(v[i])
+			}
+			inWord = true
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				argv = append(argv, word.String())
+				word.Reset()
+				inWord = false
+			}
+		default:
+			word.WriteByte(c)
+			inWord = true
+		}
+	}
+	if q != 0 {
+		return nil, fmt.Errorf("command: unterminated %c quote in %q", q, v)
+	}
+	if inWord {
+		argv = append(argv, word.String())
+	}
+	return argv, nil
 }
 
 // ParseSpec parses one --check value (see SpecSyntax). Its errors name the
@@ -198,7 +365,7 @@ func parseSpec(s string) (Spec, error) {
 	}
 	var items []item
 	pieces := splitItems(s)
-	first := strings.TrimSpace(pieces[0])
+	first := unquote(strings.TrimSpace(pieces[0])) // "http://…,name=x",name=web
 	switch {
 	case strings.HasPrefix(first, "http://"), strings.HasPrefix(first, "https://"):
 		u, err := url.Parse(first)
@@ -220,14 +387,15 @@ func parseSpec(s string) (Spec, error) {
 		k, v, _ := strings.Cut(first, "=")
 		k = strings.TrimSpace(k)
 		if key, ok := shorthandKey[k]; ok {
-			items = append(items, item{"type", k}, item{key, v})
+			items = append(items, item{"type", k}, item{key, unquoteValue(key, v)})
 		} else {
-			items = append(items, item{k, v})
+			items = append(items, item{k, unquoteValue(k, v)})
 		}
 	}
 	for _, p := range pieces[1:] {
 		k, v, _ := strings.Cut(p, "=")
-		items = append(items, item{strings.TrimSpace(k), v})
+		k = strings.TrimSpace(k)
+		items = append(items, item{k, unquoteValue(k, v)})
 	}
 
 	// The kind first: it decides which keys are allowed.
@@ -330,7 +498,11 @@ func (sp *Spec) set(key, raw string, allowed []string) error {
 			return fmt.Errorf("tls: want true or false, have %q", val)
 		}
 	case "command":
-		sp.Argv = append(strings.Fields(val), sp.Argv...)
+		argv, err := splitCommand(val)
+		if err != nil {
+			return err
+		}
+		sp.Argv = append(argv, sp.Argv...)
 	case "arg":
 		sp.Argv = append(sp.Argv, raw)
 	case "path":

@@ -2,6 +2,7 @@ package health
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +154,41 @@ func TestParseSpecDurations(t *testing.T) {
 	}
 	if _, err := ParseSpec("process,timeout=0.0005"); err == nil || !strings.Contains(err.Error(), "below the minimum") {
 		t.Errorf("timeout=0.0005: have %v, want an error about the minimum", err)
+	}
+}
+
+// TestSpecQuoting: exec= takes shell quoting or a JSON argv; a quoted value
+// may hold commas and ",name=".
+func TestSpecQuoting(t *testing.T) {
+	for _, tt := range []struct {
+		spec string
+		argv []string
+		url  string
+		name string
+	}{
+		{spec: `exec=/bin/sh -c 'test -f /ready'`, argv: []string{"/bin/sh", "-c", "test -f /ready"}},
+		{spec: `exec=/bin/sh -c "test -f /a,b && echo \"x\"",name=q`, argv: []string{"/bin/sh", "-c", `test -f /a,b && echo "x"`}, name: "q"},
+		{spec: `exec=["/bin/sh","-c","test -f /ready, really"],name=j`, argv: []string{"/bin/sh", "-c", "test -f /ready, really"}, name: "j"},
+		{spec: `exec=/bin/echo a\ b,name=e`, argv: []string{"/bin/echo", "a b"}, name: "e"},
+		{spec: `exec=/usr/bin/pg_isready -q,name=pg,retries=5`, argv: []string{"/usr/bin/pg_isready", "-q"}, name: "pg"},
+		{spec: `"http://127.0.0.1:8080/h?a=1,name=2",name=web`, url: "http://127.0.0.1:8080/h?a=1,name=2", name: "web"},
+		{spec: `type=http,url='http://127.0.0.1:8080/h?x=,name=y',name=w2`, url: "http://127.0.0.1:8080/h?x=,name=y", name: "w2"},
+	} {
+		sp, err := ParseSpec(tt.spec)
+		if err != nil {
+			t.Errorf("%s: %v", tt.spec, err)
+			continue
+		}
+		if tt.argv != nil && !slices.Equal(sp.Argv, tt.argv) {
+			t.Errorf("%s: argv %q, want %q", tt.spec, sp.Argv, tt.argv)
+		}
+		if sp.URL != tt.url || sp.Name != tt.name {
+			t.Errorf("%s: url %q name %q, want %q %q", tt.spec, sp.URL, sp.Name, tt.url, tt.name)
+		}
+	}
+	for _, bad := range []string{`exec=/bin/sh -c 'unterminated`, `exec=["/bin/sh",`} {
+		if _, err := ParseSpec(bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
 	}
 }

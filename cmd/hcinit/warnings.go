@@ -1,0 +1,51 @@
+package main
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
+)
+
+// startupWarnings names the settings that can never take effect as given, so
+// a typo or a misunderstanding shows in the first lines of the log instead of
+// at the first incident. args are hcinit's arguments, environ its environment.
+func startupWarnings(cfg supervisor.Config, args, environ []string) []string {
+	var warns []string
+	hasNotify, hasLive := false, len(cfg.Checks) == 0 // the default process check is level both
+	for _, s := range cfg.Checks {
+		sp, err := health.ParseSpec(s)
+		if err != nil {
+			continue // reported as an error when the health side starts
+		}
+		hasNotify = hasNotify || sp.Kind == health.KindNotify
+		hasLive = hasLive || sp.Level == health.LevelLive || sp.Level == health.LevelBoth
+	}
+	if cfg.Watchdog > 0 && !hasNotify {
+		warns = append(warns, "--watchdog without a notify check: one is added, so the child must send READY=1, then WATCHDOG=1 at least every "+cfg.Watchdog.String()+" (--check notify makes this explicit)")
+	}
+	if cfg.OnUnhealthy != supervisor.OnUnhealthyNone && !hasLive {
+		warns = append(warns, "--on-unhealthy "+cfg.OnUnhealthy+" never acts: every check has level=ready, and readiness never restarts or stops (as in Kubernetes)")
+	}
+	if cfg.StopTimeout > 0 && cfg.DrainDelay >= cfg.StopTimeout {
+		warns = append(warns, "--drain-delay "+cfg.DrainDelay.String()+" is not shorter than --stop-timeout "+cfg.StopTimeout.String()+": the stop signal would come only when the grace is over")
+	}
+	known := supervisor.EnvNames()
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "HCINIT_") && !slices.Contains(known, k) {
+			warns = append(warns, "unknown variable "+k+" ignored (a typo? hcinit reads HCINIT_<OPTION>, e.g. HCINIT_CHECK)")
+		}
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break
+		}
+		if a == "--socket=" || a == "--socket" && i+1 < len(args) && args[i+1] == "" {
+			warns = append(warns, `--socket "" names no socket: the default sockets are used`)
+		}
+	}
+	return warns
+}
