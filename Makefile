@@ -41,6 +41,10 @@ deps:
 k8s:
 	bash scripts/k8s.sh build
 
+# staticcheck and deadcode clean on product code; prints gocyclo's top 10.
+lint:
+	GO=$(GO) bash scripts/lint.sh
+
 vet:
 	gofmt -l . | (! grep .)
 	$(GO) vet ./...

@@ -118,8 +118,6 @@ func (o option) envName() string {
 	return "HCINIT_" + strings.ToUpper(strings.ReplaceAll(o.long, "-", "_"))
 }
 
-var errHelp = errors.New("help requested")
-
 // options is the table both the parser and the usage text are built from.
 func options() []option {
 	return []option{

@@ -135,14 +135,3 @@ func (c *Conn) CloseWrite() error {
 	}
 	return nil
 }
-
-// Budget is how many connections a server may hold: the file limit less
-// reserve descriptors kept for everything else the process does, at most
-// ceiling, at least floor. An unknown limit gives ceiling.
-func Budget(reserve, floor, ceiling int) int {
-	n := FileLimit()
-	if n < 0 {
-		return ceiling
-	}
-	return max(floor, min(ceiling, n-reserve))
-}

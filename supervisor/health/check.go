@@ -57,14 +57,6 @@ func (c *check) wakeUp() {
 	}
 }
 
-// kick runs the check as soon as its current run, if any, ends.
-func (m *Monitor) kick(c *check) {
-	m.mu.Lock()
-	c.runNow = true
-	m.mu.Unlock()
-	c.wakeUp()
-}
-
 func (m *Monitor) startLoopLocked(c *check) {
 	if !m.running || m.ctx.Err() != nil {
 		return
