@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: fuzz build test test-unit e2e bench demo image deps k8s vet windows clean release release-check publish
+.PHONY: fuzz lint build test test-unit e2e bench demo image deps k8s vet windows clean release release-check publish
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/hcinit ./cmd/hcinit
