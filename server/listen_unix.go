@@ -5,15 +5,13 @@ package server
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
-	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/unixsock"
 )
 
 const (
@@ -25,10 +23,6 @@ const (
 	// socketMode lets the owner and its group connect (connect needs write
 	// permission); root always can.
 	socketMode = 0o660
-	// staleRequest is what we send when checking whether a socket is alive: a
-	// request v1.0.x and current servers answer with InvalidRequestResponse.
-	// Closing without sending anything would make a v1.0.x server stop itself.
-	staleRequest = "hc-stale-check"
 )
 
 // dirMode returns the mode a missing socket directory is created with.
@@ -66,53 +60,16 @@ func ensureDir(dir string, perm fs.FileMode) error {
 }
 
 // listen creates the socket directory if needed, replaces a stale socket at
-// path, and listens on path.
+// path, and listens on path (see internal/unixsock).
 func listen(path string) (net.Listener, error) {
 	dir := filepath.Dir(path)
 	if err := ensureDir(dir, dirMode(dir)); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("unix", path)
-	if errors.Is(err, syscall.EADDRINUSE) {
-		if err := removeStale(path); err != nil {
-			return nil, err
-		}
-		ln, err = net.Listen("unix", path)
-	}
+	ln, err := unixsock.Listen(path, socketMode)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	ln.(*net.UnixListener).SetUnlinkOnClose(true) // Stop removes the socket
-	if err := os.Chmod(path, socketMode); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("listen: %w", err)
-	}
+	ln.SetUnlinkOnClose(true) // Stop removes the socket
 	return ln, nil
-}
-
-// removeStale removes the socket at path if no server answers on it. It
-// refuses to touch anything that is not a socket or that a server accepts
-// connections on.
-func removeStale(path string) error {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	if fi.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("listen: %s exists and is not a socket", path)
-	}
-	conn, err := net.DialTimeout("unix", path, time.Second)
-	if err == nil {
-		conn.SetDeadline(time.Now().Add(time.Second))
-		io.WriteString(conn, staleRequest)
-		conn.Close()
-		return fmt.Errorf("listen: %s: a live server answers on this socket", path)
-	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		return fmt.Errorf("listen: check existing socket: %w", err)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("listen: remove stale socket: %w", err)
-	}
-	return nil
 }

@@ -10,13 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 	"github.com/wisdom-oss/go-healthcheck/internal/admit"
+	"github.com/wisdom-oss/go-healthcheck/internal/unixsock"
 )
 
 // Request words on the wrapper socket.
@@ -76,39 +76,19 @@ func (m *Monitor) bindWrapper() {
 	}
 }
 
-// listen binds a unix stream socket at addr ('@' = abstract). A stale socket
-// file (connection refused) is replaced; a live one is left alone (errLive).
-// A file socket gets mode 0660, its group the child's when hcinit is root.
+// listen binds a unix stream socket at addr ('@' = abstract) as the library's
+// server does (internal/unixsock): a stale socket file is replaced; a live one
+// is left alone (errLive). A file socket gets mode 0660, its group the child's
+// when hcinit is root.
 func (m *Monitor) listen(addr string) (*net.UnixListener, error) {
-	abstract := strings.HasPrefix(addr, "@")
-	if !abstract {
-		if fi, err := os.Lstat(addr); err == nil {
-			if fi.Mode()&os.ModeSocket == 0 {
-				return nil, fmt.Errorf("listen on %s: exists and is not a socket", addr)
-			}
-			conn, err := net.DialTimeout("unix", addr, time.Second)
-			if err == nil {
-				conn.Close()
-				return nil, errLive
-			}
-			if !errors.Is(err, syscall.ECONNREFUSED) {
-				return nil, fmt.Errorf("probe existing socket %s: %w", addr, err)
-			}
-			os.Remove(addr)
-		}
+	ln, err := unixsock.Listen(addr, 0o660)
+	if errors.Is(err, unixsock.ErrLive) {
+		return nil, errLive
 	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
 	if err != nil {
-		if abstract && errors.Is(err, syscall.EADDRINUSE) {
-			return nil, errLive
-		}
 		return nil, err
 	}
-	if !abstract {
-		if err := os.Chmod(addr, 0o660); err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("restrict socket %s: %w", addr, err)
-		}
+	if !strings.HasPrefix(addr, "@") {
 		m.chownToChild(addr, false)
 	}
 	return ln, nil

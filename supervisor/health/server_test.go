@@ -318,3 +318,46 @@ func copyExecutable(t *testing.T) string {
 	}
 	return exe
 }
+
+// A live server on --socket is left alone, and the liveness probe sends it a
+// request: a v1.0.x server stops itself when a connection closes without one
+// (the library's listener does the same; hcinit's used to close silently).
+func TestLiveSocketProbeSendsRequest(t *testing.T) {
+	dir := shortDir(t)
+	path := filepath.Join(dir, "live.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(3 * time.Second))
+			b := make([]byte, 64)
+			n, _ := c.Read(b)
+			got <- string(b[:n])
+			c.Close()
+		}
+	}()
+	m, err := New(Config{Socket: path, RuntimeDir: filepath.Join(dir, "run"), Log: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if len(m.Sockets()) != 0 {
+		t.Errorf("took over a live server's socket")
+	}
+	select {
+	case r := <-got:
+		if r == "" || r == common.HealthcheckIPCCommand {
+			t.Errorf("liveness probe sent %q, want a request a v1.0.x server answers without stopping", r)
+		}
+	case <-time.After(3 * time.Second):
+		t.Errorf("no liveness probe reached the live server")
+	}
+}
