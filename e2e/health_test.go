@@ -134,3 +134,28 @@ func appendDistinct(seen []string, more ...string) []string {
 	}
 	return seen
 }
+
+// TestLayeringTimeToDetect: the README's recipe for Docker's HEALTHCHECK on
+// top of hcinit (hcinit's interval × retries decide, Docker asks every
+// interval with --retries=1) shows a failure in `docker inspect` within
+// hcinit's interval × retries plus one Docker interval.
+func TestLayeringTimeToDetect(t *testing.T) {
+	h := need(t)
+	t.Parallel()
+	const interval, retries = time.Second, 3
+	c := h.start(t, []string{"--network", "none", "--health-interval", "1s", "--health-timeout", "3s",
+		"--health-retries", "1", "--health-start-period", "10s"}, h.tools,
+		"--interval", "1s", "--retries", "3", "--check", "http://127.0.0.1:8080/health", "--", "/app")
+	c.waitHealth("healthy", 20*time.Second)
+	began := time.Now()
+	c.mustExec(0, "/app", "-ctl", "fail")
+	c.waitHealth("unhealthy", 30*time.Second)
+	took := time.Since(began)
+	budget := interval*retries + time.Second
+	t.Logf("time to detect: %s (hcinit 1s × 3 + Docker 1s = %s)", took.Round(100*time.Millisecond), budget)
+	// Generous room for a loaded machine: Docker's own --retries=3 on top
+	// would add two more Docker intervals, and the old examples far more.
+	if took > budget+5*time.Second {
+		t.Errorf("detected after %s, want within about %s", took, budget)
+	}
+}
