@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,87 +28,101 @@ func LookupUser(spec, passwdFile, groupFile string) (Identity, error) {
 	passwd, _ := readColonFile(passwdFile)
 	groups, _ := readColonFile(groupFile)
 
-	id := Identity{Home: "/"}
-	var uid, gid uint64
-	gidKnown := false
-	name := ""
-	if n, err := strconv.ParseUint(userPart, 10, 32); err == nil {
-		uid = n
-		for _, f := range passwd {
-			if len(f) >= 7 && f[2] == userPart {
-				name = f[0]
-				if g, err := strconv.ParseUint(f[3], 10, 32); err == nil {
-					gid, gidKnown = g, true
-				}
-				id.Home = f[5]
-				break
-			}
-		}
-	} else {
-		found := false
-		for _, f := range passwd {
-			if len(f) >= 7 && f[0] == userPart {
-				u, err1 := strconv.ParseUint(f[2], 10, 32)
-				g, err2 := strconv.ParseUint(f[3], 10, 32)
-				if err1 != nil || err2 != nil {
-					return Identity{}, fmt.Errorf("user %q: bad entry in %s", userPart, passwdFile)
-				}
-				uid, gid, gidKnown, name, id.Home, found = u, g, true, f[0], f[5], true
-				break
-			}
-		}
-		if !found {
-			return Identity{}, fmt.Errorf("user %q: not found in %s (use a numeric uid)", userPart, passwdFile)
-		}
+	u, err := lookupPasswd(userPart, passwd, passwdFile)
+	if err != nil {
+		return Identity{}, err
 	}
 	if hasGroup {
 		if groupPart == "" {
 			return Identity{}, fmt.Errorf("user %q: empty group", spec)
 		}
-		if n, err := strconv.ParseUint(groupPart, 10, 32); err == nil {
-			gid = n
-		} else {
-			found := false
-			for _, f := range groups {
-				if len(f) >= 3 && f[0] == groupPart {
-					g, err := strconv.ParseUint(f[2], 10, 32)
-					if err != nil {
-						return Identity{}, fmt.Errorf("group %q: bad entry in %s", groupPart, groupFile)
-					}
-					gid, found = g, true
-					break
-				}
-			}
-			if !found {
-				return Identity{}, fmt.Errorf("group %q: not found in %s (use a numeric gid)", groupPart, groupFile)
-			}
+		if u.gid, err = lookupGroup(groupPart, groups, groupFile); err != nil {
+			return Identity{}, err
 		}
-		gidKnown = true
+		u.gidKnown = true
 	}
-	if !gidKnown {
-		gid = uid
-	}
-	supp := []uint32{}
-	if name != "" {
-		for _, f := range groups {
-			if len(f) < 4 {
-				continue
-			}
-			for _, m := range strings.Split(f[3], ",") {
-				if m == name {
-					if g, err := strconv.ParseUint(f[2], 10, 32); err == nil && g != gid {
-						supp = append(supp, uint32(g))
-					}
-				}
-			}
-		}
+	if !u.gidKnown {
+		u.gid = u.uid
 	}
 	// Go's fork sets supplementary groups, then gid, then uid, in that order.
-	id.Cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: supp}
-	if id.Home == "" {
-		id.Home = "/"
+	cred := &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid),
+		Groups: supplementaryGroups(u.name, u.gid, groups)}
+	if u.home == "" {
+		u.home = "/"
 	}
-	return id, nil
+	return Identity{Cred: cred, Home: u.home}, nil
+}
+
+// passwdEntry is what --user takes from /etc/passwd.
+type passwdEntry struct {
+	uid, gid uint64
+	gidKnown bool
+	name     string // "" for a uid /etc/passwd does not list
+	home     string
+}
+
+// lookupPasswd resolves a user name or number. A number needs no entry; a name
+// does.
+func lookupPasswd(user string, passwd [][]string, file string) (passwdEntry, error) {
+	if n, err := strconv.ParseUint(user, 10, 32); err == nil {
+		e := passwdEntry{uid: n, home: "/"}
+		for _, f := range passwd {
+			if len(f) >= 7 && f[2] == user {
+				e.name, e.home = f[0], f[5]
+				if g, err := strconv.ParseUint(f[3], 10, 32); err == nil {
+					e.gid, e.gidKnown = g, true
+				}
+				break
+			}
+		}
+		return e, nil
+	}
+	for _, f := range passwd {
+		if len(f) >= 7 && f[0] == user {
+			u, err1 := strconv.ParseUint(f[2], 10, 32)
+			g, err2 := strconv.ParseUint(f[3], 10, 32)
+			if err1 != nil || err2 != nil {
+				return passwdEntry{}, fmt.Errorf("user %q: bad entry in %s", user, file)
+			}
+			return passwdEntry{uid: u, gid: g, gidKnown: true, name: f[0], home: f[5]}, nil
+		}
+	}
+	return passwdEntry{}, fmt.Errorf("user %q: not found in %s (use a numeric uid)", user, file)
+}
+
+// lookupGroup resolves a group name or number.
+func lookupGroup(group string, groups [][]string, file string) (uint64, error) {
+	if n, err := strconv.ParseUint(group, 10, 32); err == nil {
+		return n, nil
+	}
+	for _, f := range groups {
+		if len(f) >= 3 && f[0] == group {
+			g, err := strconv.ParseUint(f[2], 10, 32)
+			if err != nil {
+				return 0, fmt.Errorf("group %q: bad entry in %s", group, file)
+			}
+			return g, nil
+		}
+	}
+	return 0, fmt.Errorf("group %q: not found in %s (use a numeric gid)", group, file)
+}
+
+// supplementaryGroups lists every group of /etc/group that names user as a
+// member, except the primary gid.
+func supplementaryGroups(user string, gid uint64, groups [][]string) []uint32 {
+	supp := []uint32{}
+	if user == "" {
+		return supp
+	}
+	for _, f := range groups {
+		if len(f) < 4 || !slices.Contains(strings.Split(f[3], ","), user) {
+			continue
+		}
+		if g, err := strconv.ParseUint(f[2], 10, 32); err == nil && g != gid {
+			supp = append(supp, uint32(g))
+		}
+	}
+	return supp
 }
 
 func readColonFile(path string) ([][]string, error) {
