@@ -222,6 +222,11 @@ func TestReadinessThresholds(t *testing.T) {
 func notifyRun(t *testing.T, flags []string, steps ...string) (string, health.Status, *proc) {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "hc.sock")
+	if strings.Contains(sock, ",") {
+		// --socket takes a comma-separated list: two such runs would share
+		// the socket named by the part before the comma.
+		t.Fatalf("socket path %s holds a comma (from the test's name)", sock)
+	}
 	argv := append([]string{hcinitBin(), "--socket", sock}, flags...)
 	argv = append(append(argv, "--", "sdnotify"), steps...)
 	p, err := spawn(t, argv)
@@ -245,8 +250,8 @@ func TestNotifyProtocol(t *testing.T) {
 	}{
 		// NotifyAccess=main: a message from another process of the child is
 		// ignored (systemd.service(5)); the old code took it.
-		{"another process, access main", nil, []string{"fork:READY=1"}, false},
-		{"another process, access exec", []string{"--notify-access", "exec"}, []string{"fork:READY=1"}, true},
+		{"another process access main", nil, []string{"fork:READY=1"}, false},
+		{"another process access exec", []string{"--notify-access", "exec"}, []string{"fork:READY=1"}, true},
 		{"the main process", nil, []string{"READY=1"}, true},
 		// A datagram longer than the buffer is dropped, not applied cut (MSG_TRUNC).
 		{"truncated", nil, []string{"big=5000:READY=1"}, false},

@@ -17,7 +17,9 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -29,6 +31,8 @@ import (
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == "-child" {
 		send(os.Args[2])
+		fmt.Println("sent")
+		io.Copy(io.Discard, os.Stdin) // until the parent exits
 		return
 	}
 	for _, step := range os.Args[1:] {
@@ -52,9 +56,23 @@ func main() {
 				}
 			}()
 		case strings.HasPrefix(step, "fork:"):
+			// The sender lives on until this process exits: a message is
+			// attributed by its sender's pid, which must still exist when it
+			// is read (sd_notify(3): a sender that exits at once may be
+			// ignored, by systemd too).
 			c := exec.Command(os.Args[0], "-child", strings.TrimPrefix(step, "fork:"))
-			c.Stdout, c.Stderr = os.Stdout, os.Stderr
-			check(c.Run())
+			c.Stderr = os.Stderr
+			in, err := c.StdinPipe()
+			check(err)
+			out, err := c.StdoutPipe()
+			check(err)
+			check(c.Start())
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if line != "sent\n" {
+				check(fmt.Errorf("fork: the sender said %q: %v", line, err))
+			}
+			senders = append(senders, in) // open, and not collected, until exit
+
 		case k == "big":
 			ns, msg, _ := strings.Cut(v, ":")
 			n, err := strconv.Atoi(ns)
@@ -71,6 +89,9 @@ func main() {
 		}
 	}
 }
+
+// senders holds the stdin of every fork: sender, which exits when it closes.
+var senders []io.WriteCloser
 
 func send(msg string) {
 	msg = strings.NewReplacer(`\n`, "\n", `\r`, "\r").Replace(msg)
