@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
 // TestSignalRightAfterChildStart: a signal that reaches hcinit once its child
@@ -31,6 +33,41 @@ func TestSignalRightAfterChildStart(t *testing.T) {
 		}
 		if err := p.expectExit(exitWait, 138); err != nil {
 			return fmt.Errorf("run %d: USR1 sent by the child as it started: %v", i, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNotifyRightAfterStart: a main process that sends READY=1 as its first
+// act is ready. hcinit learns the child's pid once fork has returned; a
+// message read before that came from "no main process" and was refused under
+// the default NotifyAccess=main (1 run in 100 on an idle machine, more under
+// load), so the child was never ready. systemd knows the pid from fork on.
+func TestNotifyRightAfterStart(t *testing.T) {
+	t.Parallel()
+	const runs = 60
+	idx := make([]int, runs)
+	for i := range idx {
+		idx[i] = i
+	}
+	dir := t.TempDir()
+	err := each(idx, 2, func(i int) error {
+		sock := filepath.Join(dir, strconv.Itoa(i)+".sock")
+		if _, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--check", "notify,interval=1h", "--",
+			"sdnotify", "READY=1", "STATUS=done", "forever"}); err != nil {
+			return err
+		}
+		st, err := waitStatus(sock, readyWait, "STATUS=done handled", func(st health.Status) bool {
+			return st.Notify != nil && st.Notify.Status == "done"
+		})
+		if err != nil {
+			return fmt.Errorf("run %d: %v", i, err)
+		}
+		if !st.Notify.Ready {
+			return fmt.Errorf("run %d: READY=1 sent at once not taken: %+v", i, st.Notify)
 		}
 		return nil
 	})

@@ -568,6 +568,11 @@ func (m *Monitor) release() {
 // the start period begins now.
 func (m *Monitor) ChildStarted(pid int) {
 	now := time.Now()
+	if m.notify != nil {
+		// Before pid counts as the main process: what it says once it does
+		// is its own, not wiped.
+		m.notify.reset(now)
+	}
 	m.mu.Lock()
 	m.gen++
 	if m.genCancel != nil {
@@ -593,7 +598,7 @@ func (m *Monitor) ChildStarted(pid int) {
 	checks := append([]*check(nil), m.checks...)
 	m.mu.Unlock()
 	if m.notify != nil {
-		m.notify.reset(now)
+		m.notify.release(pid)
 	}
 	m.log.WithField("pid", pid).Debug("checking new child")
 	for _, c := range checks {

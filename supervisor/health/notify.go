@@ -35,6 +35,9 @@ type notifier struct {
 	addr string // the NOTIFY_SOCKET value
 	path string // the socket file, "" for an abstract socket
 
+	order sync.Mutex // orders reading a message with release
+	held  []heldMsg  // refused as from no main process yet: see mayBeMain
+
 	mu           sync.Mutex
 	since        time.Time // child start
 	ready        bool      // READY=1 seen and no RELOADING=1/STOPPING=1 since
@@ -118,11 +121,78 @@ func (n *notifier) run() {
 			n.m.log.WithField("uid", uid).WithField("pid", pid).Warn("ignoring notify message from a foreign user")
 			continue
 		}
-		if why := n.m.notifyRefused(pid); why != "" {
+		n.order.Lock()
+		switch why := n.m.notifyRefused(pid); {
+		case n.holding(pid):
+			n.hold(pid, buf[:nb]) // behind its earlier messages
+		case why == "":
+			n.handle(buf[:nb], time.Now())
+		case n.mayBeMain(pid):
+			n.hold(pid, buf[:nb])
+		default:
 			n.m.log.WithField("pid", pid).WithField("main_pid", n.m.pid()).Warn("ignoring notify message: " + why)
-			continue
 		}
-		n.handle(buf[:nb], time.Now())
+		n.order.Unlock()
+	}
+}
+
+// maxHeld bounds the messages held for a main process not registered yet.
+const maxHeld = 64
+
+// heldMsg is a message held until the next ChildStarted.
+type heldMsg struct {
+	pid int
+	msg []byte
+	at  time.Time
+}
+
+// mayBeMain reports whether a message refused under NotifyAccess=main may come
+// from the main process before hcinit registered it: no main process is
+// registered (hcinit is starting it), and the sender is a child of hcinit.
+// systemd knows the main pid from fork on; hcinit learns it once fork returned,
+// and a child may send READY=1 first.
+func (n *notifier) mayBeMain(pid int) bool {
+	if a := n.m.cfg.NotifyAccess; a == NotifyAccessExec || a == NotifyAccessAll || pid <= 0 || n.m.pid() != 0 {
+		return false
+	}
+	pp, err := ppid(pid)
+	return err == nil && pp == os.Getpid()
+}
+
+// holding reports whether messages of pid are held (n.order held).
+func (n *notifier) holding(pid int) bool {
+	for _, h := range n.held {
+		if h.pid == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// hold keeps msg of pid until release (n.order held).
+func (n *notifier) hold(pid int, msg []byte) {
+	if len(n.held) == maxHeld {
+		n.m.log.WithField("pid", n.held[0].pid).Warn("ignoring notify message: held too long for a main process not started yet")
+		n.held = n.held[1:]
+	}
+	n.held = append(n.held, heldMsg{pid: pid, msg: bytes.Clone(msg), at: time.Now()})
+}
+
+// release applies the held messages of pid, now the main process, in the
+// order they came, and drops the rest. ChildStarted calls it once pid is
+// registered: a message read after that is accepted directly, one read before
+// was held (n.order orders the two).
+func (n *notifier) release(pid int) {
+	n.order.Lock()
+	defer n.order.Unlock()
+	held := n.held
+	n.held = nil
+	for _, h := range held {
+		if h.pid == pid {
+			n.handle(h.msg, h.at)
+		} else {
+			n.m.log.WithField("pid", h.pid).WithField("main_pid", pid).Warn("ignoring notify message: only the main process may send (--notify-access main, systemd's NotifyAccess=main)")
+		}
 	}
 }
 
@@ -276,8 +346,9 @@ func (n *notifier) expire() {
 		return
 	}
 	n.missed = true
+	watchdog := n.watchdog // WATCHDOG_USEC= may change it once unlocked
 	n.mu.Unlock()
-	n.m.log.WithField("watchdog", n.watchdog.String()).Warn("watchdog expired: no WATCHDOG=1 in time")
+	n.m.log.WithField("watchdog", watchdog.String()).Warn("watchdog expired: no WATCHDOG=1 in time")
 	n.m.watchdogFired()
 	n.m.kickKind(KindNotify)
 }
