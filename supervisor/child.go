@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -409,28 +408,10 @@ func (s *Supervisor) adoptDaemon() (int, <-chan reaper.Exit, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ch := s.reaper.Watch(pid)
-	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
-		// Gone already: the watch may still hold its exit; if not, report it.
-		select {
-		case e := <-ch:
-			c := make(chan reaper.Exit, 1)
-			c <- e
-			return pid, c, nil
-		default:
-			return 0, nil, fmt.Errorf("daemon pid %d from %s is not running", pid, s.cfg.Pidfile)
-		}
+	ch, err := s.adopt(pid)
+	if err != nil {
+		return 0, nil, fmt.Errorf("daemon pid %d from %s %w", pid, s.cfg.Pidfile, err)
 	}
-	pgid, perr := unix.Getpgid(pid)
-	s.mu.Lock()
-	s.pid, s.pgid = pid, pid
-	if perr == nil {
-		s.pgid = pgid
-	}
-	if s.pgid == unix.Getpgrp() {
-		s.pgid = 0 // never signal hcinit's own group
-	}
-	s.mu.Unlock()
 	return pid, ch, nil
 }
 

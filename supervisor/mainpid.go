@@ -33,9 +33,22 @@ func (c MainPIDs) Set(pid int) {
 	}
 }
 
-// adoptMainPID watches pid and makes it the supervised process, with its
-// process group.
+// adoptMainPID makes pid, announced with MAINPID=, the supervised process.
 func (s *Supervisor) adoptMainPID(pid int) (<-chan reaper.Exit, error) {
+	ch, err := s.adopt(pid)
+	if err != nil {
+		return nil, fmt.Errorf("MAINPID=%d %w", pid, err)
+	}
+	return ch, nil
+}
+
+var errNotRunning = errors.New("is not running")
+
+// adopt watches pid and makes it the supervised process, with its process
+// group (none when it shares hcinit's own, which is never signalled). A pid
+// that is gone already yields its exit if the reaper still holds it, else
+// errNotRunning. Used for --pidfile daemons and MAINPID=.
+func (s *Supervisor) adopt(pid int) (<-chan reaper.Exit, error) {
 	ch := s.reaper.Watch(pid)
 	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
 		select {
@@ -44,14 +57,17 @@ func (s *Supervisor) adoptMainPID(pid int) (<-chan reaper.Exit, error) {
 			c <- e
 			return c, nil
 		default:
-			return nil, fmt.Errorf("MAINPID=%d is not running", pid)
+			return nil, errNotRunning
 		}
 	}
 	pgid, perr := unix.Getpgid(pid)
 	s.mu.Lock()
-	s.pid = pid
-	if perr == nil && pgid != unix.Getpgrp() {
+	s.pid, s.pgid = pid, pid
+	if perr == nil {
 		s.pgid = pgid
+	}
+	if s.pgid == unix.Getpgrp() {
+		s.pgid = 0 // never signal hcinit's own group
 	}
 	s.mu.Unlock()
 	return ch, nil
