@@ -15,7 +15,7 @@ build:
 # every test with the race detector; the e2e tests bring a real cluster up and
 # take it down (scripts/k8s.sh).
 test: deps k8s
-	$(GO) test -race -count=1 -timeout 40m ./...
+	bash scripts/gotest.sh -race -count=1 -timeout 40m ./...
 
 # Every fuzz target, briefly (CI: .ci/run). The seeds and any input that once
 # failed are in testdata/fuzz and run with every `go test`.
