@@ -147,7 +147,7 @@ func TestDiscoverySharedNetwork(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A must hold @hcinit before B starts: B is the one that finds it taken.
-			if _, err := a.statusIn(readyWait, "A healthy", func(st health.Status) bool { return st.Status == health.StatusHealthy }); err != nil {
+			if _, err := a.statusIn(readyWait, "A healthy", func(st health.Status) bool { return st.Overall == health.StatusHealthy }); err != nil {
 				t.Fatal(err)
 			}
 			b, err := startBox(t, a, ro, "B", "/run/bin/hcinit", "--interval", "200ms", "--retries", "1", "--check", "exec=/bin/false",
@@ -160,7 +160,7 @@ func TestDiscoverySharedNetwork(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			st, err := b.statusIn(readyWait, "B's own state", func(st health.Status) bool { return st.Status == health.StatusUnhealthy })
+			st, err := b.statusIn(readyWait, "B's own state", func(st health.Status) bool { return st.Overall == health.StatusUnhealthy })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,7 +213,7 @@ func TestDiscoveryNonRootClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.statusIn(readyWait, "healthy", func(st health.Status) bool { return st.Status == health.StatusHealthy }); err != nil {
+	if _, err := a.statusIn(readyWait, "healthy", func(st health.Status) bool { return st.Overall == health.StatusHealthy }); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code, err := a.exec([]string{"-S", "65534", "-G", "65534"}, "/run/bin/hcinit", "check", "--timeout", "3s")
@@ -282,7 +282,7 @@ func TestHealthcheckAnywhere(t *testing.T) {
 	if err := p.out.ready(readyWait, "child"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := waitStatus(sock, readyWait, "healthy", func(st health.Status) bool { return st.Status == health.StatusHealthy }); err != nil {
+	if _, err := waitStatus(sock, readyWait, "healthy", func(st health.Status) bool { return st.Overall == health.StatusHealthy }); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -25,7 +25,7 @@ func TestRestartHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err := waitStatus(sock, 15*time.Second, "restarted child, healthy", func(st health.Status) bool {
-		return st.Restarts == 1 && st.Status == health.StatusHealthy
+		return st.Restarts == 1 && st.Overall == health.StatusHealthy
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func TestHostileFileLimitFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := waitStatus(sock, 10*time.Second, "healthy", func(st health.Status) bool { return st.Status == health.StatusHealthy }); err != nil {
+	if _, err := waitStatus(sock, 10*time.Second, "healthy", func(st health.Status) bool { return st.Overall == health.StatusHealthy }); err != nil {
 		t.Fatal(err)
 	}
 	var conns []net.Conn

@@ -512,7 +512,7 @@ func TestSilentForeignClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := waitStatus(sock, 5*time.Second, "healthy", func(st health.Status) bool {
-		return st.Status == health.StatusHealthy
+		return st.Overall == health.StatusHealthy
 	}); err != nil {
 		t.Fatal(err)
 	}

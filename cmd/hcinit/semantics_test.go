@@ -34,7 +34,7 @@ func (o observation) String() string {
 	for _, c := range o.st.Checks {
 		cs = append(cs, fmt.Sprintf("%s=%s/streak %d/ready %v", c.Name, c.Status, c.FailingStreak, c.Ready))
 	}
-	return fmt.Sprintf("+%s exit %d %s ready=%v [%s]", o.at.Round(time.Millisecond), o.code, o.st.Status, o.st.Ready, strings.Join(cs, " "))
+	return fmt.Sprintf("+%s exit %d %s ready=%v [%s]", o.at.Round(time.Millisecond), o.code, o.st.Overall, o.st.Ready, strings.Join(cs, " "))
 }
 
 // checkJSON runs `hcinit check --json` once.
@@ -98,7 +98,7 @@ func TestFirstProbeAtOnce(t *testing.T) {
 	if _, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--interval", "1h", "--", "sleep", "1000"}); err != nil {
 		t.Fatal(err)
 	}
-	obs := timeline(t, sock, begin, 10*time.Second, func(st health.Status) bool { return st.Status == health.StatusHealthy })
+	obs := timeline(t, sock, begin, 10*time.Second, func(st health.Status) bool { return st.Overall == health.StatusHealthy })
 	last := obs[len(obs)-1]
 	t.Logf("healthy %s after start (%d answers before)", last.at.Round(time.Millisecond), len(obs)-1)
 	if last.code != 0 {
@@ -125,9 +125,9 @@ func TestFirstProbeThenStartInterval(t *testing.T) {
 		"sh", "-c", `sleep 1; touch "$0"; exec hcinit --socket "$0.sock" --http 127.0.0.1:"$1" -- sleep 1000`, listening, port}); err != nil {
 		t.Fatal(err)
 	}
-	obs := timeline(t, sock, begin, 15*time.Second, func(st health.Status) bool { return st.Status == health.StatusHealthy })
+	obs := timeline(t, sock, begin, 15*time.Second, func(st health.Status) bool { return st.Overall == health.StatusHealthy })
 	for _, o := range obs {
-		if o.st.Status == health.StatusUnhealthy {
+		if o.st.Overall == health.StatusUnhealthy {
 			t.Errorf("unhealthy inside the start period: %s", o)
 		}
 	}
@@ -282,9 +282,9 @@ func TestWatchdogArmedAtReady(t *testing.T) {
 		"sdnotify", "sleep=1500ms", "READY=1", "sleep=300ms", "every=200ms:WATCHDOG=1", "forever"}); err != nil {
 		t.Fatal(err)
 	}
-	obs := timeline(t, sock, begin, 10*time.Second, func(st health.Status) bool { return st.Status == health.StatusHealthy })
+	obs := timeline(t, sock, begin, 10*time.Second, func(st health.Status) bool { return st.Overall == health.StatusHealthy })
 	for _, o := range obs {
-		if o.st.Status == health.StatusUnhealthy {
+		if o.st.Overall == health.StatusUnhealthy {
 			t.Errorf("unhealthy: %s", o)
 		}
 	}
@@ -304,7 +304,7 @@ func TestWatchdogMissIsAVerdict(t *testing.T) {
 		if _, err := spawn(t, append([]string{hcinitBin(), "--socket", sock, "--watchdog", "700ms", "--interval", "1h", "--retries", "3", "--", "sdnotify"}, steps...)); err != nil {
 			t.Fatal(err)
 		}
-		obs := timeline(t, sock, begin, 10*time.Second, func(st health.Status) bool { return st.Status == health.StatusUnhealthy })
+		obs := timeline(t, sock, begin, 10*time.Second, func(st health.Status) bool { return st.Overall == health.StatusUnhealthy })
 		last := obs[len(obs)-1]
 		t.Logf("unhealthy %s after start (last WATCHDOG=1 at about 300ms, watchdog 700ms): %s", last.at.Round(time.Millisecond), last.st.Reason)
 		if !strings.Contains(last.st.Reason, "watchdog expired") {
@@ -366,7 +366,7 @@ func TestMainPID(t *testing.T) {
 	}
 	daemon := p.out.readyPid("daemon")
 	if _, err := waitStatus(sock, 10*time.Second, "the daemon as main process", func(st health.Status) bool {
-		return st.ChildPID == daemon && st.Status == health.StatusHealthy
+		return st.ChildPID == daemon && st.Overall == health.StatusHealthy
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +489,7 @@ func TestClientCLI(t *testing.T) {
 	if _, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--", "sleep", "1000"}); err != nil {
 		t.Fatal(err)
 	}
-	timeline(t, sock, time.Now(), 10*time.Second, func(st health.Status) bool { return st.Status == health.StatusHealthy })
+	timeline(t, sock, time.Now(), 10*time.Second, func(st health.Status) bool { return st.Overall == health.StatusHealthy })
 	run := func(args ...string) (string, string, int) {
 		var out, errb strings.Builder
 		c := exec.Command(hcinitBin(), args...)
@@ -630,8 +630,8 @@ func TestExecQuoting(t *testing.T) {
 		"--", "sleep", "1000"}); err != nil {
 		t.Fatal(err)
 	}
-	obs := timeline(t, sock, time.Now(), 10*time.Second, func(st health.Status) bool { return st.Status != health.StatusStarting })
-	if last := obs[len(obs)-1]; last.st.Status != health.StatusHealthy {
+	obs := timeline(t, sock, time.Now(), 10*time.Second, func(st health.Status) bool { return st.Overall != health.StatusStarting })
+	if last := obs[len(obs)-1]; last.st.Overall != health.StatusHealthy {
 		t.Errorf("quoted exec checks: %s (%s)", last, last.st.Reason)
 	}
 	out, err := exec.Command(hcinitBin(), "--check", "exec=/nonexistent/probe -q", "--", "true").CombinedOutput()

@@ -244,8 +244,8 @@ func TestStopQUITOnlyForwarded(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if !st.Ready || !st.Live || st.Status != health.StatusHealthy {
-				return fmt.Errorf("after QUIT: status %s, live %t, ready %t (%s); want healthy, live, ready", st.Status, st.Live, st.Ready, st.ReadyReason)
+			if !st.Ready || !st.Live || st.Overall != health.StatusHealthy {
+				return fmt.Errorf("after QUIT: status %s, live %t, ready %t (%s); want healthy, live, ready", st.Overall, st.Live, st.Ready, st.ReadyReason)
 			}
 		}
 		if err := p.signal(unix.SIGTERM); err != nil {

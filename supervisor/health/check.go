@@ -159,8 +159,8 @@ func (m *Monitor) record(c *check, gen int, r Result, fatal bool) {
 	}
 	st := m.statusLocked()
 	prev := m.overall
-	m.overall = st.Status
-	settle := !m.settled && st.Status != StatusStarting && m.cfg.Settled != nil
+	m.overall = st.Overall
+	settle := !m.settled && st.Overall != StatusStarting && m.cfg.Settled != nil
 	m.settled = m.settled || settle
 	m.mu.Unlock()
 	if settle {
@@ -179,8 +179,8 @@ func (m *Monitor) record(c *check, gen int, r Result, fatal bool) {
 			e.Info("check state changed")
 		}
 	}
-	if prev != st.Status {
-		m.log.WithField("state", st.Status).WithField("reason", st.Reason).Info("health changed")
+	if prev != st.Overall {
+		m.log.WithField("state", st.Overall).WithField("reason", st.Reason).Info("health changed")
 	}
 	// --on-unhealthy acts on liveness: a check of level ready only (Kubernetes'
 	// readiness) never restarts or stops the child.

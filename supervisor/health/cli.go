@@ -196,7 +196,7 @@ func CheckMain(args []string, stdout, stderr io.Writer) int {
 		writeCapped(stdout, fmt.Sprintf(`{"status":"unhealthy","reason":%q}`+"\n", err.Error()))
 		return 1
 	}
-	ok := st.Status == StatusHealthy
+	ok := st.Overall == StatusHealthy
 	if f.live {
 		ok = st.Live
 	} else if f.ready {
@@ -225,7 +225,7 @@ func StatusMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		if f.json {
 			// --json always prints JSON: scripts parse it whatever happened.
-			b, _ := json.MarshalIndent(Status{Status: StatusUnhealthy, Reason: err.Error(), Checks: []CheckStatus{}}, "", "  ")
+			b, _ := json.MarshalIndent(Status{Overall: StatusUnhealthy, Reason: err.Error(), Checks: []CheckStatus{}}, "", "  ")
 			stdout.Write(append(b, '\n'))
 		}
 		fmt.Fprintf(stderr, "hcinit status: %v\n", err)
@@ -237,7 +237,7 @@ func StatusMain(args []string, stdout, stderr io.Writer) int {
 	} else {
 		writeTable(stdout, st)
 	}
-	if st.Status == StatusHealthy {
+	if st.Overall == StatusHealthy {
 		return 0
 	}
 	return 1
@@ -393,17 +393,17 @@ func fitJSON(st Status, limit int) []byte {
 	// Very many checks: the verdict and each check's name and status.
 	type brief struct {
 		Name   string `json:"name"`
-		Status string `json:"status"`
+		Status State  `json:"status"`
 	}
 	short := struct {
-		Status        string  `json:"status"`
+		Overall       State   `json:"status"`
 		Reason        string  `json:"reason,omitempty"`
 		Live          bool    `json:"live"`
 		Ready         bool    `json:"ready"`
 		FailingStreak int     `json:"failing_streak"`
 		ChildPID      int     `json:"child_pid"`
 		Checks        []brief `json:"checks"`
-	}{st.Status, st.Reason, st.Live, st.Ready, st.FailingStreak, st.ChildPID, []brief{}}
+	}{st.Overall, st.Reason, st.Live, st.Ready, st.FailingStreak, st.ChildPID, []brief{}}
 	for _, c := range st.Checks {
 		short.Checks = append(short.Checks, brief{c.Name, c.Status})
 	}
@@ -417,7 +417,7 @@ func fitJSON(st Status, limit int) []byte {
 // writeTable prints st for a person.
 func writeTable(w io.Writer, st Status) {
 	yes := map[bool]string{true: "yes", false: "no"}
-	fmt.Fprintf(w, "status:  %s", st.Status)
+	fmt.Fprintf(w, "status:  %s", st.Overall)
 	if st.Reason != "" {
 		fmt.Fprintf(w, " (%s)", oneLine(st.Reason, 100))
 	}

@@ -27,7 +27,7 @@ func TestDelegateToServerPackage(t *testing.T) {
 	t.Setenv(common.EnvNameFile, envValue(env, common.EnvNameFile))
 	t.Setenv(common.EnvSocketDir, envValue(env, common.EnvSocketDir))
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 
 	var failure atomic.Pointer[error]
 	var srv server.HealthcheckServer
@@ -50,13 +50,13 @@ func TestDelegateToServerPackage(t *testing.T) {
 	}
 	err := errors.New("database unreachable: dial tcp 10.0.0.5:5432: i/o timeout")
 	failure.Store(&err)
-	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Status == StatusUnhealthy })
+	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Overall == StatusUnhealthy })
 	want := "unhealthy: check delegate: " + err.Error()
 	if have := h.ask(t, "ping"); have != want {
 		t.Errorf("ping = %q, want %q", have, want)
 	}
 	failure.Store(nil)
-	waitFor(t, "healthy again", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy again", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 }
 
 // v1Server behaves byte for byte like go-healthcheck v1.0.x's server: it
@@ -150,7 +150,7 @@ func TestV1NameFileOverwrite(t *testing.T) {
 		t.Errorf("v1 client before the child: %q, %v", have, err)
 	}
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	if have, err := v1Client(dir); err != nil || have != "healthy" {
 		t.Errorf("v1 client: %q, %v; want healthy", have, err)
 	}
@@ -169,7 +169,7 @@ func TestV1NameFileOverwrite(t *testing.T) {
 	}
 
 	reply.Store("redis: dial tcp 127.0.0.1:6379: connection refused")
-	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Status == StatusUnhealthy })
+	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Overall == StatusUnhealthy })
 	want := "unhealthy: check delegate: redis: dial tcp 127.0.0.1:6379: connection refused"
 	if have, err := v1Client(dir); err != nil || have != want {
 		t.Errorf("v1 client: %q, %v; want %q", have, err, want)
@@ -199,7 +199,7 @@ func TestV1NameFileChildFirst(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(dir, ".hc-socket"))
 		return strings.HasPrefix(string(b), "hcinit-")
 	})
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	if have, err := v1Client(dir); err != nil || have != "healthy" {
 		t.Errorf("v1 client: %q, %v; want healthy", have, err)
 	}

@@ -111,16 +111,16 @@ func watchTransitions(h *harness, stop chan struct{}) func() []string {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		last := h.Status().Status
+		last := h.Status().Overall
 		for {
 			select {
 			case <-stop:
 				return
 			case <-time.After(5 * time.Millisecond):
 			}
-			if s := h.Status().Status; s != last {
+			if s := h.Status().Overall; s != last {
 				mu.Lock()
-				seen = append(seen, last+"→"+s)
+				seen = append(seen, string(last)+"→"+string(s))
 				mu.Unlock()
 				last = s
 			}
@@ -139,7 +139,7 @@ func watchTransitions(h *harness, stop chan struct{}) func() []string {
 func TestHostileHTTPIdleConnections(t *testing.T) {
 	h, addr := httpHarness(t)
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	stop := make(chan struct{})
 	seen := watchTransitions(h, stop)
 
@@ -161,7 +161,7 @@ func TestHostileSocketSilentClients(t *testing.T) {
 	f := &fakeProbe{}
 	h := start(t, Config{Specs: []string{"process,interval=50ms"}}, withFake(f))
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	stop := make(chan struct{})
 	seen := watchTransitions(h, stop)
 	probe := func() error {
@@ -194,7 +194,7 @@ func TestHostileSocketForeignFlood(t *testing.T) {
 	f := &fakeProbe{}
 	h := start(t, Config{Socket: addr, Specs: []string{"process,interval=50ms"}}, withFake(f))
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	probe := func() error {
 		var out strings.Builder
 		if code := CheckMain([]string{"--socket", addr, "--timeout", "1s"}, &out, &out); code != 0 {

@@ -54,6 +54,9 @@ func (w *metricsWriter) family(name, typ, help string, samples ...sample) {
 
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
+// states are the health states in the order /metrics lists them.
+var states = []State{StatusStarting, StatusHealthy, StatusUnhealthy}
+
 func one(labels ...string) sample { return sample{labels: labels, value: 1} }
 
 func bit(b bool) float64 {
@@ -74,8 +77,8 @@ func (m *Monitor) metrics() []byte {
 		one("version", m.cfg.Version, "goversion", runtime.Version()))
 
 	var overall []sample
-	for _, s := range []string{StatusStarting, StatusHealthy, StatusUnhealthy} {
-		overall = append(overall, sample{labels: []string{"status", s}, value: bit(st.Status == s)})
+	for _, s := range states {
+		overall = append(overall, sample{labels: []string{"status", string(s)}, value: bit(st.Overall == s)})
 	}
 	w.family("hcinit_health_status", "gauge", "Overall health, as `hcinit check` answers it: 1 for the current status.", overall...)
 	w.family("hcinit_live", "gauge", "1 when `hcinit check --live` passes.", sample{value: bit(st.Live)})
@@ -84,8 +87,8 @@ func (m *Monitor) metrics() []byte {
 	var status, duration, runs, failures, changed []sample
 	for _, c := range st.Checks {
 		id := []string{"check", c.Name}
-		for _, s := range []string{StatusStarting, StatusHealthy, StatusUnhealthy} {
-			status = append(status, sample{labels: []string{"check", c.Name, "kind", c.Kind, "level", string(c.Level), "status", s},
+		for _, s := range states {
+			status = append(status, sample{labels: []string{"check", c.Name, "kind", c.Kind, "level", string(c.Level), "status", string(s)},
 				value: bit(c.Status == s)})
 		}
 		if n := len(c.Log); n > 0 {

@@ -117,7 +117,7 @@ type Monitor struct {
 	exitReason  string    // why the child is about to be reported gone (ChildExitReason)
 	lastExit    *ExitInfo // how the child last ended
 	running     bool      // check loops are started for new checks
-	overall     string
+	overall     State
 
 	wg        sync.WaitGroup
 	unhealthy chan struct{}
@@ -694,7 +694,7 @@ func (m *Monitor) publicStatus() Status {
 // failing check and its state, not its output.
 func (m *Monitor) statusLockedFor(details bool) Status {
 	checkReason := func(c *check) string { return checkReason(c, details) }
-	st := Status{Status: StatusHealthy, Live: true, Ready: true, ChildPID: m.childPID,
+	st := Status{Overall: StatusHealthy, Live: true, Ready: true, ChildPID: m.childPID,
 		Stopping: m.stopping, Checks: []CheckStatus{}, Restarts: m.restarts, ChildStarted: m.childStart}
 	if m.childActive {
 		st.ChildUptime = time.Since(m.childStart).Round(time.Millisecond).Seconds()
@@ -732,15 +732,15 @@ func (m *Monitor) statusLockedFor(details bool) Status {
 	}
 	switch {
 	case m.childExited:
-		st.Status, st.Reason = StatusUnhealthy, fmt.Sprintf("child exited with code %d", m.exitCode)
+		st.Overall, st.Reason = StatusUnhealthy, fmt.Sprintf("child exited with code %d", m.exitCode)
 		st.Live, st.LiveReason = false, st.Reason
 		st.ChildExited, st.ExitCode, st.ChildPID = true, m.exitCode, 0
 	case !m.childActive:
-		st.Status, st.Reason = StatusStarting, "no child yet"
+		st.Overall, st.Reason = StatusStarting, "no child yet"
 	case firstUnhealthy != nil:
-		st.Status, st.Reason = StatusUnhealthy, checkReason(firstUnhealthy)
+		st.Overall, st.Reason = StatusUnhealthy, checkReason(firstUnhealthy)
 	case firstStarting != nil:
-		st.Status, st.Reason = StatusStarting, checkReason(firstStarting)
+		st.Overall, st.Reason = StatusStarting, checkReason(firstStarting)
 	}
 	if firstDead != nil && st.Live {
 		st.Live, st.LiveReason = false, checkReason(firstDead)
@@ -786,14 +786,14 @@ func replyFrom(word string, st Status) string {
 	var line string
 	switch {
 	case word == wordLive && st.Live, word == wordReady && st.Ready,
-		word == wordPing && st.Status == StatusHealthy:
+		word == wordPing && st.Overall == StatusHealthy:
 		return common.HealthcheckIPCResponse
 	case word == wordLive:
 		line = "not live: " + st.LiveReason
 	case word == wordReady:
 		line = "not ready: " + st.ReadyReason
 	default:
-		line = st.Status + ": " + st.Reason
+		line = string(st.Overall) + ": " + st.Reason
 	}
 	if len(line) > common.BufferSize {
 		line = line[:common.BufferSize]

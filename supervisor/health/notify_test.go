@@ -60,8 +60,8 @@ func TestNotifyReadyStatusWatchdogTrigger(t *testing.T) {
 
 	sdNotify(t, addr, "RELOADING=1")
 	waitFor(t, "not ready while reloading", 3*time.Second, func() bool { return !h.Status().Ready })
-	if st := h.Status(); st.Status != StatusHealthy {
-		t.Errorf("reloading made health %s, want healthy", st.Status)
+	if st := h.Status(); st.Overall != StatusHealthy {
+		t.Errorf("reloading made health %s, want healthy", st.Overall)
 	}
 	sdNotify(t, addr, "READY=1")
 	waitFor(t, "ready again", 3*time.Second, func() bool { return h.Status().Ready })
@@ -71,16 +71,16 @@ func TestNotifyReadyStatusWatchdogTrigger(t *testing.T) {
 		sdNotify(t, addr, "WATCHDOG=1")
 		time.Sleep(100 * time.Millisecond)
 	}
-	if st := h.Status(); st.Status != StatusHealthy {
-		t.Fatalf("with keep-alives: %s (%s)", st.Status, st.Reason)
+	if st := h.Status(); st.Overall != StatusHealthy {
+		t.Fatalf("with keep-alives: %s (%s)", st.Overall, st.Reason)
 	}
-	waitFor(t, "watchdog unhealthy", 3*time.Second, func() bool { return h.Status().Status == StatusUnhealthy })
+	waitFor(t, "watchdog unhealthy", 3*time.Second, func() bool { return h.Status().Overall == StatusUnhealthy })
 	if r := h.Status().Reason; !strings.Contains(r, "no WATCHDOG=1 for") {
 		t.Errorf("reason %q", r)
 	}
 	// WATCHDOG_USEC=0 turns the watchdog off; then trigger fails at once.
 	sdNotify(t, addr, "WATCHDOG_USEC=0")
-	waitFor(t, "healthy again", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy again", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	select {
 	case <-h.Unhealthy():
 	default:
@@ -144,9 +144,9 @@ func TestSignalProbeWithNotifyHeartbeat(t *testing.T) {
 	}()
 	defer func() { close(stop); <-done }()
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	// After three answers the "child" goes quiet.
-	waitFor(t, "unhealthy", 5*time.Second, func() bool { return h.Status().Status == StatusUnhealthy })
+	waitFor(t, "unhealthy", 5*time.Second, func() bool { return h.Status().Overall == StatusUnhealthy })
 	if r := h.Status().Reason; !strings.Contains(r, "no notify message after SIGUSR1") {
 		t.Errorf("reason %q", r)
 	}

@@ -24,7 +24,7 @@ func TestProtocolWords(t *testing.T) {
 	f := &fakeProbe{}
 	h := start(t, Config{Specs: []string{"process,interval=10ms"}}, withFake(f))
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	for word, want := range map[string]string{
 		"ping": "healthy", "ping\n": "healthy", "live": "healthy", "ready": "healthy",
 		"pong": common.InvalidRequestResponse, "": common.InvalidRequestResponse,
@@ -40,7 +40,7 @@ func TestProtocolWords(t *testing.T) {
 	if err := json.Unmarshal([]byte(h.ask(t, "status")), &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Status != StatusHealthy || len(st.Checks) != 1 || st.Checks[0].Kind != KindProcess || len(st.Checks[0].Log) == 0 {
+	if st.Overall != StatusHealthy || len(st.Checks) != 1 || st.Checks[0].Kind != KindProcess || len(st.Checks[0].Log) == 0 {
 		t.Errorf("status = %+v", st)
 	}
 	// A word split across two writes still works.
@@ -134,7 +134,7 @@ func TestSilentClientAndStorm(t *testing.T) {
 	f := &fakeProbe{}
 	h := start(t, Config{Specs: []string{"process,interval=100ms"}}, withFake(f))
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 
 	silent, err := net.Dial("unix", h.sock)
 	if err != nil {
@@ -212,7 +212,7 @@ func TestHTTPEndpoint(t *testing.T) {
 		t.Errorf("/livez before the child: %d, want 200 (kubelet: liveness passes at first)", code)
 	}
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	for _, p := range []string{"/healthz", "/livez", "/readyz"} {
 		if code, body := get(p); code != 200 || body != "healthy\n" {
 			t.Errorf("%s: %d %q", p, code, body)
@@ -238,7 +238,7 @@ func TestCheckMainAndStatusMain(t *testing.T) {
 			m.checks[1].probe = func(context.Context) outcome { return fail("%s", strings.Repeat("connection refused ", 400)) }
 		})
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Status == StatusUnhealthy })
+	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Overall == StatusUnhealthy })
 	run := func(main func([]string, io.Writer, io.Writer) int, args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := main(append(args, "--socket", h.sock), &out, &errb)

@@ -20,7 +20,7 @@ func TestSmokeTCPCheckAndClient(t *testing.T) {
 		t.Errorf("before ChildStarted: have %q, want starting…", have)
 	}
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 2*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 2*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 
 	var out, errb bytes.Buffer
 	if code := CheckMain([]string{"--socket", h.sock}, &out, &errb); code != 0 {
@@ -36,7 +36,7 @@ func TestSmokeTCPCheckAndClient(t *testing.T) {
 	t.Log("\n" + out.String())
 
 	ln.Close()
-	waitFor(t, "unhealthy", 2*time.Second, func() bool { return h.Status().Status == StatusUnhealthy })
+	waitFor(t, "unhealthy", 2*time.Second, func() bool { return h.Status().Overall == StatusUnhealthy })
 	out.Reset()
 	if code := CheckMain([]string{"--socket", h.sock}, &out, &errb); code != 1 {
 		t.Fatalf("CheckMain = %d, want 1", code)

@@ -5,11 +5,14 @@ import (
 	"time"
 )
 
-// Health states, as Docker names them.
+// State is a health state, as Docker names them: of one check, or overall.
+type State string
+
+// Health states.
 const (
-	StatusStarting  = "starting"
-	StatusHealthy   = "healthy"
-	StatusUnhealthy = "unhealthy"
+	StatusStarting  State = "starting"
+	StatusHealthy   State = "healthy"
+	StatusUnhealthy State = "unhealthy"
 )
 
 // keepResults is how many results each check keeps (Docker keeps 5).
@@ -33,7 +36,7 @@ type CheckStatus struct {
 	Kind          string    `json:"kind"`
 	Level         Level     `json:"level"`
 	Target        string    `json:"target,omitempty"`
-	Status        string    `json:"status"`
+	Status        State     `json:"status"`
 	Ready         bool      `json:"ready"`
 	FailingStreak int       `json:"failing_streak"`
 	LastChange    time.Time `json:"last_change,omitzero"` // when Status last changed
@@ -58,10 +61,11 @@ type NotifyStatus struct {
 }
 
 // Status is the whole health state: the answer to the "status" request and to
-// GET /status. Status is overall health (Docker's one bit); Live and Ready
-// answer Kubernetes' two questions.
+// GET /status. Overall is Docker's health (its JSON name, "status", is wire
+// format for `hcinit status --json` and /status); Live and Ready answer
+// Kubernetes' two questions.
 type Status struct {
-	Status        string        `json:"status"`
+	Overall       State         `json:"status"`
 	Reason        string        `json:"reason,omitempty"`
 	Live          bool          `json:"live"`
 	LiveReason    string        `json:"live_reason,omitempty"`
@@ -83,7 +87,7 @@ type Status struct {
 // state is one check's health, changed only by record and reset. Its rules are
 // Docker's (moby daemon/health.go handleProbeResult).
 type state struct {
-	status    string
+	status    State
 	streak    int // consecutive counted failures
 	successes int // consecutive successes, for the success threshold
 	fails     int // consecutive failures, counted or not, for readiness

@@ -17,7 +17,7 @@ func TestStateRules(t *testing.T) {
 	type step struct {
 		start      float64
 		code       int
-		wantStatus string
+		wantStatus State
 		wantStreak int
 	}
 	tests := []struct {
@@ -124,7 +124,7 @@ func TestScheduleFirstRunAtOnce(t *testing.T) {
 	h := start(t, Config{Specs: []string{"process,interval=1h,start-interval=1h"}}, withFake(f))
 	h.ChildStarted(os.Getpid())
 	waitFor(t, "the first run", 5*time.Second, func() bool { s, _ := f.runs(); return len(s) == 1 })
-	waitFor(t, "healthy", 5*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 5*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	h.ChildExited(0)
 	h.ChildStarted(os.Getpid())
 	waitFor(t, "the first run of the restarted child", 5*time.Second, func() bool { s, _ := f.runs(); return len(s) == 2 })
@@ -206,7 +206,7 @@ func TestRetriesResetAndHistory(t *testing.T) {
 		t.Errorf("ping = %q", have)
 	}
 	f.code.Store(0)
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	if cs := h.checkStatus("process"); cs.FailingStreak != 0 {
 		t.Errorf("streak %d after a success, want 0", cs.FailingStreak)
 	}
@@ -227,8 +227,8 @@ func TestRetriesResetAndHistory(t *testing.T) {
 			t.Errorf("after ChildStarted: a result of the old child kept (%s before the restart)", restart.Sub(r.Start))
 		}
 	}
-	if len(st.Checks[0].Log) < 3 && st.Status != StatusStarting {
-		t.Errorf("after ChildStarted: %s with %d results, want starting", st.Status, len(st.Checks[0].Log))
+	if len(st.Checks[0].Log) < 3 && st.Overall != StatusStarting {
+		t.Errorf("after ChildStarted: %s with %d results, want starting", st.Overall, len(st.Checks[0].Log))
 	}
 	select {
 	case <-h.Unhealthy():
@@ -253,7 +253,7 @@ func TestChildExitedStoppingAndReadiness(t *testing.T) {
 	f := &fakeProbe{}
 	h := start(t, Config{Specs: []string{"process,interval=10ms,success-threshold=3"}}, withFake(f))
 	h.ChildStarted(os.Getpid())
-	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Status == StatusHealthy })
+	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	waitFor(t, "ready after 3 successes", 3*time.Second, func() bool { return h.Status().Ready })
 	if have := h.ask(t, "ready"); have != "healthy" {
 		t.Errorf("ready = %q", have)
@@ -267,7 +267,7 @@ func TestChildExitedStoppingAndReadiness(t *testing.T) {
 	}
 	h.ChildExited(143)
 	st := h.Status()
-	if st.Status != StatusUnhealthy || st.Live || st.Ready || !st.ChildExited || st.ExitCode != 143 {
+	if st.Overall != StatusUnhealthy || st.Live || st.Ready || !st.ChildExited || st.ExitCode != 143 {
 		t.Errorf("after ChildExited: %+v", st)
 	}
 	if have := h.ask(t, "ping"); have != "unhealthy: child exited with code 143" {
@@ -288,8 +288,8 @@ func TestLivenessOnlyFromLiveChecks(t *testing.T) {
 	h.ChildStarted(os.Getpid())
 	waitFor(t, "r unhealthy", 3*time.Second, func() bool { return h.checkStatus("r").Status == StatusUnhealthy })
 	st := h.Status()
-	if !st.Live || st.Ready || st.Status != StatusUnhealthy {
-		t.Errorf("live %v ready %v status %s, want live, not ready, unhealthy", st.Live, st.Ready, st.Status)
+	if !st.Live || st.Ready || st.Overall != StatusUnhealthy {
+		t.Errorf("live %v ready %v status %s, want live, not ready, unhealthy", st.Live, st.Ready, st.Overall)
 	}
 }
 
