@@ -32,7 +32,7 @@ import (
 	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
-	"github.com/wisdom-oss/go-healthcheck/internal/probe"
+	"github.com/wisdom-oss/go-healthcheck/internal/hcclient"
 )
 
 // Flag is the argument that turns a binary into a health check client.
@@ -44,7 +44,7 @@ const PassedMessage = "healthcheck passed. service operational"
 // Option changes how Check and Probe find and ask the server.
 type Option func(*options)
 
-type options struct{ probe.Options }
+type options struct{ hcclient.Options }
 
 // WithSocket dials addr (a unix socket path, "@name" for a Linux abstract
 // socket, or a named pipe on Windows) instead of looking for a name file.
@@ -84,7 +84,7 @@ func Probe(ctx context.Context, opts ...Option) (string, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return probe.Check(ctx, o.Options)
+	return hcclient.Check(ctx, o.Options)
 }
 
 // Check probes the server and returns nil when it answered "healthy". When it

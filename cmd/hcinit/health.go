@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 	"syscall"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
-const checkHelp = health.SpecSyntax + "\n" + health.CheckUsage + "\n" + health.StatusUsage
+const checkHelp = health.SpecSyntax + "\n" + checkUsage + "\n" + statusUsage
 
 // shared is what the child actor and the health side both work with, made
 // before either.
@@ -62,12 +61,4 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, sh shared) (*health.Mo
 
 		SignalsForwarded: sh.sent.ByName,
 	})
-}
-
-func checkMain(args []string, stdout, stderr io.Writer) int {
-	return health.CheckMain(args, stdout, stderr)
-}
-
-func statusMain(args []string, stdout, stderr io.Writer) int {
-	return health.StatusMain(args, stdout, stderr)
 }

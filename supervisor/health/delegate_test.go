@@ -2,7 +2,6 @@ package health
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -174,12 +173,9 @@ func TestV1NameFileOverwrite(t *testing.T) {
 	if have, err := v1Client(dir); err != nil || have != want {
 		t.Errorf("v1 client: %q, %v; want %q", have, err, want)
 	}
-	var out strings.Builder
-	StatusMain([]string{"--socket", h.sock}, &out, io.Discard)
-	if !strings.Contains(out.String(), "redis: dial tcp 127.0.0.1:6379: connection refused") {
-		t.Errorf("status output lacks the child's error:\n%s", out.String())
+	if out := h.ask(t, "status"); !strings.Contains(out, "redis: dial tcp 127.0.0.1:6379: connection refused") {
+		t.Errorf("status lacks the child's error:\n%s", out)
 	}
-	fmt.Fprint(io.Discard, out.String())
 }
 
 // TestV1NameFileChildFirst: a v1.0.x child writes .hc-socket before hcinit's

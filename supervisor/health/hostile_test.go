@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/hcclient"
 )
 
 // honestDeadline is kubelet's default probe timeout: a probe answered later
@@ -166,7 +167,7 @@ func TestHostileSocketSilentClients(t *testing.T) {
 	seen := watchTransitions(h, stop)
 	probe := func() error {
 		var out strings.Builder
-		if code := CheckMain([]string{"--socket", h.sock, "--timeout", "1s"}, &out, &out); code != 0 {
+		if code := checkClient([]string{"--socket", h.sock, "--timeout", "1s"}, &out); code != 0 {
 			return fmt.Errorf("exit %d: %s", code, strings.TrimSpace(out.String()))
 		}
 		return nil
@@ -197,7 +198,7 @@ func TestHostileSocketForeignFlood(t *testing.T) {
 	waitFor(t, "healthy", 3*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 	probe := func() error {
 		var out strings.Builder
-		if code := CheckMain([]string{"--socket", addr, "--timeout", "1s"}, &out, &out); code != 0 {
+		if code := checkClient([]string{"--socket", addr, "--timeout", "1s"}, &out); code != 0 {
 			return fmt.Errorf("exit %d: %s", code, strings.TrimSpace(out.String()))
 		}
 		return nil
@@ -553,7 +554,7 @@ func TestOverflowUIDIsNotTheChild(t *testing.T) {
 	}
 	// This test runs as host root: not mapped in the helper's namespace.
 	var out strings.Builder
-	CheckMain([]string{"--socket", addr, "--timeout", "2s"}, &out, &out)
+	checkClient([]string{"--socket", addr, "--timeout", "2s"}, &out)
 	if !strings.Contains(out.String(), "permission denied") {
 		t.Errorf("an unmapped host uid (seen as 65534) was answered as the child: %q", out.String())
 	}
@@ -634,7 +635,7 @@ func TestAskRetriesEvicted(t *testing.T) {
 	defer func() { ln.Close(); <-done }()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if reply, err := ask(ctx, []string{sock}, "ping", maxStatus); err != nil || reply != "healthy" {
+	if reply, err := hcclient.Ask(ctx, []string{sock}, "ping", hcclient.MaxStatus); err != nil || reply != "healthy" {
 		t.Errorf("ask = %q, %v; want healthy on the second connection", reply, err)
 	}
 }

@@ -2,6 +2,9 @@ package health
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,11 +15,14 @@ import (
 	"github.com/oklog/run"
 	"github.com/sirupsen/logrus"
 	"go.uber.org/goleak"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/hcclient"
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv("HEALTH_TEST_HELPER") == "check" {
-		os.Exit(CheckMain(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(checkClient(os.Args[1:], os.Stdout))
 	}
 	if os.Getenv("HEALTH_TEST_HELPER") == "userns" {
 		os.Exit(usernsMain(os.Args[1]))
@@ -121,6 +127,38 @@ func runActors(m *Monitor) error {
 	return err
 }
 
+// checkClient is what these tests need of `hcinit check --socket ADDR
+// [--timeout D] [--json]` (the command lives in cmd/hcinit and is tested
+// there): it prints the reply, or "unhealthy: " and why there is none, and
+// returns 0 when healthy, else 1.
+func checkClient(args []string, stdout io.Writer) int {
+	addr, timeout, word := "", 5*time.Second, wordPing
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "--socket":
+			i++
+			addr = args[i]
+		case "--timeout":
+			i++
+			timeout, _ = time.ParseDuration(args[i])
+		case "--json":
+			word = wordStatus
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	reply, err := hcclient.Ask(ctx, []string{addr}, word, hcclient.MaxStatus)
+	if err != nil {
+		reply = "unhealthy: " + err.Error()
+	}
+	fmt.Fprintln(stdout, reply)
+	var st Status
+	if reply == common.HealthcheckIPCResponse || word == wordStatus && json.Unmarshal([]byte(reply), &st) == nil && st.Overall == StatusHealthy {
+		return 0
+	}
+	return 1
+}
+
 // waitFor polls cond (tests only) until it holds or the timeout passes.
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
@@ -137,7 +175,7 @@ func (h *harness) ask(t *testing.T, word string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	reply, err := ask(ctx, []string{h.sock}, word, maxStatus)
+	reply, err := hcclient.Ask(ctx, []string{h.sock}, word, hcclient.MaxStatus)
 	if err != nil {
 		t.Fatalf("ask %s: %v", word, err)
 	}

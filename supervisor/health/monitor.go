@@ -32,7 +32,7 @@ import (
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 	"github.com/wisdom-oss/go-healthcheck/internal/admit"
-	"github.com/wisdom-oss/go-healthcheck/internal/probe"
+	"github.com/wisdom-oss/go-healthcheck/internal/hcclient"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
@@ -47,13 +47,13 @@ const (
 
 // DefaultSockets returns the wrapper socket's addresses when neither --socket
 // nor $HCINIT_SOCKET names one: the server listens on every one it can, the
-// client dials them in this order (probe.HcinitSockets). The abstract ones
+// client dials them in this order (hcclient.HcinitSockets). The abstract ones
 // need no writable file system; "@hcinit.mnt-INODE" is named after the
 // container's mount namespace, so hcinits of containers sharing a network
 // namespace (a pod, --network container:X) each have one; the client believes
-// only its own container's hcinit (probe.VerifyPeer).
+// only its own container's hcinit (hcclient.VerifyPeer).
 func DefaultSockets() []string {
-	return probe.HcinitSockets()
+	return hcclient.HcinitSockets()
 }
 
 // EnvSocket is the environment twin of --socket, read by both sides. It holds

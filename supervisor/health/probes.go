@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
-	"github.com/wisdom-oss/go-healthcheck/internal/probe"
+	"github.com/wisdom-oss/go-healthcheck/internal/hcclient"
 	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
@@ -216,7 +216,7 @@ func (m *Monitor) probeDelegate(ctx context.Context, c *check) outcome {
 		defer release()
 		dial = d
 	}
-	reply, err := probe.Exchange(ctx, dial, common.HealthcheckIPCCommand, 0)
+	reply, err := hcclient.Exchange(ctx, dial, common.HealthcheckIPCCommand, 0)
 	if err != nil {
 		return fail("%s", strings.ReplaceAll(err.Error(), dial, addr))
 	}

@@ -2,7 +2,6 @@ package health
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -160,7 +159,7 @@ func TestSilentClientAndStorm(t *testing.T) {
 			if i%10 == 0 {
 				args = append(args, "--json")
 			}
-			if code := CheckMain(args, &out, io.Discard); code != 0 {
+			if code := checkClient(args, &out); code != 0 {
 				mu.Lock()
 				failures[strings.SplitN(out.String(), "\n", 2)[0]]++
 				mu.Unlock()
@@ -228,76 +227,6 @@ func TestHTTPEndpoint(t *testing.T) {
 		t.Errorf("/status: %d %q", code, body)
 	}
 	http.DefaultClient.CloseIdleConnections()
-}
-
-func TestCheckMainAndStatusMain(t *testing.T) {
-	f := &fakeProbe{}
-	h := start(t, Config{Specs: []string{"process,interval=10ms", "process,name=db,level=ready,interval=10ms,retries=1"}},
-		func(m *Monitor) {
-			m.checks[0].probe = f.probe
-			m.checks[1].probe = func(context.Context) outcome { return fail("%s", strings.Repeat("connection refused ", 400)) }
-		})
-	h.ChildStarted(os.Getpid())
-	waitFor(t, "unhealthy", 3*time.Second, func() bool { return h.Status().Overall == StatusUnhealthy })
-	run := func(main func([]string, io.Writer, io.Writer) int, args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		code := main(append(args, "--socket", h.sock), &out, &errb)
-		return code, out.String(), errb.String()
-	}
-	tests := []struct {
-		args     []string
-		code     int
-		wantHead string
-	}{
-		{nil, 1, "unhealthy: check db: connection refused"},
-		{[]string{"-healthcheck"}, 1, "unhealthy: check db:"},
-		{[]string{"--live"}, 0, "healthy"},
-		{[]string{"--ready"}, 1, "not ready: check db:"},
-		{[]string{"--json"}, 1, "{\n  \"status\": \"unhealthy\""},
-		{[]string{"--json", "--live"}, 0, "{\n  \"status\": \"unhealthy\""},
-	}
-	for _, tt := range tests {
-		code, out, _ := run(CheckMain, tt.args...)
-		if code != tt.code || !strings.HasPrefix(out, tt.wantHead) || len(out) > common.BufferSize {
-			t.Errorf("check %q: exit %d, %d bytes %.60q; want exit %d, ≤4096 bytes starting %q", tt.args, code, len(out), out, tt.code, tt.wantHead)
-		}
-		if strings.Contains(strings.Join(tt.args, " "), "json") {
-			var st Status
-			if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Checks) != 2 {
-				t.Errorf("check %q: not the full state as JSON: %v", tt.args, err)
-			}
-		}
-	}
-	code, out, _ := run(StatusMain)
-	if code != 1 || !strings.Contains(out, "status:  unhealthy") || !strings.Contains(out, "CHECK") ||
-		!strings.Contains(out, "db       process  ready  unhealthy") {
-		t.Errorf("status: %d\n%s", code, out)
-	}
-	if code, out, _ := run(StatusMain, "--json"); code != 1 || !strings.Contains(out, `"name": "db"`) {
-		t.Errorf("status --json: %d %.100q", code, out)
-	}
-
-	// Usage errors exit 1, never 2; nothing listening exits 1.
-	for _, args := range [][]string{{"--bogus"}, {"--live", "--ready"}, {"--timeout", "-1s"}, {"extra"}} {
-		code, _, errs := run(CheckMain, args...)
-		if code != 1 || !strings.Contains(errs, "Try 'hcinit check --help'.") {
-			t.Errorf("check %q: exit %d, stderr %.80q", args, code, errs)
-		}
-	}
-	var out2 bytes.Buffer
-	began := time.Now()
-	if code := CheckMain([]string{"--socket", "/nonexistent/hc.sock,@hcinit-test-nobody", "--timeout", "1s"}, &out2, io.Discard); code != 1 ||
-		!strings.HasPrefix(out2.String(), "unhealthy: no hcinit answered: dial /nonexistent/hc.sock") {
-		t.Errorf("no server: %d %q", code, out2.String())
-	}
-	if time.Since(began) > 2*time.Second {
-		t.Errorf("no server took %s", time.Since(began))
-	}
-	t.Setenv(EnvSocket, h.sock)
-	var out3 bytes.Buffer
-	if code := CheckMain([]string{"--live"}, &out3, io.Discard); code != 0 {
-		t.Errorf("via $HCINIT_SOCKET: %d %q", code, out3.String())
-	}
 }
 
 // copyExecutable copies the test binary where any user may run it.

@@ -1,7 +1,6 @@
 package health
 
 import (
-	"bytes"
 	"net"
 	"os"
 	"strings"
@@ -22,24 +21,16 @@ func TestSmokeTCPCheckAndClient(t *testing.T) {
 	h.ChildStarted(os.Getpid())
 	waitFor(t, "healthy", 2*time.Second, func() bool { return h.Status().Overall == StatusHealthy })
 
-	var out, errb bytes.Buffer
-	if code := CheckMain([]string{"--socket", h.sock}, &out, &errb); code != 0 {
-		t.Fatalf("CheckMain = %d, out %q err %q", code, out.String(), errb.String())
+	if have := h.ask(t, "ping"); have != "healthy" {
+		t.Fatalf("ping = %q", have)
 	}
-	if out.String() != "healthy\n" {
-		t.Errorf("out = %q", out.String())
-	}
-	out.Reset()
-	if code := StatusMain([]string{"--socket", h.sock}, &out, &errb); code != 0 {
-		t.Fatalf("StatusMain = %d", code)
-	}
-	t.Log("\n" + out.String())
+	t.Log("\n" + h.ask(t, "status"))
 
 	ln.Close()
 	waitFor(t, "unhealthy", 2*time.Second, func() bool { return h.Status().Overall == StatusUnhealthy })
-	out.Reset()
-	if code := CheckMain([]string{"--socket", h.sock}, &out, &errb); code != 1 {
-		t.Fatalf("CheckMain = %d, want 1", code)
+	have := h.ask(t, "ping")
+	if !strings.HasPrefix(have, "unhealthy") {
+		t.Fatalf("ping = %q, want unhealthy…", have)
 	}
-	t.Log(out.String())
+	t.Log(have)
 }

@@ -7,7 +7,7 @@
 // deadline; the callers (the client
 // package's -healthcheck hook and hcinit's check command) decide what a reply
 // means.
-package probe
+package hcclient
 
 import (
 	"bytes"
@@ -82,12 +82,6 @@ func Resolve(o Options) (string, error) {
 	return addr, nil
 }
 
-// Dial connects to addr as Exchange does: a connect refused by a full listen
-// backlog is retried until ctx ends.
-func Dial(ctx context.Context, addr string) (net.Conn, error) {
-	return dial(ctx, addr)
-}
-
 // Exchange dials addr, writes request ("" means common.HealthcheckIPCCommand),
 // and returns the reply with surrounding white space trimmed. The reply is read
 // until the server closes the connection or common.BufferSize bytes arrived.
@@ -123,6 +117,23 @@ func exchange(ctx context.Context, addr, request string, timeout time.Duration, 
 			return "", fmt.Errorf("%s: %w", addr, err)
 		}
 	}
+	reply, werr, rerr := roundTrip(ctx, conn, request, common.BufferSize)
+	if werr != nil {
+		return "", fmt.Errorf("write request to %s: %w", addr, ctxErr(ctx, werr))
+	}
+	// A reply followed by a reset or a late deadline is still the reply: the
+	// v1.0.x client took whatever its single read returned.
+	if rerr != nil && len(reply) == 0 {
+		return "", fmt.Errorf("read reply from %s: %w", addr, ctxErr(ctx, rerr))
+	}
+	return string(bytes.TrimSpace(reply)), nil
+}
+
+// roundTrip writes word on conn, shuts down its write side where the transport
+// allows it, and reads the reply (at most limit bytes) until the server closes
+// the connection, all by ctx's deadline. It reads even after a failed write:
+// a server that refuses the caller may answer and close before the word lands.
+func roundTrip(ctx context.Context, conn net.Conn, word string, limit int64) (reply []byte, werr, rerr error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(deadline)
 	}
@@ -130,21 +141,89 @@ func exchange(ctx context.Context, addr, request string, timeout time.Duration, 
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	if _, err := io.WriteString(conn, request); err != nil {
-		return "", fmt.Errorf("write request to %s: %w", addr, ctxErr(ctx, err))
+	_, werr = io.WriteString(conn, word)
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok && werr == nil {
+		cw.CloseWrite() // best effort; v1.0.x servers answer after a single read
 	}
-	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite() // best effort; see the doc comment
-	}
-
 	var buf bytes.Buffer
-	_, err = buf.ReadFrom(io.LimitReader(conn, common.BufferSize))
-	// A reply followed by a reset or a late deadline is still the reply: the
-	// v1.0.x client took whatever its single read returned.
-	if err != nil && buf.Len() == 0 {
-		return "", fmt.Errorf("read reply from %s: %w", addr, ctxErr(ctx, err))
+	_, rerr = buf.ReadFrom(io.LimitReader(conn, limit))
+	return buf.Bytes(), werr, rerr
+}
+
+// The words `hcinit check` and `hcinit status` send to hcinit's wrapper
+// socket (supervisor/health answers them).
+const (
+	WordPing   = common.HealthcheckIPCCommand // overall health, v1.0.x compatible
+	WordLive   = "live"
+	WordReady  = "ready"
+	WordStatus = "status" // the JSON Status
+)
+
+// MaxStatus bounds a status reply (Ask with "status").
+const MaxStatus = 1 << 20
+
+// Ask sends word to the first of addrs where this container's hcinit answers
+// (see VerifyPeer) and returns the reply (at most limit bytes, white space
+// trimmed). It is `hcinit check` and `hcinit status`: the addresses are
+// hcinit's wrapper sockets, the words "ping", "live", "ready" and "status".
+// It never forks and stops at ctx's deadline.
+func Ask(ctx context.Context, addrs []string, word string, limit int64) (string, error) {
+	var errs []string
+	for _, addr := range addrs {
+		reply, err := ask(ctx, addr, word, limit)
+		// Closed without a word: under a flood the server may have evicted
+		// this connection before reading it (package admit). Ask again, twice
+		// at most, within the deadline.
+		for try := 1; try <= 2 && errors.Is(err, errNoWord) && ctx.Err() == nil; try++ {
+			select {
+			case <-time.After(time.Duration(try) * 10 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			reply, err = ask(ctx, addr, word, limit)
+		}
+		if err == nil {
+			return reply, nil
+		}
+		errs = append(errs, err.Error())
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	return string(bytes.TrimSpace(buf.Bytes())), nil
+	return "", fmt.Errorf("no hcinit answered: %s", strings.Join(errs, "; "))
+}
+
+// errNoWord: the server closed (or reset) the connection without a reply.
+var errNoWord = errors.New("closed without a reply")
+
+// ask is one of Ask's exchanges: unlike Exchange, an empty reply is an error
+// (hcinit always answers something), and a reply after a failed write counts.
+func ask(ctx context.Context, addr, word string, limit int64) (string, error) {
+	conn, err := dial(ctx, addr) // retries a full backlog (EAGAIN)
+	if err != nil {
+		return "", fmt.Errorf("dial %s: %w", addr, errors.Unwrap(err))
+	}
+	defer conn.Close()
+	// Only this container's hcinit may answer: an abstract socket is shared by
+	// every container of a network namespace (a pod, --network container:X),
+	// a file socket by whoever shares its directory. Vetted before a word is
+	// sent, so a foreign server learns nothing.
+	if err := VerifyPeer(conn); err != nil {
+		return "", fmt.Errorf("%s: %w", addr, err)
+	}
+	reply, werr, rerr := roundTrip(ctx, conn, word, limit)
+	if werr != nil && len(reply) == 0 {
+		if errors.Is(werr, syscall.EPIPE) || errors.Is(werr, syscall.ECONNRESET) {
+			werr = fmt.Errorf("%w (%w)", errNoWord, werr)
+		}
+		return "", fmt.Errorf("ask %s: %w", addr, werr)
+	}
+	if rerr != nil && len(reply) == 0 && !errors.Is(rerr, syscall.ECONNRESET) {
+		return "", fmt.Errorf("read reply from %s: %w", addr, rerr)
+	}
+	if len(reply) == 0 {
+		return "", fmt.Errorf("read reply from %s: %w", addr, errNoWord)
+	}
+	return string(bytes.TrimSpace(reply)), nil
 }
 
 // Check resolves the server with Resolve and performs one Exchange with a

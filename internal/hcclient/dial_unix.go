@@ -1,6 +1,6 @@
 //go:build !windows
 
-package probe
+package hcclient
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package probe
+package hcclient
 
 import (
 	"context"
