@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -219,41 +220,51 @@ func skipValue(s string, start int) int {
 	shell := key == KindExec || key == "command"
 	switch {
 	case shell && s[v] == '[':
-		// A JSON array: to its closing bracket, strings honoured.
-		inStr := false
-		for i := v + 1; i < len(s); i++ {
-			switch c := s[i]; {
-			case inStr && c == '\\':
-				i++
-			case c == '"':
-				inStr = !inStr
-			case !inStr && c == ']':
-				return i + 1
-			}
-		}
-		return len(s)
+		return skipJSONArray(s, v)
 	case shell:
-		// Shell words: quotes and backslashes protect commas.
-		var q byte
-		for i := v; i < len(s); i++ {
-			switch c := s[i]; {
-			case q == 0 && c == ',':
-				return i
-			case q == 0 && (c == '\'' || c == '"'):
-				q = c
-			case q == 0 && c == '\\', q == '"' && c == '\\':
-				i++
-			case q != 0 && c == q:
-				q = 0
-			}
-		}
-		return len(s)
+		return skipShellWords(s, v)
 	case s[v] == '"' || s[v] == '\'':
 		if j := strings.IndexByte(s[v+1:], s[v]); j >= 0 {
 			return v + 1 + j + 1
 		}
 	}
 	return start
+}
+
+// skipJSONArray returns the index after the JSON array that starts at s[v]
+// ('['): its closing bracket, strings honoured; len(s) when it has none.
+func skipJSONArray(s string, v int) int {
+	inStr := false
+	for i := v + 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case !inStr && c == ']':
+			return i + 1
+		}
+	}
+	return len(s)
+}
+
+// skipShellWords returns the index of the first comma from v on that no quote
+// or backslash protects; len(s) when there is none.
+func skipShellWords(s string, v int) int {
+	var q byte
+	for i := v; i < len(s); i++ {
+		switch c := s[i]; {
+		case q == 0 && c == ',':
+			return i
+		case q == 0 && (c == '\'' || c == '"'):
+			q = c
+		case q == 0 && c == '\\', q == '"' && c == '\\':
+			i++
+		case q != 0 && c == q:
+			q = 0
+		}
+	}
+	return len(s)
 }
 
 // unquoteValue strips the quotes of a value given as "…" or '…', except a
@@ -286,55 +297,84 @@ func splitCommand(v string) ([]string, error) {
 		}
 		return argv, nil
 	}
-	var argv []string
-	var word strings.Builder
-	inWord := false
-	var q byte
+	var w shellWords
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case q == '\'':
-			if c == '\'' {
-				q = 0
-			} else {
-				word.WriteByte(c)
-			}
-		case q == '"':
-			switch {
-			case c == '"':
-				q = 0
-			case c == '\\' && i+1 < len(v) && strings.IndexByte("\\\"$`", v[i+1]) >= 0:
-				i++
-				word.WriteByte(v[i])
-			default:
-				word.WriteByte(c)
-			}
-		case c == '\'' || c == '"':
-			q, inWord = c, true
-		case c == '\\':
-			if i+1 < len(v) {
-				i++
-				word.WriteByte(v[i])
-			}
-			inWord = true
-		case c == ' ' || c == '\t' || c == '\n':
-			if inWord {
-				argv = append(argv, word.String())
-				word.Reset()
-				inWord = false
-			}
+		switch w.quote {
+		case '\'':
+			w.singleQuoted(v[i])
+		case '"':
+			i = w.doubleQuoted(v, i)
 		default:
-			word.WriteByte(c)
-			inWord = true
+			i = w.unquoted(v, i)
 		}
 	}
-	if q != 0 {
-		return nil, fmt.Errorf("command: unterminated %c quote in %q", q, v)
+	if w.quote != 0 {
+		return nil, fmt.Errorf("command: unterminated %c quote in %q", w.quote, v)
 	}
-	if inWord {
-		argv = append(argv, word.String())
+	w.end()
+	return w.argv, nil
+}
+
+// shellWords splits a command into shell words, one byte at a time.
+type shellWords struct {
+	argv   []string
+	word   strings.Builder
+	inWord bool
+	quote  byte // the open quote, 0 outside quotes
+}
+
+// singleQuoted takes c inside '…': everything is literal up to the next '.
+func (w *shellWords) singleQuoted(c byte) {
+	if c == '\'' {
+		w.quote = 0
+		return
 	}
-	return argv, nil
+	w.word.WriteByte(c)
+}
+
+// doubleQuoted takes v[i] inside "…", where a backslash escapes only \ " $ and
+// `; it returns the index of the last byte it used.
+func (w *shellWords) doubleQuoted(v string, i int) int {
+	switch c := v[i]; {
+	case c == '"':
+		w.quote = 0
+	case c == '\\' && i+1 < len(v) && strings.IndexByte("\\\"$`", v[i+1]) >= 0:
+		i++
+		w.word.WriteByte(v[i])
+	default:
+		w.word.WriteByte(c)
+	}
+	return i
+}
+
+// unquoted takes v[i] outside quotes; it returns the index of the last byte
+// it used.
+func (w *shellWords) unquoted(v string, i int) int {
+	switch c := v[i]; c {
+	case '\'', '"':
+		w.quote, w.inWord = c, true
+	case '\\':
+		if i+1 < len(v) {
+			i++
+			w.word.WriteByte(v[i])
+		}
+		w.inWord = true
+	case ' ', '\t', '\n':
+		w.end()
+	default:
+		w.word.WriteByte(c)
+		w.inWord = true
+	}
+	return i
+}
+
+// end closes the word being read, if any.
+func (w *shellWords) end() {
+	if w.inWord {
+		w.argv = append(w.argv, w.word.String())
+		w.word.Reset()
+		w.inWord = false
+	}
 }
 
 // ParseSpec parses one --check value (see SpecSyntax). Its errors name the
@@ -363,190 +403,214 @@ func parseSpec(s string) (Spec, error) {
 	if s == "" {
 		return sp, fmt.Errorf("parse check: empty spec")
 	}
-	var items []item
-	pieces := splitItems(s)
-	first := unquote(strings.TrimSpace(pieces[0])) // "http://…,name=x",name=web
-	switch {
-	case strings.HasPrefix(first, "http://"), strings.HasPrefix(first, "https://"):
-		u, err := url.Parse(first)
-		if err != nil {
-			return sp, fmt.Errorf("parse check %q: url: %w", s, err)
-		}
-		items = append(items, item{"type", u.Scheme}, item{"url", first})
-	case strings.HasPrefix(first, "grpc://"):
-		u, err := url.Parse(first)
-		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return sp, fmt.Errorf("parse check %q: want grpc://HOST:PORT[/SERVICE], have %q", s, first)
-		}
-		items = append(items, item{"type", KindGRPC}, item{"addr", u.Host}, item{"service", strings.TrimPrefix(u.Path, "/")})
-	case strings.HasPrefix(first, "tcp://"):
-		items = append(items, item{"type", KindTCP}, item{"addr", strings.TrimPrefix(first, "tcp://")})
-	case !strings.Contains(first, "="):
-		items = append(items, item{"type", first})
-	default:
-		k, v, _ := strings.Cut(first, "=")
-		k = strings.TrimSpace(k)
-		if key, ok := shorthandKey[k]; ok {
-			items = append(items, item{"type", k}, item{key, unquoteValue(key, v)})
-		} else {
-			items = append(items, item{k, unquoteValue(k, v)})
-		}
+	if err := sp.fromItems(s); err != nil {
+		return sp, fmt.Errorf("parse check %q: %w", s, err)
 	}
-	for _, p := range pieces[1:] {
-		k, v, _ := strings.Cut(p, "=")
-		k = strings.TrimSpace(k)
-		items = append(items, item{k, unquoteValue(k, v)})
-	}
+	return sp, nil
+}
 
+// fromItems applies the items of the one-line spec s.
+func (sp *Spec) fromItems(s string) error {
+	items, err := specItems(s)
+	if err != nil {
+		return err
+	}
 	// The kind first: it decides which keys are allowed.
-	for _, it := range items {
-		if it.key == "type" {
-			if sp.Kind != "" {
-				return sp, fmt.Errorf("parse check %q: type given twice", s)
-			}
-			sp.Kind = strings.TrimSpace(it.val)
-		}
+	if sp.Kind, err = kindOf(items); err != nil {
+		return err
 	}
 	if sp.Kind == "" {
-		return sp, fmt.Errorf("parse check %q: no kind: start with a shorthand (process, http://…, exec=…) or type=KIND", s)
+		return errors.New("no kind: start with a shorthand (process, http://…, exec=…) or type=KIND")
 	}
 	allowed, ok := kindKeys[sp.Kind]
 	if !ok {
-		return sp, fmt.Errorf("parse check %q: unknown kind %q (want process, http, https, tcp, grpc, exec, file, notify, signal or delegate)", s, sp.Kind)
+		return fmt.Errorf("unknown kind %q (want process, http, https, tcp, grpc, exec, file, notify, signal or delegate)", sp.Kind)
 	}
 	for _, it := range items {
 		if it.key == "type" {
 			continue
 		}
 		if err := sp.set(it.key, it.val, allowed); err != nil {
-			return sp, fmt.Errorf("parse check %q: %w", s, err)
+			return err
 		}
 	}
-	if err := sp.validate(); err != nil {
-		return sp, fmt.Errorf("parse check %q: %w", s, err)
-	}
-	return sp, nil
+	return sp.validate()
 }
 
+// specItems splits s into its items, the first one's shorthand spelt out.
+func specItems(s string) ([]item, error) {
+	pieces := splitItems(s)
+	items, err := firstItems(unquote(strings.TrimSpace(pieces[0]))) // "http://…,name=x",name=web
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pieces[1:] {
+		k, v, _ := strings.Cut(p, "=")
+		k = strings.TrimSpace(k)
+		items = append(items, item{k, unquoteValue(k, v)})
+	}
+	return items, nil
+}
+
+// firstItems reads the first item of a spec, which may be a shorthand: a
+// URL, a bare kind or KIND=VALUE.
+func firstItems(first string) ([]item, error) {
+	switch {
+	case strings.HasPrefix(first, "http://"), strings.HasPrefix(first, "https://"):
+		u, err := url.Parse(first)
+		if err != nil {
+			return nil, fmt.Errorf("url: %w", err)
+		}
+		return []item{{"type", u.Scheme}, {"url", first}}, nil
+	case strings.HasPrefix(first, "grpc://"):
+		u, err := url.Parse(first)
+		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("want grpc://HOST:PORT[/SERVICE], have %q", first)
+		}
+		return []item{{"type", KindGRPC}, {"addr", u.Host}, {"service", strings.TrimPrefix(u.Path, "/")}}, nil
+	case strings.HasPrefix(first, "tcp://"):
+		return []item{{"type", KindTCP}, {"addr", strings.TrimPrefix(first, "tcp://")}}, nil
+	case !strings.Contains(first, "="):
+		return []item{{"type", first}}, nil
+	}
+	k, v, _ := strings.Cut(first, "=")
+	k = strings.TrimSpace(k)
+	if key, ok := shorthandKey[k]; ok {
+		return []item{{"type", k}, {key, unquoteValue(key, v)}}, nil
+	}
+	return []item{{k, unquoteValue(k, v)}}, nil
+}
+
+// kindOf is the value of the one type= item, "" when there is none.
+func kindOf(items []item) (string, error) {
+	kind := ""
+	for _, it := range items {
+		if it.key != "type" {
+			continue
+		}
+		if kind != "" {
+			return "", errors.New("type given twice")
+		}
+		kind = strings.TrimSpace(it.val)
+	}
+	return kind, nil
+}
+
+// set applies one key=value item, after checking that the key applies to the
+// kind: allowed are the kind's keys (kindKeys).
 func (sp *Spec) set(key, raw string, allowed []string) error {
-	val := strings.TrimSpace(raw)
-	known := false
-	for _, k := range commonKeys {
-		known = known || k == key
-	}
-	for _, k := range allowed {
-		known = known || k == key
-	}
-	if !known {
+	if !slices.Contains(commonKeys, key) && !slices.Contains(allowed, key) {
 		if isKey(key) {
 			return fmt.Errorf("key %q does not apply to a %s check", key, sp.Kind)
 		}
 		return fmt.Errorf("unknown key %q", key)
 	}
-	var err error
-	switch key {
-	case "name":
-		sp.Name = val
-	case "level":
-		switch Level(strings.ToLower(val)) {
-		case LevelLive, LevelReady, LevelBoth:
-			sp.Level = Level(strings.ToLower(val))
-		default:
-			return fmt.Errorf("level: want live, ready or both, have %q", val)
-		}
-	case "interval":
-		sp.Interval, err = parseDuration(key, val, false)
-	case "timeout":
-		sp.Timeout, err = parseDuration(key, val, false)
-	case "start-period":
-		sp.StartPeriod, err = parseDuration(key, val, true)
-	case "start-interval":
-		sp.StartInterval, err = parseDuration(key, val, false)
-	case "max-age":
-		sp.MaxAge, err = parseDuration(key, val, true)
-	case "retries":
-		sp.Retries, err = parseCount(key, val)
-	case "success-threshold":
-		sp.SuccessThreshold, err = parseCount(key, val)
-	case "url":
-		sp.URL = val
-	case "status":
-		lo, hi, isRange := strings.Cut(val, "-")
-		if !isRange {
-			hi = lo
-		}
-		l, err1 := strconv.Atoi(lo)
-		h, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil || l < 100 || h > 599 || l > h {
-			return fmt.Errorf("status: want a code like 200 or a range like 200-299, have %q", val)
-		}
-		sp.StatusLow, sp.StatusHigh = l, h
-	case "body":
-		sp.Body = raw
-	case "insecure":
-		sp.Insecure, err = strconv.ParseBool(val)
-		if err != nil {
-			return fmt.Errorf("insecure: want true or false, have %q", val)
-		}
-	case "addr":
-		sp.Addr = val
-	case "service":
-		sp.Service = val
-	case "tls":
-		sp.TLS, err = strconv.ParseBool(val)
-		if err != nil {
-			return fmt.Errorf("tls: want true or false, have %q", val)
-		}
-	case "command":
-		argv, err := splitCommand(val)
-		if err != nil {
-			return err
-		}
-		sp.Argv = append(argv, sp.Argv...)
-	case "arg":
-		sp.Argv = append(sp.Argv, raw)
-	case "path":
-		sp.Path = val
-	case "signal":
-		sig, perr := sigs.Parse(val)
-		if perr != nil || sig == 0 {
-			return fmt.Errorf("signal: want a signal name or number like USR1, have %q", val)
-		}
-		sp.Signal = sig
-	case "heartbeat":
-		sp.Heartbeat = val
+	if set := setters[key]; set != nil {
+		return set(sp, keyValue{key, strings.TrimSpace(raw), raw})
 	}
-	return err
+	return nil
 }
 
+// keyValue is one item as a setter sees it: val is trimmed, raw as given
+// (body= and arg= keep their spaces).
+type keyValue struct{ key, val, raw string }
+
+func (kv keyValue) duration(zeroOK bool) (time.Duration, error) {
+	return parseDuration(kv.key, kv.val, zeroOK)
+}
+
+func (kv keyValue) count() (int, error) { return parseCount(kv.key, kv.val) }
+
+func (kv keyValue) boolean() (bool, error) {
+	b, err := strconv.ParseBool(kv.val)
+	if err != nil {
+		return false, fmt.Errorf("%s: want true or false, have %q", kv.key, kv.val)
+	}
+	return b, nil
+}
+
+// setters apply each key of commonKeys (but type) and kindKeys to a Spec.
+var setters = map[string]func(*Spec, keyValue) error{
+	"name":              func(sp *Spec, kv keyValue) error { sp.Name = kv.val; return nil },
+	"level":             (*Spec).setLevel,
+	"interval":          func(sp *Spec, kv keyValue) (err error) { sp.Interval, err = kv.duration(false); return err },
+	"timeout":           func(sp *Spec, kv keyValue) (err error) { sp.Timeout, err = kv.duration(false); return err },
+	"start-period":      func(sp *Spec, kv keyValue) (err error) { sp.StartPeriod, err = kv.duration(true); return err },
+	"start-interval":    func(sp *Spec, kv keyValue) (err error) { sp.StartInterval, err = kv.duration(false); return err },
+	"max-age":           func(sp *Spec, kv keyValue) (err error) { sp.MaxAge, err = kv.duration(true); return err },
+	"retries":           func(sp *Spec, kv keyValue) (err error) { sp.Retries, err = kv.count(); return err },
+	"success-threshold": func(sp *Spec, kv keyValue) (err error) { sp.SuccessThreshold, err = kv.count(); return err },
+	"url":               func(sp *Spec, kv keyValue) error { sp.URL = kv.val; return nil },
+	"status":            (*Spec).setStatus,
+	"body":              func(sp *Spec, kv keyValue) error { sp.Body = kv.raw; return nil },
+	"insecure":          func(sp *Spec, kv keyValue) (err error) { sp.Insecure, err = kv.boolean(); return err },
+	"addr":              func(sp *Spec, kv keyValue) error { sp.Addr = kv.val; return nil },
+	"service":           func(sp *Spec, kv keyValue) error { sp.Service = kv.val; return nil },
+	"tls":               func(sp *Spec, kv keyValue) (err error) { sp.TLS, err = kv.boolean(); return err },
+	"command":           (*Spec).setCommand,
+	"arg":               func(sp *Spec, kv keyValue) error { sp.Argv = append(sp.Argv, kv.raw); return nil },
+	"path":              func(sp *Spec, kv keyValue) error { sp.Path = kv.val; return nil },
+	"signal":            (*Spec).setSignal,
+	"heartbeat":         func(sp *Spec, kv keyValue) error { sp.Heartbeat = kv.val; return nil },
+}
+
+func (sp *Spec) setLevel(kv keyValue) error {
+	switch l := Level(strings.ToLower(kv.val)); l {
+	case LevelLive, LevelReady, LevelBoth:
+		sp.Level = l
+		return nil
+	}
+	return fmt.Errorf("level: want live, ready or both, have %q", kv.val)
+}
+
+// setStatus reads a status code (200) or an inclusive range (200-299).
+func (sp *Spec) setStatus(kv keyValue) error {
+	lo, hi, isRange := strings.Cut(kv.val, "-")
+	if !isRange {
+		hi = lo
+	}
+	l, err1 := strconv.Atoi(lo)
+	h, err2 := strconv.Atoi(hi)
+	if err1 != nil || err2 != nil || l < 100 || h > 599 || l > h {
+		return fmt.Errorf("status: want a code like 200 or a range like 200-299, have %q", kv.val)
+	}
+	sp.StatusLow, sp.StatusHigh = l, h
+	return nil
+}
+
+// setCommand puts the command's words before any arg= already given.
+func (sp *Spec) setCommand(kv keyValue) error {
+	argv, err := splitCommand(kv.val)
+	if err != nil {
+		return err
+	}
+	sp.Argv = append(argv, sp.Argv...)
+	return nil
+}
+
+func (sp *Spec) setSignal(kv keyValue) error {
+	sig, err := sigs.Parse(kv.val)
+	if err != nil || sig == 0 {
+		return fmt.Errorf("signal: want a signal name or number like USR1, have %q", kv.val)
+	}
+	sp.Signal = sig
+	return nil
+}
+
+// validate checks what a spec needs as a whole, once every key is applied.
 func (sp *Spec) validate() error {
-	if sp.Name != "" {
-		for _, c := range sp.Name {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-				return fmt.Errorf("name: %q may hold only letters, digits, '-', '_' and '.'", sp.Name)
-			}
-		}
+	if err := validName(sp.Name); err != nil {
+		return err
 	}
 	switch sp.Kind {
 	case KindHTTP, KindHTTPS:
-		u, err := url.Parse(sp.URL)
-		if sp.URL == "" || err != nil || u.Host == "" {
-			return fmt.Errorf("url: want an absolute URL like %s://127.0.0.1:8080/healthz, have %q", sp.Kind, sp.URL)
-		}
-		if u.Scheme != sp.Kind {
-			return fmt.Errorf("url: a %s check needs a %s:// URL, have %q", sp.Kind, sp.Kind, sp.URL)
-		}
+		return sp.validateURL()
 	case KindTCP:
 		if _, _, err := net.SplitHostPort(sp.Addr); err != nil {
 			return fmt.Errorf("addr: want HOST:PORT, have %q", sp.Addr)
 		}
 	case KindGRPC:
-		if _, port, err := net.SplitHostPort(sp.Addr); err != nil || port == "" {
-			return fmt.Errorf("addr: want HOST:PORT, have %q", sp.Addr)
-		}
-		if sp.Insecure && !sp.TLS {
-			return fmt.Errorf("insecure: skips certificate verification, which needs tls=true")
-		}
+		return sp.validateGRPC()
 	case KindExec:
 		if len(sp.Argv) == 0 || sp.Argv[0] == "" {
 			return fmt.Errorf("command: missing (exec=/path/to/probe arg…)")
@@ -566,11 +630,43 @@ func (sp *Spec) validate() error {
 	return nil
 }
 
-// parseDuration accepts Go durations and plain seconds, like hcinit's flags.
+// validName accepts "" (a name is given later) and letters, digits, '-', '_'
+// and '.'.
+func validName(name string) error {
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("name: %q may hold only letters, digits, '-', '_' and '.'", name)
+		}
+	}
+	return nil
+}
+
+func (sp *Spec) validateURL() error {
+	u, err := url.Parse(sp.URL)
+	if sp.URL == "" || err != nil || u.Host == "" {
+		return fmt.Errorf("url: want an absolute URL like %s://127.0.0.1:8080/healthz, have %q", sp.Kind, sp.URL)
+	}
+	if u.Scheme != sp.Kind {
+		return fmt.Errorf("url: a %s check needs a %s:// URL, have %q", sp.Kind, sp.Kind, sp.URL)
+	}
+	return nil
+}
+
+func (sp *Spec) validateGRPC() error {
+	if _, port, err := net.SplitHostPort(sp.Addr); err != nil || port == "" {
+		return fmt.Errorf("addr: want HOST:PORT, have %q", sp.Addr)
+	}
+	if sp.Insecure && !sp.TLS {
+		return fmt.Errorf("insecure: skips certificate verification, which needs tls=true")
+	}
+	return nil
+}
+
 // minDuration is the shortest interval or timeout a check takes; Docker's
 // HEALTHCHECK refuses durations below 1 ms too.
 const minDuration = time.Millisecond
 
+// parseDuration accepts Go durations and plain seconds, like hcinit's flags.
 func parseDuration(key, val string, zeroOK bool) (time.Duration, error) {
 	d, err := duration.Parse(val)
 	if err != nil {

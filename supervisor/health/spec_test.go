@@ -192,3 +192,27 @@ func TestSpecQuoting(t *testing.T) {
 		}
 	}
 }
+
+// Every key a spec accepts is applied by a setter, and no setter is for a key
+// no kind accepts.
+func TestEveryKeyHasASetter(t *testing.T) {
+	keys := map[string]bool{}
+	for _, k := range commonKeys {
+		keys[k] = true
+	}
+	for _, ks := range kindKeys {
+		for _, k := range ks {
+			keys[k] = true
+		}
+	}
+	for k := range keys {
+		if setters[k] == nil && k != "type" {
+			t.Errorf("key %q has no setter", k)
+		}
+	}
+	for k := range setters {
+		if !keys[k] {
+			t.Errorf("setter for %q, which no kind accepts", k)
+		}
+	}
+}

@@ -26,56 +26,82 @@ type SpecField struct {
 // the key.
 func NewSpec(fields []SpecField, argv []string, headers []Header) (Spec, error) {
 	sp := blankSpec()
-	for _, f := range fields {
-		if f.Key == "type" {
-			if sp.Kind != "" {
-				return sp, errors.New("type given twice")
-			}
-			sp.Kind = strings.TrimSpace(f.Value)
+	err := sp.fromFields(fields)
+	if err == nil {
+		err = sp.setArgv(argv)
+	}
+	if err == nil {
+		err = sp.setHeaders(headers)
+	}
+	if err == nil {
+		if err = sp.validate(); err != nil {
+			err = errors.New(redactURLs(err.Error()))
 		}
 	}
+	return sp, err
+}
+
+// fromFields applies fields: the type first, then every other key.
+func (sp *Spec) fromFields(fields []SpecField) error {
+	items := make([]item, len(fields))
+	for i, f := range fields {
+		items[i] = item{f.Key, f.Value}
+	}
+	var err error
+	if sp.Kind, err = kindOf(items); err != nil {
+		return err
+	}
 	if sp.Kind == "" {
-		return sp, errors.New("no type: want type: process, http, https, tcp, grpc, exec, file, notify, signal or delegate")
+		return errors.New("no type: want type: process, http, https, tcp, grpc, exec, file, notify, signal or delegate")
 	}
 	allowed, ok := kindKeys[sp.Kind]
 	if !ok {
-		return sp, fmt.Errorf("unknown type %q (want process, http, https, tcp, grpc, exec, file, notify, signal or delegate)", sp.Kind)
+		return fmt.Errorf("unknown type %q (want process, http, https, tcp, grpc, exec, file, notify, signal or delegate)", sp.Kind)
 	}
-	for _, f := range fields {
-		switch f.Key {
+	for _, it := range items {
+		switch it.key {
 		case "type":
 			continue
 		case "command", "arg":
-			return sp, fmt.Errorf("key %q: give an exec check's argv as a list (command: [/bin/probe, -q])", f.Key)
+			return fmt.Errorf("key %q: give an exec check's argv as a list (command: [/bin/probe, -q])", it.key)
 		}
-		if err := sp.set(f.Key, f.Value, allowed); err != nil {
-			return sp, errors.New(redactURLs(err.Error()))
+		if err := sp.set(it.key, it.val, allowed); err != nil {
+			return errors.New(redactURLs(err.Error()))
 		}
 	}
-	if argv != nil {
-		if sp.Kind != KindExec {
-			return sp, fmt.Errorf("key \"command\" does not apply to a %s check", sp.Kind)
-		}
-		sp.Argv = append([]string(nil), argv...)
+	return nil
+}
+
+// setArgv sets an exec check's argv, given as a list (nil: none given).
+func (sp *Spec) setArgv(argv []string) error {
+	if argv == nil {
+		return nil
 	}
-	if headers != nil {
-		if sp.Kind != KindHTTP && sp.Kind != KindHTTPS {
-			return sp, fmt.Errorf("key \"httpHeaders\" does not apply to a %s check", sp.Kind)
-		}
-		for _, h := range headers {
-			if !isToken(h.Name) {
-				return sp, fmt.Errorf("httpHeaders: %q is not a valid header name", h.Name)
-			}
-			if strings.ContainsAny(h.Value, "\r\n\x00") {
-				return sp, fmt.Errorf("httpHeaders: the value of %s holds a line break or NUL", h.Name)
-			}
-		}
-		sp.Headers = append([]Header(nil), headers...)
+	if sp.Kind != KindExec {
+		return fmt.Errorf("key \"command\" does not apply to a %s check", sp.Kind)
 	}
-	if err := sp.validate(); err != nil {
-		return sp, errors.New(redactURLs(err.Error()))
+	sp.Argv = append([]string(nil), argv...)
+	return nil
+}
+
+// setHeaders sets an http check's request headers (nil: none given).
+func (sp *Spec) setHeaders(headers []Header) error {
+	if headers == nil {
+		return nil
 	}
-	return sp, nil
+	if sp.Kind != KindHTTP && sp.Kind != KindHTTPS {
+		return fmt.Errorf("key \"httpHeaders\" does not apply to a %s check", sp.Kind)
+	}
+	for _, h := range headers {
+		if !isToken(h.Name) {
+			return fmt.Errorf("httpHeaders: %q is not a valid header name", h.Name)
+		}
+		if strings.ContainsAny(h.Value, "\r\n\x00") {
+			return fmt.Errorf("httpHeaders: the value of %s holds a line break or NUL", h.Name)
+		}
+	}
+	sp.Headers = append([]Header(nil), headers...)
+	return nil
 }
 
 // IsSpecKey reports whether key is a key of some check kind ("type" included).
