@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
 
@@ -155,8 +156,8 @@ func (n *notifier) mayBeMain(pid int) bool {
 	if a := n.m.cfg.NotifyAccess; a == NotifyAccessExec || a == NotifyAccessAll || pid <= 0 || n.m.pid() != 0 {
 		return false
 	}
-	pp, err := ppid(pid)
-	return err == nil && pp == os.Getpid()
+	p, err := proc.Stat(pid)
+	return err == nil && p.PPID == os.Getpid()
 }
 
 // holding reports whether messages of pid are held (n.order held).
@@ -222,30 +223,13 @@ func inTree(pid int) bool {
 		if pid == self {
 			return true
 		}
-		pp, err := ppid(pid)
+		p, err := proc.Stat(pid)
 		if err != nil {
 			return false
 		}
-		pid = pp
+		pid = p.PPID
 	}
 	return pid == self
-}
-
-// ppid reads the parent pid from /proc/<pid>/stat.
-func ppid(pid int) (int, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("malformed stat")
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 2 {
-		return 0, errors.New("malformed stat")
-	}
-	return strconv.Atoi(string(f[1]))
 }
 
 // isNewline is systemd's NEWLINE ("\n\r"): it splits a message on both
@@ -254,49 +238,12 @@ func isNewline(r rune) bool { return r == '\n' || r == '\r' }
 
 // handle applies one message: newline-separated KEY=VALUE, unknown keys ignored.
 func (n *notifier) handle(msg []byte, now time.Time) {
-	kick, fired := false, false
-	mainPID := 0
+	var e notifyEffects
 	n.mu.Lock()
 	for _, line := range bytes.FieldsFunc(msg, isNewline) {
 		k, v, _ := bytes.Cut(line, []byte("="))
-		switch string(k) {
-		case "READY":
-			if string(v) == "1" && !n.stopped {
-				if !n.everReady {
-					n.readyAt = now // the watchdog is armed at READY=1, not at fork
-				}
-				n.ready, n.everReady, kick = true, true, true
-			}
-		case "RELOADING":
-			if string(v) == "1" {
-				n.ready, kick = false, true
-			}
-		case "STOPPING":
-			// Final: nothing makes the child ready again (systemd v259).
-			if string(v) == "1" {
-				n.ready, n.stopped, kick = false, true, true
-			}
-		case "STATUS":
-			n.status = string(v)
-		case "MAINPID":
-			if pid, err := strconv.Atoi(string(v)); err == nil && pid > 1 {
-				mainPID = pid
-			}
-		case "WATCHDOG":
-			switch string(v) {
-			case "1":
-				n.lastWatchdog, n.missed, n.triggered = now, false, false
-			case "trigger":
-				// systemd handles it as a watchdog timeout (sd_notify(3)).
-				n.triggered, n.missed, kick, fired = true, true, true, true
-			}
-		case "WATCHDOG_USEC":
-			if us, err := strconv.ParseInt(string(v), 10, 64); err == nil && us >= 0 {
-				// Clamped: a huge value must not overflow into a negative
-				// (found by FuzzNotifyMessage).
-				n.watchdog = time.Duration(min(us, int64(math.MaxInt64/time.Microsecond))) * time.Microsecond
-				n.lastWatchdog = now // systemd restarts the timer too
-			}
+		if apply := notifyKeys[string(k)]; apply != nil {
+			apply(n, string(v), now, &e)
 		}
 	}
 	n.armLocked(now)
@@ -304,14 +251,80 @@ func (n *notifier) handle(msg []byte, now time.Time) {
 	close(n.change)
 	n.change = make(chan struct{})
 	n.mu.Unlock()
-	if mainPID > 0 {
-		n.m.newMainPID(mainPID)
+	if e.mainPID > 0 {
+		n.m.newMainPID(e.mainPID)
 	}
-	if fired {
+	if e.fired {
 		n.m.watchdogFired()
 	}
-	if kick {
+	if e.kick {
 		n.m.kickKind(KindNotify)
+	}
+}
+
+// notifyEffects is what a message asks of the monitor once n.mu is released.
+type notifyEffects struct {
+	kick    bool // run the notify check now
+	fired   bool // WATCHDOG=trigger
+	mainPID int  // MAINPID=, 0 when none
+}
+
+// notifyKeys apply the keys hcinit acts on (sd_notify(3)); callers hold n.mu.
+var notifyKeys = map[string]func(n *notifier, v string, now time.Time, e *notifyEffects){
+	"READY":         (*notifier).onReady,
+	"RELOADING":     (*notifier).onReloading,
+	"STOPPING":      (*notifier).onStopping,
+	"STATUS":        func(n *notifier, v string, _ time.Time, _ *notifyEffects) { n.status = v },
+	"MAINPID":       (*notifier).onMainPID,
+	"WATCHDOG":      (*notifier).onWatchdog,
+	"WATCHDOG_USEC": (*notifier).onWatchdogUSec,
+}
+
+func (n *notifier) onReady(v string, now time.Time, e *notifyEffects) {
+	if v != "1" || n.stopped {
+		return
+	}
+	if !n.everReady {
+		n.readyAt = now // the watchdog is armed at READY=1, not at fork
+	}
+	n.ready, n.everReady, e.kick = true, true, true
+}
+
+func (n *notifier) onReloading(v string, _ time.Time, e *notifyEffects) {
+	if v == "1" {
+		n.ready, e.kick = false, true
+	}
+}
+
+// onStopping is final: nothing makes the child ready again (systemd v259).
+func (n *notifier) onStopping(v string, _ time.Time, e *notifyEffects) {
+	if v == "1" {
+		n.ready, n.stopped, e.kick = false, true, true
+	}
+}
+
+func (n *notifier) onMainPID(v string, _ time.Time, e *notifyEffects) {
+	if pid, err := strconv.Atoi(v); err == nil && pid > 1 {
+		e.mainPID = pid
+	}
+}
+
+func (n *notifier) onWatchdog(v string, now time.Time, e *notifyEffects) {
+	switch v {
+	case "1":
+		n.lastWatchdog, n.missed, n.triggered = now, false, false
+	case "trigger":
+		// systemd handles it as a watchdog timeout (sd_notify(3)).
+		n.triggered, n.missed, e.kick, e.fired = true, true, true, true
+	}
+}
+
+func (n *notifier) onWatchdogUSec(v string, now time.Time, _ *notifyEffects) {
+	if us, err := strconv.ParseInt(v, 10, 64); err == nil && us >= 0 {
+		// Clamped: a huge value must not overflow into a negative (found by
+		// FuzzNotifyMessage).
+		n.watchdog = time.Duration(min(us, int64(math.MaxInt64/time.Microsecond))) * time.Microsecond
+		n.lastWatchdog = now // systemd restarts the timer too
 	}
 }
 
