@@ -29,23 +29,7 @@ func (m *Monitor) reclaimStale() {
 	if m.runtimeDir != "" {
 		entries, _ := os.ReadDir(m.runtimeDir)
 		for _, e := range entries {
-			path := filepath.Join(m.runtimeDir, e.Name())
-			switch {
-			case strings.HasPrefix(e.Name(), "notify-") && strings.HasSuffix(e.Name(), ".sock"):
-				if ownedBy(path, uid, os.ModeSocket) && m.refuses("unixgram", path) {
-					m.removeStale(path)
-				}
-			case strings.HasPrefix(e.Name(), "child-"):
-				pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), "child-"))
-				if err != nil || pid == os.Getpid() || !ownedByAnyone(path, os.ModeDir) || alive(pid) {
-					continue
-				}
-				notify := filepath.Join(m.runtimeDir, "notify-"+strconv.Itoa(pid)+".sock")
-				if _, err := os.Lstat(notify); err == nil && !m.refuses("unixgram", notify) {
-					continue // an hcinit in another pid namespace still uses it
-				}
-				m.removeStale(path)
-			}
+			m.reclaimRuntimeEntry(e.Name(), uid)
 		}
 	}
 	matches, _ := filepath.Glob(filepath.Join(common.SocketPrefix, v1Prefix+"*.sock"))
@@ -53,6 +37,28 @@ func (m *Monitor) reclaimStale() {
 		if ownedBy(path, uid, os.ModeSocket) && m.refuses("unix", path) {
 			m.removeStale(path)
 		}
+	}
+}
+
+// reclaimRuntimeEntry removes the runtime directory's entry name if it is a
+// dead hcinit's notify socket or child directory.
+func (m *Monitor) reclaimRuntimeEntry(name string, uid int) {
+	path := filepath.Join(m.runtimeDir, name)
+	switch {
+	case strings.HasPrefix(name, "notify-") && strings.HasSuffix(name, ".sock"):
+		if ownedBy(path, uid, os.ModeSocket) && m.refuses("unixgram", path) {
+			m.removeStale(path)
+		}
+	case strings.HasPrefix(name, "child-"):
+		pid, err := strconv.Atoi(strings.TrimPrefix(name, "child-"))
+		if err != nil || pid == os.Getpid() || !ownedByAnyone(path, os.ModeDir) || alive(pid) {
+			return
+		}
+		notify := filepath.Join(m.runtimeDir, "notify-"+strconv.Itoa(pid)+".sock")
+		if _, err := os.Lstat(notify); err == nil && !m.refuses("unixgram", notify) {
+			return // an hcinit in another pid namespace still uses it
+		}
+		m.removeStale(path)
 	}
 }
 

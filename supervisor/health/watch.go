@@ -70,11 +70,7 @@ func (m *Monitor) startWatcher() (*fsnotify.Watcher, []string) {
 
 // watch adopts what the name files announce until w is closed.
 func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
-	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(m.created.Add(-staleSlack)) {
-			m.nameFileChanged(f)
-		}
-	}
+	m.adoptWritten(files)
 	pending := map[string]bool{}
 	t := time.NewTimer(time.Hour)
 	t.Stop()
@@ -85,25 +81,22 @@ func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
 			if !ok {
 				return
 			}
-			// fsnotify names a file in "/" "//name": compare clean paths.
-			name := filepath.Clean(ev.Name)
-			if !slices.Contains(files, name) || !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) {
-				continue
+			if name, ok := nameFileEvent(ev, files); ok {
+				pending[name] = true
+				t.Reset(debounce)
 			}
-			pending[name] = true
-			t.Reset(debounce)
 		case err, ok := <-w.Errors:
 			if !ok {
 				return
 			}
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				for _, f := range files {
-					pending[f] = true
-				}
-				t.Reset(debounce)
+			if !errors.Is(err, fsnotify.ErrEventOverflow) {
+				m.log.WithError(err).Warn("watch name files")
 				continue
 			}
-			m.log.WithError(err).Warn("watch name files")
+			for _, f := range files {
+				pending[f] = true
+			}
+			t.Reset(debounce)
 		case <-t.C:
 			for f := range pending {
 				m.nameFileChanged(f)
@@ -111,6 +104,26 @@ func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
 			clear(pending)
 		}
 	}
+}
+
+// adoptWritten adopts what the name files written since hcinit started
+// announce (before the watch began).
+func (m *Monitor) adoptWritten(files []string) {
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(m.created.Add(-staleSlack)) {
+			m.nameFileChanged(f)
+		}
+	}
+}
+
+// nameFileEvent returns the name file ev created or wrote, if it is one of files.
+func nameFileEvent(ev fsnotify.Event, files []string) (string, bool) {
+	// fsnotify names a file in "/" "//name": compare clean paths.
+	name := filepath.Clean(ev.Name)
+	if !slices.Contains(files, name) || !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) {
+		return "", false
+	}
+	return name, true
 }
 
 // nameFileChanged adopts the socket a name file announces, unless it is
