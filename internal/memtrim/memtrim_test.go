@@ -2,6 +2,7 @@ package memtrim
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,5 +33,33 @@ func TestIdleShrinksFileRSS(t *testing.T) {
 	t.Logf("RssFile %d kB → %d kB", before, after)
 	if after >= before {
 		t.Fatalf("RssFile did not shrink: %d kB → %d kB", before, after)
+	}
+}
+
+func forcedGCs() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumForcedGC
+}
+
+var sink [][]byte
+
+// A collection is forced only when enough was allocated since the last one:
+// at start-up there is next to no garbage, and every collection leaves
+// runtime metadata resident.
+func TestIdleCollectsOnlyAfterAllocating(t *testing.T) {
+	Idle()
+	before := forcedGCs()
+	Idle()
+	if got := forcedGCs(); got != before {
+		t.Fatalf("Idle forced a collection with nothing allocated since the last: %d → %d", before, got)
+	}
+	for i := 0; i < 64; i++ {
+		sink = append(sink, make([]byte, 32<<10)) // 2 MiB
+	}
+	sink = nil
+	Idle()
+	if got := forcedGCs(); got != before+1 {
+		t.Fatalf("Idle did not collect after 2 MiB of garbage: forced collections %d → %d", before, got)
 	}
 }
