@@ -55,18 +55,8 @@ func versionText(version, commit string, bi *debug.BuildInfo) string {
 	if version == "" {
 		version = "dev"
 	}
-	if commit == "" && settings["vcs.revision"] != "" {
-		commit = settings["vcs.revision"]
-		var notes []string
-		if t := settings["vcs.time"]; t != "" {
-			notes = append(notes, t)
-		}
-		if settings["vcs.modified"] == "true" {
-			notes = append(notes, "modified")
-		}
-		if len(notes) > 0 {
-			commit += " (" + strings.Join(notes, ", ") + ")"
-		}
+	if commit == "" {
+		commit = vcsCommit(settings)
 	}
 	if commit == "" {
 		commit = pseudoVersionRev(version)
@@ -79,6 +69,35 @@ func versionText(version, commit string, bi *debug.BuildInfo) string {
 	fmt.Fprintf(&b, "hcinit %s\n", version)
 	fmt.Fprintf(&b, "commit:   %s\n", commit)
 	fmt.Fprintf(&b, "go:       %s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
+	if flags := buildFlags(keys, settings); len(flags) > 0 {
+		fmt.Fprintf(&b, "build:    %s\n", strings.Join(flags, " "))
+	}
+	return b.String()
+}
+
+// vcsCommit is the commit a build inside a git checkout recorded, with its
+// time and whether the tree was modified; "" when none was recorded.
+func vcsCommit(settings map[string]string) string {
+	commit := settings["vcs.revision"]
+	if commit == "" {
+		return ""
+	}
+	var notes []string
+	if t := settings["vcs.time"]; t != "" {
+		notes = append(notes, t)
+	}
+	if settings["vcs.modified"] == "true" {
+		notes = append(notes, "modified")
+	}
+	if len(notes) > 0 {
+		commit += " (" + strings.Join(notes, ", ") + ")"
+	}
+	return commit
+}
+
+// buildFlags are the build settings other than vcs.*, GOOS and GOARCH, as
+// KEY=VALUE in the order Go recorded them.
+func buildFlags(keys []string, settings map[string]string) []string {
 	var flags []string
 	for _, k := range keys {
 		if strings.HasPrefix(k, "vcs") || k == "GOOS" || k == "GOARCH" || settings[k] == "" {
@@ -86,10 +105,7 @@ func versionText(version, commit string, bi *debug.BuildInfo) string {
 		}
 		flags = append(flags, k+"="+settings[k])
 	}
-	if len(flags) > 0 {
-		fmt.Fprintf(&b, "build:    %s\n", strings.Join(flags, " "))
-	}
-	return b.String()
+	return flags
 }
 
 // pseudoVersionRev returns the commit prefix of a Go pseudo-version

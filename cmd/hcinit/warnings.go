@@ -12,6 +12,13 @@ import (
 // a typo or a misunderstanding shows in the first lines of the log instead of
 // at the first incident. args are hcinit's arguments, environ its environment.
 func startupWarnings(cfg supervisor.Config, args, environ []string) []string {
+	warns := configWarnings(cfg)
+	warns = append(warns, envWarnings(environ)...)
+	return append(warns, argWarnings(args)...)
+}
+
+// configWarnings names the settings that contradict each other.
+func configWarnings(cfg supervisor.Config) []string {
 	var warns []string
 	hasNotify, hasLive := false, len(cfg.Checks) == 0 // the default process check is level both
 	for _, s := range cfg.Checks {
@@ -31,6 +38,12 @@ func startupWarnings(cfg supervisor.Config, args, environ []string) []string {
 	if cfg.StopTimeout > 0 && cfg.DrainDelay >= cfg.StopTimeout {
 		warns = append(warns, "--drain-delay "+cfg.DrainDelay.String()+" is not shorter than --stop-timeout "+cfg.StopTimeout.String()+": the stop signal would come only when the grace is over")
 	}
+	return warns
+}
+
+// envWarnings names the HCINIT_ variables hcinit does not read.
+func envWarnings(environ []string) []string {
+	var warns []string
 	known := supervisor.EnvNames()
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
@@ -38,6 +51,12 @@ func startupWarnings(cfg supervisor.Config, args, environ []string) []string {
 			warns = append(warns, "unknown variable "+k+" ignored (a typo? hcinit reads HCINIT_<OPTION>, e.g. HCINIT_CHECK)")
 		}
 	}
+	return warns
+}
+
+// argWarnings names the options that say nothing (before the command).
+func argWarnings(args []string) []string {
+	var warns []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" || !strings.HasPrefix(a, "-") {

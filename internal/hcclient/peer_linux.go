@@ -113,15 +113,24 @@ func verifyPid(pid int) error {
 		}
 		return nil
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ESRCH):
-		if kerr := unix.Kill(pid, 0); kerr == nil || errors.Is(kerr, unix.EPERM) {
-			return fmt.Errorf("cannot verify the server: /proc does not show pid %d (mounted with hidepid?)", pid)
-		}
-		return fmt.Errorf("%w: its process %d is gone (the socket was handed on)", ErrForeign, pid)
-	case !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM):
-		return fmt.Errorf("cannot verify the server (pid %d): %w", pid, err)
+		return hiddenOrGone(pid)
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		return sameMounts(pid)
 	}
-	// Another user's process: its namespace links need ptrace access, its
-	// mount table does not.
+	return fmt.Errorf("cannot verify the server (pid %d): %w", pid, err)
+}
+
+// hiddenOrGone explains a pid that /proc does not show.
+func hiddenOrGone(pid int) error {
+	if kerr := unix.Kill(pid, 0); kerr == nil || errors.Is(kerr, unix.EPERM) {
+		return fmt.Errorf("cannot verify the server: /proc does not show pid %d (mounted with hidepid?)", pid)
+	}
+	return fmt.Errorf("%w: its process %d is gone (the socket was handed on)", ErrForeign, pid)
+}
+
+// sameMounts verifies another user's process: its namespace links need
+// ptrace access, its mount table does not.
+func sameMounts(pid int) error {
 	a, err := mountIDs("/proc/self/mountinfo")
 	if err != nil {
 		return fmt.Errorf("cannot verify the server (pid %d): %w", pid, err)
