@@ -26,7 +26,7 @@ func fail(format string, a ...any) outcome {
 // are guarded by Monitor.mu.
 type check struct {
 	spec    Spec
-	probe   func(ctx context.Context) outcome
+	checker checker
 	adopted bool // a delegate found by watching name files
 	wake    chan struct{}
 	runs    atomic.Int64 // probes started, for tests and the storm budget
@@ -125,7 +125,7 @@ func (m *Monitor) run(c *check) {
 	c.runs.Add(1)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(genCtx, c.spec.Timeout)
-	o := c.probe(ctx)
+	o := c.checker.Check(ctx)
 	timedOut := o.code != 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
 	if genCtx.Err() != nil {

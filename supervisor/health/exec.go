@@ -21,14 +21,15 @@ const drainGrace = 200 * time.Millisecond
 // reaper (shutdown) makes it matter.
 const reapGrace = 2 * time.Second
 
-// probeExec runs argv without a shell, as the child's user, in a process group
+// Check runs argv without a shell, as the child's user, in a process group
 // of its own, started through the reaper (which alone waits for it). Exit 0
 // passes. At the timeout, and after the probe exits, the whole group is killed,
 // and so is every process that carries the run's token in its environment
 // (one that daemonised out of the group: see leftovers.go), so neither a slow
 // probe nor its grandchildren outlive the run. Combined
 // output is capped at maxOutput bytes, keeping the head.
-func (m *Monitor) probeExec(ctx context.Context, argv []string) outcome {
+func (e execChecker) Check(ctx context.Context) outcome {
+	argv := e.argv
 	path := argv[0]
 	if !strings.Contains(path, "/") {
 		p, err := exec.LookPath(path)
@@ -48,17 +49,17 @@ func (m *Monitor) probeExec(ctx context.Context, argv []string) outcome {
 		stdin = null.Fd()
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true}
-	if cred := m.childCred(); cred != nil && os.Getuid() == 0 {
+	if cred := e.cred; cred != nil && os.Getuid() == 0 {
 		sys.Credential = cred
 	}
 	token := newRunToken()
 	attr := &syscall.ProcAttr{
-		Dir:   m.cfg.Dir,
+		Dir:   e.dir,
 		Env:   append(os.Environ(), probeRunEnv+"="+token),
 		Files: []uintptr{stdin, w.Fd(), w.Fd()},
 		Sys:   sys,
 	}
-	pid, exited, err := m.cfg.Reaper.Start(func() (int, error) {
+	pid, exited, err := e.reaper.Start(func() (int, error) {
 		return syscall.ForkExec(path, argv, attr)
 	})
 	w.Close()
@@ -88,7 +89,7 @@ func (m *Monitor) probeExec(ctx context.Context, argv []string) outcome {
 	}
 	// What left the group (setsid, a daemon) still carries the run's token.
 	if n := killRun(token); n > 0 {
-		m.log.WithField("processes", n).Debug("killed what an exec check left running")
+		e.log.WithField("processes", n).Debug("killed what an exec check left running")
 	}
 	r.SetReadDeadline(time.Now().Add(drainGrace))
 	o.output = strings.TrimSpace(<-out)

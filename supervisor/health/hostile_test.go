@@ -284,7 +284,7 @@ func TestSecretsStayIn(t *testing.T) {
 	for _, details := range []bool{false, true} {
 		h := start(t, Config{Specs: []string{url + ",interval=50ms,retries=1", "process,name=exec,interval=50ms,retries=1"},
 			HTTPAddr: "127.0.0.1:0", HTTPDetails: details, Log: log}, func(m *Monitor) {
-			m.checks[1].probe = func(context.Context) outcome { return outcome{code: 1, output: "EXECSECRET"} }
+			m.checks[1].checker = checkFunc(func(context.Context) outcome { return outcome{code: 1, output: "EXECSECRET"} })
 		})
 		h.ChildStarted(os.Getpid())
 		waitFor(t, "both checks unhealthy", 5*time.Second, func() bool {

@@ -21,6 +21,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -175,38 +176,9 @@ func connPools(fileLimit int) (conns, http *admit.Pool) {
 // without a notify socket, is an error; every other resource that cannot be had
 // is logged and skipped.
 func New(cfg Config) (*Monitor, error) {
-	if cfg.Interval <= 0 {
-		cfg.Interval = DefaultInterval
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.StartInterval <= 0 {
-		cfg.StartInterval = DefaultStartInterval
-	}
-	if cfg.StartPeriod < 0 {
-		cfg.StartPeriod = 0
-	}
-	if cfg.Retries <= 0 {
-		cfg.Retries = DefaultRetries
-	}
-	switch cfg.NotifyAccess {
-	case "":
-		cfg.NotifyAccess = NotifyAccessMain
-	case NotifyAccessMain, NotifyAccessExec, NotifyAccessAll:
-	default:
-		return nil, fmt.Errorf("notify access: want main, exec or all, have %q", cfg.NotifyAccess)
-	}
-	if cfg.SuccessThreshold <= 0 {
-		cfg.SuccessThreshold = DefaultSuccessThreshold
-	}
-	if cfg.Log == nil {
-		cfg.Log = logrus.New()
-	}
-	if cfg.Dir != "" {
-		if abs, err := filepath.Abs(cfg.Dir); err == nil {
-			cfg.Dir = abs
-		}
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, err
 	}
 	m := &Monitor{
 		cfg:       cfg,
@@ -223,58 +195,105 @@ func New(cfg Config) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	needNotify := false
 	for _, sp := range specs {
-		c, err := m.newCheck(sp)
-		if err != nil {
+		if err := buildable(sp, cfg.Reaper); err != nil {
 			return nil, err
 		}
-		m.checks = append(m.checks, c)
-		needNotify = needNotify || sp.Kind == KindNotify || sp.Kind == KindSignal && sp.Heartbeat == "notify"
 	}
-
 	m.setupRuntimeDir()
 	m.notify, err = newNotifier(m)
 	if err != nil {
-		if needNotify {
+		if needsNotify(specs) {
 			return nil, fmt.Errorf("create notify socket: %w", err)
 		}
 		m.log.WithError(err).Warn("no NOTIFY_SOCKET for the child")
+	}
+	for _, sp := range specs { // after the notifier: notify and signal checks read it
+		m.checks = append(m.checks, m.build(sp))
 	}
 	m.bindWrapper()
 	return m, nil
 }
 
+// withDefaults gives cfg's zero values their defaults and checks what New
+// cannot default.
+func withDefaults(cfg Config) (Config, error) {
+	switch cfg.NotifyAccess {
+	case "":
+		cfg.NotifyAccess = NotifyAccessMain
+	case NotifyAccessMain, NotifyAccessExec, NotifyAccessAll:
+	default:
+		return cfg, fmt.Errorf("notify access: want main, exec or all, have %q", cfg.NotifyAccess)
+	}
+	orDefault(&cfg.Interval, DefaultInterval)
+	orDefault(&cfg.Timeout, DefaultTimeout)
+	orDefault(&cfg.StartInterval, DefaultStartInterval)
+	cfg.StartPeriod = max(cfg.StartPeriod, 0)
+	orDefault(&cfg.Retries, DefaultRetries)
+	orDefault(&cfg.SuccessThreshold, DefaultSuccessThreshold)
+	if cfg.Log == nil {
+		cfg.Log = logrus.New()
+	}
+	if cfg.Dir != "" {
+		if abs, err := filepath.Abs(cfg.Dir); err == nil {
+			cfg.Dir = abs
+		}
+	}
+	return cfg, nil
+}
+
+// orDefault sets *v to def unless it is positive.
+func orDefault[T time.Duration | int](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// needsNotify reports whether a check reads NOTIFY_SOCKET.
+func needsNotify(specs []Spec) bool {
+	for _, sp := range specs {
+		if sp.Kind == KindNotify || sp.Kind == KindSignal && sp.Heartbeat == "notify" {
+			return true
+		}
+	}
+	return false
+}
+
+// parseSpecs returns the configured checks, named: Config.Checks, then
+// Config.Specs (a process check when neither gives one), then a notify check
+// when Config.Watchdog asks for one and none is given.
 func (m *Monitor) parseSpecs() ([]Spec, error) {
 	raw := m.cfg.Specs
 	if len(raw) == 0 && len(m.cfg.Checks) == 0 {
 		raw = []string{KindProcess}
 	}
 	specs := append([]Spec(nil), m.cfg.Checks...)
-	hasNotify := false
-	for _, sp := range specs {
-		hasNotify = hasNotify || sp.Kind == KindNotify
-	}
 	for _, s := range raw {
 		sp, err := ParseSpec(s)
 		if err != nil {
 			return nil, err
 		}
-		hasNotify = hasNotify || sp.Kind == KindNotify
 		specs = append(specs, sp)
 	}
-	if m.cfg.Watchdog > 0 && !hasNotify {
+	if m.cfg.Watchdog > 0 && !slices.ContainsFunc(specs, func(sp Spec) bool { return sp.Kind == KindNotify }) {
 		sp, _ := ParseSpec(KindNotify)
 		specs = append(specs, sp)
 	}
+	return specs, nameSpecs(specs)
+}
+
+// nameSpecs names the unnamed specs after their kind ("tcp", "tcp-2"…),
+// around the names given, which must be unique.
+func nameSpecs(specs []Spec) error {
 	used := map[string]bool{}
 	for _, sp := range specs {
-		if sp.Name != "" {
-			if used[sp.Name] {
-				return nil, fmt.Errorf("parse checks: name %q used twice", sp.Name)
-			}
-			used[sp.Name] = true
+		if sp.Name == "" {
+			continue
 		}
+		if used[sp.Name] {
+			return fmt.Errorf("parse checks: name %q used twice", sp.Name)
+		}
+		used[sp.Name] = true
 	}
 	for i := range specs {
 		if specs[i].Name != "" {
@@ -287,7 +306,7 @@ func (m *Monitor) parseSpecs() ([]Spec, error) {
 		used[name] = true
 		specs[i].Name = name
 	}
-	return specs, nil
+	return nil
 }
 
 // resolve fills a spec's Unset fields from the Config.

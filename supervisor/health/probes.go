@@ -2,11 +2,9 @@ package health
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,63 +18,38 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
 
-// newCheck resolves sp's defaults and builds its probe.
+// newCheck resolves sp's defaults and builds its check, or says why it can
+// never run.
 func (m *Monitor) newCheck(sp Spec) (*check, error) {
-	sp = m.resolve(sp)
-	c := &check{spec: sp, wake: make(chan struct{}, 1)}
-	c.st.reset()
-	defer func() { c.describe = redactURLs(c.describe) }() // status and logs show it
-	switch sp.Kind {
-	case KindProcess:
-		c.describe = "the child process"
-		c.probe = m.probeProcess
-	case KindTCP:
-		c.describe = sp.Addr
-		c.probe = func(ctx context.Context) outcome { return probeTCP(ctx, sp.Addr) }
-	case KindGRPC:
-		c.describe = sp.Addr
-		if sp.Service != "" {
-			c.describe += " service " + sp.Service
-		}
-		c.probe = newGRPCProbe(sp)
-	case KindHTTP, KindHTTPS:
-		c.describe = sp.URL
-		c.probe = newHTTPProbe(sp, "hcinit/"+m.version())
-	case KindFile:
-		c.describe = sp.Path
-		c.probe = func(context.Context) outcome { return probeFile(sp.Path, sp.MaxAge) }
-	case KindExec:
-		if m.cfg.Reaper == nil {
-			return nil, fmt.Errorf("check %s: an exec check needs the reaper", sp.Name)
-		}
-		// Refused now what can never run: a missing or non-executable probe.
-		if _, err := exec.LookPath(sp.Argv[0]); err != nil {
-			return nil, fmt.Errorf("check %s: exec %s: %w", sp.Name, sp.Argv[0], errors.Unwrap(err))
-		}
-		c.describe = strings.Join(sp.Argv, " ")
-		c.probe = func(ctx context.Context) outcome { return m.probeExec(ctx, sp.Argv) }
-	case KindNotify:
-		c.describe = "NOTIFY_SOCKET"
-		c.probe = func(context.Context) outcome { return m.notify.probe(time.Now()) }
-	case KindSignal:
-		c.describe = sigs.Name(sp.Signal) + ", heartbeat " + sp.Heartbeat
-		c.probe = func(ctx context.Context) outcome { return m.probeSignal(ctx, sp.Signal, sp.Heartbeat) }
-	case KindDelegate:
-		if sp.Addr != "" {
-			c.addrs = []string{sp.Addr}
-		}
-		c.describe = "the child's health socket (not announced yet)"
-		c.probe = func(ctx context.Context) outcome { return m.probeDelegate(ctx, c) }
-	default:
-		return nil, fmt.Errorf("check %s: unknown kind %q", sp.Name, sp.Kind)
+	if err := buildable(sp, m.cfg.Reaper); err != nil {
+		return nil, err
 	}
-	return c, nil
+	return m.build(sp), nil
 }
 
-// probeProcess passes while the child exists and is neither a zombie nor
-// stopped, as /proc/<pid>/stat says.
-func (m *Monitor) probeProcess(context.Context) outcome {
-	pid := m.pid()
+// build makes the check of a buildable spec.
+func (m *Monitor) build(sp Spec) *check {
+	sp = m.resolve(sp)
+	c := &check{spec: sp, wake: make(chan struct{}, 1), describe: describe(sp)}
+	c.st.reset()
+	if sp.Kind == KindDelegate && sp.Addr != "" {
+		c.addrs = []string{sp.Addr}
+	}
+	c.checker = newChecker(sp, checkDeps{
+		pid: m.pid, notify: m.notify, reaper: m.cfg.Reaper, cred: m.cfg.Cred, dir: m.cfg.Dir,
+		ua: "hcinit/" + m.version(), log: m.log,
+		delegate: func() ([]string, bool) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return append([]string(nil), c.addrs...), c.adopted
+		},
+		open: m.openAnnounced,
+	})
+	return c
+}
+
+func (c processChecker) Check(context.Context) outcome {
+	pid := c.pid()
 	if pid <= 0 {
 		return fail("no child process")
 	}
@@ -93,6 +66,8 @@ func (m *Monitor) probeProcess(context.Context) outcome {
 	return pass("child %d is running (state %c)", pid, p.State)
 }
 
+func (c tcpChecker) Check(ctx context.Context) outcome { return probeTCP(ctx, c.addr) }
+
 func probeTCP(ctx context.Context, addr string) outcome {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -103,9 +78,8 @@ func probeTCP(ctx context.Context, addr string) outcome {
 	return pass("connected to %s", addr)
 }
 
-// probeFile passes when path exists and, with maxAge > 0, was modified within
-// maxAge.
-func probeFile(path string, maxAge time.Duration) outcome {
+func (c fileChecker) Check(context.Context) outcome {
+	path, maxAge := c.path, c.maxAge
 	fi, err := os.Stat(path)
 	if err != nil {
 		return fail("%v", err)
@@ -120,48 +94,60 @@ func probeFile(path string, maxAge time.Duration) outcome {
 	return pass("%s modified %s ago", path, age.Round(time.Millisecond))
 }
 
-// probeSignal sends sig to the child and waits, within the check's timeout, for
-// a heartbeat: any notify message, or a new mtime of the heartbeat file.
-func (m *Monitor) probeSignal(ctx context.Context, sig unix.Signal, heartbeat string) outcome {
-	pid := m.pid()
+func (c notifyChecker) Check(context.Context) outcome { return c.n.probe(time.Now()) }
+
+// Check sends the signal and waits, within the check's timeout, for the
+// heartbeat.
+func (c signalChecker) Check(ctx context.Context) outcome {
+	pid := c.pid()
 	if pid <= 0 {
 		return fail("no child process")
 	}
-	send := func() error {
-		if err := unix.Kill(pid, sig); err != nil {
-			return fmt.Errorf("send %s to child %d: %w", sigs.Name(sig), pid, err)
-		}
-		return nil
+	if c.heartbeat == "notify" {
+		return c.awaitNotify(ctx, pid)
 	}
-	if heartbeat == "notify" {
-		if m.notify == nil {
-			return fail("no NOTIFY_SOCKET")
-		}
-		sent := time.Now()
-		changed := m.notify.changed()
-		if err := send(); err != nil {
-			return fail("%v", err)
-		}
-		for {
-			select {
-			case <-changed:
-				if m.notify.lastMessage().After(sent) {
-					return pass("notify message after %s", sigs.Name(sig))
-				}
-				changed = m.notify.changed()
-			case <-ctx.Done():
-				return fail("no notify message after %s", sigs.Name(sig))
-			}
-		}
-	}
+	return c.awaitFile(ctx, pid)
+}
 
+func (c signalChecker) send(pid int) error {
+	if err := unix.Kill(pid, c.sig); err != nil {
+		return fmt.Errorf("send %s to child %d: %w", sigs.Name(c.sig), pid, err)
+	}
+	return nil
+}
+
+// awaitNotify passes on any notify message after the signal.
+func (c signalChecker) awaitNotify(ctx context.Context, pid int) outcome {
+	if c.notify == nil {
+		return fail("no NOTIFY_SOCKET")
+	}
+	sent := time.Now()
+	changed := c.notify.changed()
+	if err := c.send(pid); err != nil {
+		return fail("%v", err)
+	}
+	for {
+		select {
+		case <-changed:
+			if c.notify.lastMessage().After(sent) {
+				return pass("notify message after %s", sigs.Name(c.sig))
+			}
+			changed = c.notify.changed()
+		case <-ctx.Done():
+			return fail("no notify message after %s", sigs.Name(c.sig))
+		}
+	}
+}
+
+// awaitFile passes when the heartbeat file's mtime moves after the signal.
+func (c signalChecker) awaitFile(ctx context.Context, pid int) outcome {
+	heartbeat := c.heartbeat
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fail("watch heartbeat file: %v", err)
 	}
 	defer w.Close()
-	dir := filepath.Dir(heartbeat)
-	if err := w.Add(dir); err != nil {
+	if err := w.Add(filepath.Dir(heartbeat)); err != nil {
 		return fail("watch heartbeat file: %v", err)
 	}
 	mtime := func() time.Time {
@@ -171,28 +157,26 @@ func (m *Monitor) probeSignal(ctx context.Context, sig unix.Signal, heartbeat st
 		return time.Time{}
 	}
 	before := mtime()
-	if err := send(); err != nil {
+	if err := c.send(pid); err != nil {
 		return fail("%v", err)
 	}
 	for {
 		if t := mtime(); t.After(before) {
-			return pass("%s touched after %s", heartbeat, sigs.Name(sig))
+			return pass("%s touched after %s", heartbeat, sigs.Name(c.sig))
 		}
 		select {
 		case <-w.Events:
 		case <-w.Errors:
 		case <-ctx.Done():
-			return fail("%s not touched after %s", heartbeat, sigs.Name(sig))
+			return fail("%s not touched after %s", heartbeat, sigs.Name(c.sig))
 		}
 	}
 }
 
-// probeDelegate pings the child's own socket: the reply is "healthy" or the
-// child's error text, which becomes the result's output.
-func (m *Monitor) probeDelegate(ctx context.Context, c *check) outcome {
-	m.mu.Lock()
-	addrs := append([]string(nil), c.addrs...)
-	m.mu.Unlock()
+// Check pings the child's own socket: the reply is "healthy" or the child's
+// error text, which becomes the result's output.
+func (c delegateChecker) Check(ctx context.Context) outcome {
+	addrs, announced := c.target()
 	if len(addrs) == 0 {
 		return fail("the child has not announced a health socket")
 	}
@@ -203,13 +187,10 @@ func (m *Monitor) probeDelegate(ctx context.Context, c *check) outcome {
 			break
 		}
 	}
-	m.mu.Lock()
-	announced := c.adopted
-	m.mu.Unlock()
 	dial := addr
 	if announced {
 		// The child's word: no symlink, the child's own socket.
-		d, release, err := m.openAnnounced(addr)
+		d, release, err := c.open(addr)
 		if err != nil {
 			return fail("%v", err)
 		}

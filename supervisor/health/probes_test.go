@@ -50,7 +50,7 @@ func probeOnce(t *testing.T, m *Monitor, spec string) outcome {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.spec.Timeout)
 	defer cancel()
-	return c.probe(ctx)
+	return c.checker.Check(ctx)
 }
 
 func wantPass(t *testing.T, o outcome, contains string) {
@@ -214,7 +214,7 @@ func TestExecProbeOutputCap(t *testing.T) {
 	os.Remove(gone)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if o := c.probe(ctx); o.code != 127 {
+	if o := c.checker.Check(ctx); o.code != 127 {
 		t.Errorf("vanished command: code %d %q, want 127", o.code, o.output)
 	}
 	wantPass(t, probeOnce(t, m, "exec=true"), "") // found in PATH

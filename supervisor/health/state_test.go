@@ -112,8 +112,13 @@ func (f *fakeProbe) runs() ([]time.Time, []time.Time) {
 	return append([]time.Time(nil), f.starts...), append([]time.Time(nil), f.ends...)
 }
 
+// checkFunc is a checker made of a function.
+type checkFunc func(context.Context) outcome
+
+func (f checkFunc) Check(ctx context.Context) outcome { return f(ctx) }
+
 func withFake(f *fakeProbe) func(*Monitor) {
-	return func(m *Monitor) { m.checks[0].probe = f.probe }
+	return func(m *Monitor) { m.checks[0].checker = checkFunc(f.probe) }
 }
 
 // TestScheduleFirstRunAtOnce: the first run follows ChildStarted at once
@@ -284,7 +289,10 @@ func TestLivenessOnlyFromLiveChecks(t *testing.T) {
 	ready := &fakeProbe{}
 	ready.code.Store(1)
 	h := start(t, Config{Specs: []string{"process,level=live,interval=10ms", "process,name=r,level=ready,interval=10ms,retries=1"}},
-		func(m *Monitor) { m.checks[1].probe = ready.probe; m.checks[0].probe = (&fakeProbe{}).probe })
+		func(m *Monitor) {
+			m.checks[1].checker = checkFunc(ready.probe)
+			m.checks[0].checker = checkFunc((&fakeProbe{}).probe)
+		})
 	h.ChildStarted(os.Getpid())
 	waitFor(t, "r unhealthy", 3*time.Second, func() bool { return h.checkStatus("r").Status == StatusUnhealthy })
 	st := h.Status()
@@ -300,7 +308,10 @@ func TestUnhealthyOnlyFromLiveChecks(t *testing.T) {
 	live, ready := &fakeProbe{}, &fakeProbe{}
 	ready.code.Store(1)
 	h := start(t, Config{Specs: []string{"process,name=l,level=live,interval=10ms,retries=1", "process,name=r,level=ready,interval=10ms,retries=1"}},
-		func(m *Monitor) { m.checks[0].probe = live.probe; m.checks[1].probe = ready.probe })
+		func(m *Monitor) {
+			m.checks[0].checker = checkFunc(live.probe)
+			m.checks[1].checker = checkFunc(ready.probe)
+		})
 	h.ChildStarted(os.Getpid())
 	waitFor(t, "r unhealthy", 3*time.Second, func() bool { return h.checkStatus("r").Status == StatusUnhealthy })
 	select {
