@@ -1,11 +1,8 @@
 package supervisor
 
 import (
-	"fmt"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -13,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wisdom-oss/go-healthcheck/internal/memtrim"
-	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
@@ -22,281 +18,385 @@ import (
 // memory back (internal/memtrim); by then the health side is set up too.
 const idleTrimDelay = 300 * time.Millisecond
 
-// pidfileWait bounds how long a daemon may take to write its pid file after its
-// launcher exited.
-const pidfileWait = 10 * time.Second
+// phase is where the child actor is. Each phase owns at most one timer
+// (childActor.timer), so invalid combinations (a restart pending during a
+// stop, a drain left over after a restart) cannot be written.
+type phase int
 
-// supervise is the child actor: it starts the command, forwards signals, runs
-// the stop sequence and returns an *ExitError once the process tree is empty.
-func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{}) error {
-	log := s.log.WithField("component", "child")
-	var (
-		exited       <-chan reaper.Exit
-		alive        bool
-		code         int
-		stopping     bool
-		grace        <-chan time.Time
-		drain        <-chan time.Time
-		pendingStop  unix.Signal
-		stopSig      unix.Signal // the stop signal of the running stop sequence
-		restStopped  bool        // what the child left got stopSig too
-		restartTimer <-chan time.Time
-		killDeadline <-chan time.Time
-		unhealthy    <-chan struct{}
-		restartAfter bool // --on-unhealthy restart: start again once the child is gone
-		adopting     <-chan adoption
-		daemon       bool
-		startedAt    time.Time
-		delay        = s.cfg.RestartDelay
-	)
-	if s.observer != nil {
-		unhealthy = s.observer.Unhealthy()
-	}
-	startChild := func() error {
-		pid, ch, err := s.start()
-		if err != nil {
-			log.WithError(err).Error("cannot start child")
-			return err
-		}
-		exited, alive, startedAt, daemon = ch, true, time.Now(), false
-		log.WithField("pid", pid).Debug("child started")
-		if s.observer != nil {
-			s.observer.ChildStarted(pid)
-		}
-		return nil
-	}
-	// armGrace starts the timer to SIGKILL, after wait, for a stop hcinit
-	// decided itself (own) or was told to make; none when the grace is the
-	// orchestrator's.
-	graceLen := time.Duration(0)
-	armGrace := func(wait time.Duration, own bool) {
-		graceLen, grace = s.graceFor(own), nil
-		if graceLen > 0 {
-			grace = time.After(wait + graceLen)
-		}
-	}
-	// beginStop starts the stop sequence: readiness off at once, the stop signal
-	// after the drain delay, SIGKILL after the grace (see graceFor).
-	beginStop := func(sig unix.Signal, own bool) {
-		stopping, stopSig, restStopped = true, sig, false
-		restartTimer = nil
-		adopting = nil // a daemon not adopted yet is still in the tree: it gets the signal
-		if s.observer != nil {
-			s.observer.Stopping()
-		}
-		if s.cfg.DrainDelay > 0 && alive {
-			pendingStop = sig
-			drain = time.After(s.cfg.DrainDelay)
-		} else {
-			s.sendStop(sig, alive)
-		}
-		armGrace(s.cfg.DrainDelay, own)
-	}
-	kill := func(why string) {
-		log.WithField("reason", why).Warn("killing every remaining process")
-		s.signalTree(unix.SIGKILL)
-		grace, drain = nil, nil
-		if killDeadline == nil {
-			killDeadline = time.After(afterKill)
-		}
-	}
+const (
+	running  phase = iota // the supervised process runs; signals are forwarded
+	adopting              // the launcher exited 0; waiting for --pidfile's daemon
+	backoff               // gone; started again when the timer fires (--restart)
+	draining              // stop decided, readiness off; the stop signal when the timer fires (--drain-delay)
+	stopping              // stop signal sent; SIGKILL when the grace ends; exit once the tree is empty
+	killing               // SIGKILL sent to the tree; exit when empty, or when the timer fires (afterKill)
+)
 
-	// gone handles the end of the supervised process (exit status raw): restart
-	// it, or exit at once when nothing is left, or stop what it left behind.
-	// A non-nil result is hcinit's exit.
-	gone := func(raw int) error {
-		if s.observer != nil {
-			// Why it ended, for a health side that keeps restart history.
-			if h, ok := s.observer.(interface{ ChildExitReason(string) }); ok {
-				reason := "exited"
-				switch {
-				case restartAfter:
-					reason = "unhealthy"
-				case stopping:
-					reason = "stopped"
-				}
-				h.ChildExitReason(reason)
-			}
-			s.observer.ChildExited(raw)
-		}
-		if restartAfter || (!stopping && s.shouldRestart(raw)) {
-			if time.Since(startedAt) >= restartReset {
-				delay = s.cfg.RestartDelay
-			}
-			if restartAfter {
-				restartAfter, stopping, grace = false, false, nil
-			}
-			killDeadline = nil // the SIGKILL that ended the old child is done with
-			log.WithFields(logrus.Fields{"exit_code": raw, "delay": delay.String()}).Info("restarting child")
-			restartTimer = time.After(delay)
-			delay = min(2*delay, s.cfg.RestartMaxDelay)
-			return nil
-		}
-		// Reap now: if nothing is left, exit at once; otherwise the rest gets
-		// the stop signal and the grace.
-		s.reaper.Reap()
-		select {
-		case <-s.reaper.Empty():
-			return &ExitError{Code: code}
-		default:
-		}
-		switch {
-		case !stopping:
-			stopping = true
-			log.Debug("child exited, stopping the processes it left")
-			s.sendStop(s.cfg.StopSignal, false)
-			armGrace(0, true)
-		case drain == nil && !restStopped:
-			// Stopping, and the child is gone: what it left and the stop
-			// signal has not reached yet (its group in --single-child mode, a
-			// daemon in a session of its own) gets it now. With no grace of
-			// hcinit's own, nothing else would ever ask them to stop.
-			restStopped = true
-			s.stopRest(stopSig)
-		}
-		return nil
-	}
+// inStop reports whether a stop sequence runs: a stop trigger, an interrupt,
+// --on-unhealthy, or the processes the child left behind.
+func (p phase) inStop() bool { return p >= draining }
 
-	if s.cfg.Pidfile != "" {
-		// A pid file left by an earlier run names a dead (or an unrelated)
-		// process: only a write after the launcher started counts.
-		if fi, err := os.Stat(s.cfg.Pidfile); err == nil {
-			s.stalePid = fi.ModTime()
-		}
+// processes is what the child actor does to the world. *Supervisor is the real
+// one (fork through the reaper, kill(2), /proc); the tests' fake records.
+type processes interface {
+	start() (pid int, exited <-chan reaper.Exit, err error)
+	forward(sig unix.Signal)    // to the child's group (or the child alone, --single-child)
+	signalTree(sig unix.Signal) // to every process hcinit still has below it
+	stopRest(sig unix.Signal)   // to the descendants the stop signal has not reached
+	lost()                      // the supervised process is gone: forget its pid, keep its group
+	reap() (empty bool)         // one reaping pass; whether no process is left
+	empty() <-chan struct{}     // closed once no process is left
+	adoptMainPID(pid int) (<-chan reaper.Exit, error)
+	awaitDaemon() <-chan adoption
+	childPID() int
+}
+
+// clock is the time the child actor reads and waits on.
+type clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// childActor starts the command, forwards signals, runs the stop sequence and
+// returns an *ExitError once the process tree is empty. One handler per event
+// moves it from phase to phase; Run's loop only dispatches.
+type childActor struct {
+	cfg       *Config
+	log       *logrus.Entry
+	procs     processes
+	clock     clock
+	obs       Observer
+	mainPIDs  <-chan int
+	unhealthy <-chan struct{}
+	interrupt <-chan struct{}
+
+	phase     phase
+	timer     <-chan time.Time   // the phase's own timer: drain, backoff or afterKill
+	grace     <-chan time.Time   // SIGKILL for the tree, in draining and stopping; nil = the orchestrator's grace
+	graceLen  time.Duration      // for the log
+	exited    <-chan reaper.Exit // the supervised process; nil while none runs
+	adoption  <-chan adoption    // the --pidfile daemon, in adopting
+	daemon    bool               // the supervised process was adopted: its exit 0 is no launcher's
+	code      int                // hcinit's exit status: the last exit, mapped (-e)
+	startedAt time.Time
+	delay     time.Duration // the next restart's backoff
+
+	stopSig     unix.Signal // the stop signal of the running stop sequence
+	restart     bool        // the stop restarts an unhealthy child (--on-unhealthy restart)
+	restStopped bool        // what the child left got stopSig too
+}
+
+func newChildActor(cfg *Config, procs processes, c clock, obs Observer, log *logrus.Entry) *childActor {
+	if obs == nil {
+		obs = noObserver{}
 	}
-	if err := startChild(); err != nil {
+	return &childActor{cfg: cfg, log: log, procs: procs, clock: c, obs: obs,
+		unhealthy: obs.Unhealthy(), delay: cfg.RestartDelay}
+}
+
+// run starts the child and handles events until hcinit exits.
+func (a *childActor) run(sigc <-chan os.Signal) error {
+	if err := a.startChild(); err != nil {
 		return err
 	}
 	// Start-up is over once the child runs: give its memory back.
 	trim := time.AfterFunc(idleTrimDelay, memtrim.Idle)
 	defer trim.Stop()
 	for {
-		var empty <-chan struct{}
-		if !alive && restartTimer == nil && adopting == nil {
-			empty = s.reaper.Empty()
-		}
+		var err error
 		select {
 		case sig := <-sigc:
-			us, ok := sig.(syscall.Signal)
-			if !ok || us == unix.SIGPIPE || sigs.IsAbsorbed(us) {
-				// The kernel raises SIGPIPE for hcinit's own writes to a socket
-				// whose peer hung up (a health client or a delegated server), and
-				// os/signal delivers those too, unable to tell them from kill(2):
-				// forwarded, they would kill the child. Subscribed, never forwarded.
-				// The absorbed fault signals (kill -SEGV 1) concern hcinit alone.
-				continue
-			}
-			fwd := s.translate(us)
-			if fwd == 0 {
-				log.WithField("signal", sigs.Name(us)).Debug("dropped signal")
-				continue
-			}
-			if !slices.Contains(s.cfg.StopTriggers, us) {
-				// With no child (restart backoff, or the grace after it exited)
-				// the signal goes to what is left of its group, never to the
-				// whole namespace: that would hit `docker exec` shells.
-				s.forward(fwd)
-				continue
-			}
-			if stopping && !restartAfter {
-				kill("second stop signal " + sigs.Name(us))
-				continue
-			}
-			restartAfter = false
-			log.WithField("signal", sigs.Name(us)).Debug("stopping")
-			beginStop(fwd, false)
-
-		case <-drain:
-			drain = nil
-			s.sendStop(pendingStop, alive)
-
-		case e := <-exited:
-			exited, alive = nil, false
-			code = s.mapExit(e.Code())
-			s.mu.Lock()
-			s.pid = 0 // keep pgid: the rest of the group may still need signals
-			s.mu.Unlock()
-			log.WithFields(logrus.Fields{"pid": e.Pid, "exit_code": e.Code()}).Debug("child exited")
-			if s.cfg.Pidfile != "" && !daemon && !stopping && e.Code() == 0 {
-				// The launcher is done; its daemon writes the pid file. Wait for
-				// it without blocking this loop: signals still count meanwhile.
-				adopting = s.awaitDaemon()
-				continue
-			}
-			if err := gone(e.Code()); err != nil {
-				return err
-			}
-
-		case pid := <-s.mainPIDs:
-			if pid == s.childPID() {
-				continue
-			}
-			ch, err := s.adoptMainPID(pid)
-			if err != nil {
-				log.WithError(err).Warn("ignoring MAINPID=")
-				continue
-			}
-			exited, alive, daemon, adopting = ch, true, true, nil
-			log.WithField("pid", pid).Info("supervising the new main process (MAINPID=)")
-
-		case a := <-adopting:
-			adopting = nil
-			if a.err == nil {
-				exited, alive, daemon = a.exited, true, true
-				log.WithField("pid", a.pid).Info("supervising daemon from pid file")
-				if s.observer != nil {
-					s.observer.ChildStarted(a.pid)
-				}
-				continue
-			}
-			log.WithError(a.err).Error("cannot supervise daemon")
-			code = 1
-			if err := gone(1); err != nil {
-				return err
-			}
-
-		case <-grace:
-			if restartAfter {
-				// Restarting an unhealthy child: only its group dies, not every
-				// process in the namespace.
-				log.Warn("stop timeout reached: killing the child's process group")
-				s.forward(unix.SIGKILL)
-				grace = nil
-				continue
-			}
-			kill("stop timeout " + graceLen.String() + " reached")
-
-		case <-killDeadline:
-			log.Error("processes survived SIGKILL; exiting anyway")
-			return &ExitError{Code: code}
-
-		case <-empty:
-			return &ExitError{Code: code}
-
-		case <-restartTimer:
-			restartTimer = nil
-			if err := startChild(); err != nil {
-				return err
-			}
-
-		case <-unhealthy:
-			switch {
-			case stopping || !alive:
-			case s.cfg.OnUnhealthy == OnUnhealthyRestart:
-				log.Warn("child unhealthy: restarting it")
-				beginStop(s.cfg.StopSignal, true)
-				restartAfter = true
-			case s.cfg.OnUnhealthy == OnUnhealthyExit:
-				log.Warn("child unhealthy: stopping")
-				beginStop(s.cfg.StopSignal, true)
-			}
-
-		case <-interrupt:
-			interrupt = nil
-			if !stopping {
-				beginStop(s.cfg.StopSignal, true)
-			}
+			a.onSignal(sig)
+		case e := <-a.exited:
+			err = a.onExit(e)
+		case ad := <-a.adoption:
+			err = a.onAdopted(ad)
+		case pid := <-a.mainPIDs:
+			a.onMainPID(pid)
+		case <-a.timer:
+			err = a.onTimer()
+		case <-a.grace:
+			a.onGrace()
+		case <-a.treeEmpty():
+			err = a.exit()
+		case <-a.unhealthy:
+			a.onUnhealthy()
+		case <-a.interrupt:
+			a.onInterrupt()
 		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// treeEmpty is the reaper's "no process left", once nothing more is expected:
+// no supervised process, no daemon to adopt, no restart.
+func (a *childActor) treeEmpty() <-chan struct{} {
+	if a.exited != nil || a.phase == adopting || a.phase == backoff {
+		return nil
+	}
+	return a.procs.empty()
+}
+
+func (a *childActor) exit() error { return &ExitError{Code: a.code} }
+
+func (a *childActor) startChild() error {
+	pid, ch, err := a.procs.start()
+	if err != nil {
+		a.log.WithError(err).Error("cannot start child")
+		return err
+	}
+	a.phase, a.timer, a.exited, a.daemon, a.startedAt = running, nil, ch, false, a.clock.Now()
+	a.log.WithField("pid", pid).Debug("child started")
+	a.obs.ChildStarted(pid)
+	return nil
+}
+
+// onSignal forwards a signal, or starts the stop sequence for a stop trigger;
+// a second stop trigger kills the tree.
+func (a *childActor) onSignal(sig os.Signal) {
+	us, ok := sig.(syscall.Signal)
+	if !ok || us == unix.SIGPIPE || sigs.IsAbsorbed(us) {
+		// The kernel raises SIGPIPE for hcinit's own writes to a socket
+		// whose peer hung up (a health client or a delegated server), and
+		// os/signal delivers those too, unable to tell them from kill(2):
+		// forwarded, they would kill the child. Subscribed, never forwarded.
+		// The absorbed fault signals (kill -SEGV 1) concern hcinit alone.
+		return
+	}
+	fwd := translate(a.cfg, us)
+	switch {
+	case fwd == 0:
+		a.log.WithField("signal", sigs.Name(us)).Debug("dropped signal")
+	case !slices.Contains(a.cfg.StopTriggers, us):
+		// With no child (restart backoff, or the grace after it exited)
+		// the signal goes to what is left of its group, never to the
+		// whole namespace: that would hit `docker exec` shells.
+		a.procs.forward(fwd)
+	case a.phase.inStop() && !a.restart:
+		a.kill("second stop signal " + sigs.Name(us))
+	default:
+		a.log.WithField("signal", sigs.Name(us)).Debug("stopping")
+		a.beginStop(fwd, false)
+	}
+}
+
+// onExit handles the supervised process's exit: a launcher's exit 0 with
+// --pidfile waits for its daemon; anything else is gone.
+func (a *childActor) onExit(e reaper.Exit) error {
+	a.exited = nil
+	a.code = mapExit(a.cfg, e.Code())
+	a.procs.lost()
+	a.log.WithFields(logrus.Fields{"pid": e.Pid, "exit_code": e.Code()}).Debug("child exited")
+	if a.cfg.Pidfile != "" && !a.daemon && !a.phase.inStop() && e.Code() == 0 {
+		// The launcher is done; its daemon writes the pid file. Wait for
+		// it without blocking this loop: signals still count meanwhile.
+		a.phase, a.adoption = adopting, a.procs.awaitDaemon()
+		return nil
+	}
+	return a.gone(e.Code())
+}
+
+// onAdopted supervises the daemon found in --pidfile, or ends the child's
+// run with status 1 when there is none.
+func (a *childActor) onAdopted(ad adoption) error {
+	a.adoption = nil
+	if ad.err != nil {
+		a.log.WithError(ad.err).Error("cannot supervise daemon")
+		a.code = 1
+		return a.gone(1)
+	}
+	a.phase, a.exited, a.daemon = running, ad.exited, true
+	a.log.WithField("pid", ad.pid).Info("supervising daemon from pid file")
+	a.obs.ChildStarted(ad.pid)
+	return nil
+}
+
+// onMainPID supervises the process sd_notify's MAINPID= names from now on.
+// A stop sequence goes on; a daemon awaited or a restart pending is replaced.
+func (a *childActor) onMainPID(pid int) {
+	if pid == a.procs.childPID() {
+		return
+	}
+	ch, err := a.procs.adoptMainPID(pid)
+	if err != nil {
+		a.log.WithError(err).Warn("ignoring MAINPID=")
+		return
+	}
+	a.exited, a.daemon, a.adoption = ch, true, nil
+	if !a.phase.inStop() {
+		a.phase, a.timer = running, nil
+	}
+	a.log.WithField("pid", pid).Info("supervising the new main process (MAINPID=)")
+}
+
+// onTimer ends the phase's wait: the drain delay, the restart backoff, or
+// the bound after SIGKILL.
+func (a *childActor) onTimer() error {
+	a.timer = nil
+	switch a.phase {
+	case draining:
+		a.phase = stopping
+		a.sendStop(a.stopSig)
+	case backoff:
+		return a.startChild()
+	case killing:
+		a.log.Error("processes survived SIGKILL; exiting anyway")
+		return a.exit()
+	}
+	return nil
+}
+
+// onGrace ends the stop's grace: SIGKILL for the tree, or for the child's
+// group alone when an unhealthy child is being restarted.
+func (a *childActor) onGrace() {
+	a.grace = nil
+	if a.restart {
+		// Restarting an unhealthy child: only its group dies, not every
+		// process in the namespace.
+		a.log.Warn("stop timeout reached: killing the child's process group")
+		a.procs.forward(unix.SIGKILL)
+		return
+	}
+	a.kill("stop timeout " + a.graceLen.String() + " reached")
+}
+
+// onUnhealthy applies --on-unhealthy to a running child.
+func (a *childActor) onUnhealthy() {
+	if a.phase != running || a.exited == nil {
+		return
+	}
+	switch a.cfg.OnUnhealthy {
+	case OnUnhealthyRestart:
+		a.log.Warn("child unhealthy: restarting it")
+		a.beginStop(a.cfg.StopSignal, true)
+		a.restart = true
+	case OnUnhealthyExit:
+		a.log.Warn("child unhealthy: stopping")
+		a.beginStop(a.cfg.StopSignal, true)
+	}
+}
+
+// onInterrupt is the group's interrupt: a stop, as a TERM would start it.
+func (a *childActor) onInterrupt() {
+	a.interrupt = nil
+	if !a.phase.inStop() {
+		a.beginStop(a.cfg.StopSignal, true)
+	}
+}
+
+// gone handles the end of the supervised process (exit status raw): restart
+// it, or exit at once when nothing is left, or stop what it left behind.
+// A non-nil result is hcinit's exit.
+func (a *childActor) gone(raw int) error {
+	a.report(raw)
+	if a.restart || (!a.phase.inStop() && shouldRestart(a.cfg, raw)) {
+		a.backOff(raw)
+		return nil
+	}
+	// Reap now: if nothing is left, exit at once; otherwise the rest gets
+	// the stop signal and the grace.
+	if a.procs.reap() {
+		return a.exit()
+	}
+	switch {
+	case !a.phase.inStop():
+		a.log.Debug("child exited, stopping the processes it left")
+		a.phase, a.timer, a.stopSig, a.restStopped = stopping, nil, a.cfg.StopSignal, false
+		a.sendStop(a.cfg.StopSignal)
+		a.armGrace(0, true)
+	case a.phase != draining && !a.restStopped:
+		// Stopping, and the child is gone: what it left and the stop
+		// signal has not reached yet (its group in --single-child mode, a
+		// daemon in a session of its own) gets it now. With no grace of
+		// hcinit's own, nothing else would ever ask them to stop.
+		a.restStopped = true
+		a.procs.stopRest(a.stopSig)
+	}
+	return nil
+}
+
+// report tells the health side that the child is gone, and why.
+func (a *childActor) report(raw int) {
+	if h, ok := a.obs.(interface{ ChildExitReason(string) }); ok {
+		reason := "exited"
+		switch {
+		case a.restart:
+			reason = "unhealthy"
+		case a.phase.inStop():
+			reason = "stopped"
+		}
+		h.ChildExitReason(reason)
+	}
+	a.obs.ChildExited(raw)
+}
+
+// backOff waits before the next start; the delay doubles up to
+// --restart-max-delay and starts afresh after a child that stayed up.
+func (a *childActor) backOff(raw int) {
+	if a.clock.Now().Sub(a.startedAt) >= restartReset {
+		a.delay = a.cfg.RestartDelay
+	}
+	a.phase, a.timer, a.grace, a.restart = backoff, a.clock.After(a.delay), nil, false
+	a.log.WithFields(logrus.Fields{"exit_code": raw, "delay": a.delay.String()}).Info("restarting child")
+	a.delay = min(2*a.delay, a.cfg.RestartMaxDelay)
+}
+
+// beginStop starts the stop sequence: readiness off at once, the stop signal
+// after the drain delay, SIGKILL after the grace (see graceFor).
+func (a *childActor) beginStop(sig unix.Signal, own bool) {
+	a.stopSig, a.restStopped, a.restart = sig, false, false
+	a.adoption = nil // a daemon not adopted yet is still in the tree: it gets the signal
+	a.obs.Stopping()
+	if a.cfg.DrainDelay > 0 && a.exited != nil {
+		a.phase, a.timer = draining, a.clock.After(a.cfg.DrainDelay)
+	} else {
+		a.phase, a.timer = stopping, nil
+		a.sendStop(sig)
+	}
+	a.armGrace(a.cfg.DrainDelay, own)
+}
+
+// armGrace starts the timer to SIGKILL, after wait, for a stop hcinit
+// decided itself (own) or was told to make; none when the grace is the
+// orchestrator's.
+func (a *childActor) armGrace(wait time.Duration, own bool) {
+	a.graceLen, a.grace = graceFor(a.cfg, own), nil
+	if a.graceLen > 0 {
+		a.grace = a.clock.After(wait + a.graceLen)
+	}
+}
+
+// kill sends SIGKILL to the whole tree; hcinit exits once it is empty, or
+// afterKill later.
+func (a *childActor) kill(why string) {
+	a.log.WithField("reason", why).Warn("killing every remaining process")
+	a.procs.signalTree(unix.SIGKILL)
+	a.grace = nil
+	if a.phase != killing {
+		a.phase, a.timer = killing, a.clock.After(afterKill)
+	}
+}
+
+// sendStop delivers the stop signal to the child, or to whatever is left when
+// the child is already gone.
+//
+// SIGCONT follows, as systemd does it: a stopped process (SIGSTOP, Ctrl-Z) would
+// otherwise keep the stop signal pending and sit out the whole grace.
+func (a *childActor) sendStop(sig unix.Signal) {
+	send := a.procs.signalTree
+	if a.exited != nil {
+		send = a.procs.forward
+	}
+	send(sig)
+	if sig != unix.SIGCONT && sig != unix.SIGKILL {
+		send(unix.SIGCONT)
 	}
 }
 
@@ -307,61 +407,25 @@ func (s *Supervisor) supervise(sigc <-chan os.Signal, interrupt <-chan struct{})
 // hcinit exits the moment the tree is empty. A stop hcinit decided itself
 // (--on-unhealthy, processes left after the child exited) has nobody else's
 // grace behind it: ownStopTimeout bounds it, so a hung child still dies.
-func (s *Supervisor) graceFor(own bool) time.Duration {
+func graceFor(cfg *Config, own bool) time.Duration {
 	switch {
-	case s.cfg.StopTimeout > 0:
-		return s.cfg.StopTimeout
+	case cfg.StopTimeout > 0:
+		return cfg.StopTimeout
 	case own:
 		return ownStopTimeout
 	}
 	return 0
 }
 
-// sendStop delivers the stop signal to the child, or to whatever is left when
-// the child is already gone.
-//
-// SIGCONT follows, as systemd does it: a stopped process (SIGSTOP, Ctrl-Z) would
-// otherwise keep the stop signal pending and sit out the whole grace.
-func (s *Supervisor) sendStop(sig unix.Signal, alive bool) {
-	send := s.signalTree
-	if alive {
-		send = s.forward
-	}
-	send(sig)
-	if sig != unix.SIGCONT && sig != unix.SIGKILL {
-		send(unix.SIGCONT)
-	}
-}
-
-// stopRest sends sig (and SIGCONT) to every remaining descendant the stop
-// signal has not reached: outside the child's process group, or any in
-// --single-child mode.
-func (s *Supervisor) stopRest(sig unix.Signal) {
-	s.mu.Lock()
-	pgid := s.pgid
-	s.mu.Unlock()
-	for _, pid := range proc.Descendants(os.Getpid()) {
-		if !s.cfg.SingleChild && pgid > 1 {
-			if g, err := unix.Getpgid(pid); err == nil && g == pgid {
-				continue
-			}
-		}
-		_ = unix.Kill(pid, sig)
-		if sig != unix.SIGCONT && sig != unix.SIGKILL {
-			_ = unix.Kill(pid, unix.SIGCONT)
-		}
-	}
-}
-
-func (s *Supervisor) mapExit(code int) int {
-	if s.cfg.MapToZero[code] {
+func mapExit(cfg *Config, code int) int {
+	if cfg.MapToZero[code] {
 		return 0
 	}
 	return code
 }
 
-func (s *Supervisor) shouldRestart(code int) bool {
-	switch s.cfg.Restart {
+func shouldRestart(cfg *Config, code int) bool {
+	switch cfg.Restart {
 	case RestartAlways:
 		return true
 	case RestartOnFailure:
@@ -370,59 +434,10 @@ func (s *Supervisor) shouldRestart(code int) bool {
 	return false
 }
 
-// adoption is the outcome of waiting for a daemon's pid file.
-type adoption struct {
-	pid    int
-	exited <-chan reaper.Exit
-	err    error
-}
+// noObserver stands in for a missing health side.
+type noObserver struct{}
 
-// awaitDaemon runs adoptDaemon in the background and delivers its outcome.
-func (s *Supervisor) awaitDaemon() <-chan adoption {
-	c := make(chan adoption, 1)
-	go func() {
-		pid, ch, err := s.adoptDaemon()
-		c <- adoption{pid, ch, err}
-	}()
-	return c
-}
-
-// adoptDaemon reads --pidfile after the launcher exited and watches that pid. As
-// PID 1 or subreaper hcinit is the daemon's parent, so the reaper sees its exit.
-func (s *Supervisor) adoptDaemon() (int, <-chan reaper.Exit, error) {
-	deadline := time.Now().Add(pidfileWait)
-	var pid int
-	var err error
-	for {
-		pid, err = readPidfile(s.cfg.Pidfile)
-		if err == nil && !s.stalePid.IsZero() {
-			if fi, serr := os.Stat(s.cfg.Pidfile); serr == nil && !fi.ModTime().After(s.stalePid) {
-				err = fmt.Errorf("pid file %s: not rewritten by the daemon since hcinit started", s.cfg.Pidfile)
-			}
-		}
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond) // bounded, start-up only
-	}
-	if err != nil {
-		return 0, nil, err
-	}
-	ch, err := s.adopt(pid)
-	if err != nil {
-		return 0, nil, fmt.Errorf("daemon pid %d from %s %w", pid, s.cfg.Pidfile, err)
-	}
-	return pid, ch, nil
-}
-
-func readPidfile(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("read pid file: %w", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		return 0, fmt.Errorf("pid file %s: want a pid above 1, have %q", path, strings.TrimSpace(string(b)))
-	}
-	return pid, nil
-}
+func (noObserver) ChildStarted(int)           {}
+func (noObserver) ChildExited(int)            {}
+func (noObserver) Stopping()                  {}
+func (noObserver) Unhealthy() <-chan struct{} { return nil }

@@ -9,22 +9,14 @@ package supervisor
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
-	"github.com/wisdom-oss/go-healthcheck/internal/proc"
-	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
@@ -87,7 +79,8 @@ type Supervisor struct {
 	pid  int // the supervised process (the child, or the daemon from --pidfile)
 	pgid int
 
-	sent *SignalCounts
+	sent  *SignalCounts
+	clock clock
 }
 
 // Deps are what the child actor works with, built before it.
@@ -104,7 +97,8 @@ type Deps struct {
 // New prepares the child actor; it starts nothing.
 func New(cfg Config, d Deps) *Supervisor {
 	s := &Supervisor{cfg: cfg, log: d.Log, reaper: d.Reaper, observer: d.Observer, env: d.Env,
-		id: d.Identity, sent: d.Sent, mainPIDs: d.MainPIDs, pid1: os.Getpid() == 1, stop: make(chan struct{})}
+		id: d.Identity, sent: d.Sent, mainPIDs: d.MainPIDs, pid1: os.Getpid() == 1, stop: make(chan struct{}),
+		clock: realClock{}}
 	s.tty = isForegroundTTY(0)
 	if cfg.Pidfile != "" {
 		d.Reaper.RememberUnclaimed()
@@ -128,7 +122,16 @@ func (s *Supervisor) Run(sigc <-chan os.Signal) error {
 			s.log.WithError(err).Warn("cannot set parent-death signal")
 		}
 	}
-	return s.supervise(sigc, s.stop)
+	if s.cfg.Pidfile != "" {
+		// A pid file left by an earlier run names a dead (or an unrelated)
+		// process: only a write after the launcher started counts.
+		if fi, err := os.Stat(s.cfg.Pidfile); err == nil {
+			s.stalePid = fi.ModTime()
+		}
+	}
+	a := newChildActor(&s.cfg, s, s.clock, s.observer, s.log.WithField("component", "child"))
+	a.mainPIDs, a.interrupt = s.mainPIDs, s.stop
+	return a.run(sigc)
 }
 
 // Interrupt starts the stop sequence, as a TERM would; Run returns once the
@@ -148,6 +151,36 @@ func ExitStatus(err error) int {
 	return 0
 }
 
+// The rest of this file is the real world of the child actor (processes).
+
+// childPID is the pid of the supervised process, 0 when none runs.
+func (s *Supervisor) childPID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pid
+}
+
+// lost forgets the supervised process's pid; its group stays, as the rest of
+// the group may still need signals.
+func (s *Supervisor) lost() {
+	s.mu.Lock()
+	s.pid = 0
+	s.mu.Unlock()
+}
+
+// reap runs one reaping pass and reports whether no process is left.
+func (s *Supervisor) reap() bool {
+	s.reaper.Reap()
+	select {
+	case <-s.reaper.Empty():
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Supervisor) empty() <-chan struct{} { return s.reaper.Empty() }
+
 // ResolveUser resolves --user from /etc/passwd and /etc/group; "" is nil,
 // hcinit's own identity.
 func ResolveUser(spec string) (*Identity, error) {
@@ -159,198 +192,4 @@ func ResolveUser(spec string) (*Identity, error) {
 		return nil, err
 	}
 	return &id, nil
-}
-
-// start launches the command through the reaper. Its error is an *ExitError
-// with 127 or 126, naming the path.
-func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
-	argv := s.cfg.Command
-	env := os.Environ()
-	if s.observer != nil {
-		// hcinit's own NOTIFY_SOCKET, HEALTHCHECK_* and WATCHDOG_* replace
-		// inherited ones (podman --sdnotify, a systemd unit): the first of two
-		// entries wins for glibc and Go, so appending would not do.
-		env = setEnv(env, "WATCHDOG_PID", "")
-	}
-	for _, kv := range s.env {
-		k, v, _ := strings.Cut(kv, "=")
-		env = setEnv(env, k, v)
-	}
-	if s.id != nil {
-		env = setEnv(env, "HOME", s.id.Home)
-	}
-	path, err := lookPath(argv[0], env)
-	if err != nil {
-		return 0, nil, err
-	}
-	attr := &syscall.ProcAttr{
-		Env:   env,
-		Files: []uintptr{0, 1, 2},
-		Sys: &syscall.SysProcAttr{
-			Setpgid: true,
-		},
-	}
-	if s.tty {
-		// An interactive child owns the terminal: Ctrl-C and job control reach it.
-		attr.Sys.Foreground = true
-		attr.Sys.Ctty = 0
-	}
-	if s.id != nil {
-		attr.Sys.Credential = s.id.Cred
-	}
-	pid, exited, err := s.reaper.Start(func() (int, error) {
-		return syscall.ForkExec(path, argv, attr)
-	})
-	if err != nil {
-		return 0, nil, execError(path, err)
-	}
-	s.mu.Lock()
-	s.pid, s.pgid = pid, pid
-	s.mu.Unlock()
-	return pid, exited, nil
-}
-
-func lookPath(name string, env []string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathEnv = v
-		}
-	}
-	var denied error
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, name)
-		fi, err := os.Stat(p)
-		if err != nil || fi.IsDir() {
-			continue
-		}
-		if fi.Mode()&0o111 == 0 {
-			denied = &ExitError{Code: 126, Err: fmt.Errorf("exec %s: permission denied", p)}
-			continue
-		}
-		return p, nil
-	}
-	if denied != nil {
-		return "", denied
-	}
-	return "", &ExitError{Code: 127, Err: fmt.Errorf("exec %s: %w", name, exec.ErrNotFound)}
-}
-
-func execError(path string, err error) error {
-	code := 126
-	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
-		code = 127
-	}
-	return &ExitError{Code: code, Err: fmt.Errorf("exec %s: %w", path, err)}
-}
-
-// setEnv replaces key in env; an empty val removes it.
-func setEnv(env []string, key, val string) []string {
-	out := env[:0:0]
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, key+"=") {
-			out = append(out, kv)
-		}
-	}
-	if val == "" {
-		return out
-	}
-	return append(out, key+"="+val)
-}
-
-// translate applies --rewrite and --stop-signal; 0 means drop.
-func (s *Supervisor) translate(sig unix.Signal) unix.Signal {
-	if to, ok := s.cfg.Rewrite[sig]; ok {
-		return to
-	}
-	if sig == unix.SIGTERM {
-		return s.cfg.StopSignal
-	}
-	return sig
-}
-
-// forward sends sig to the child's process group, or to the child alone.
-func (s *Supervisor) forward(sig unix.Signal) {
-	s.mu.Lock()
-	pid, pgid := s.pid, s.pgid
-	s.mu.Unlock()
-	if pid == 0 {
-		// The child is gone; what is left of its group still gets the signal.
-		if pgid > 1 && !s.cfg.SingleChild {
-			_ = unix.Kill(-pgid, sig)
-		}
-		return
-	}
-	log := s.log.WithFields(logrus.Fields{"component": "signals", "signal": sigs.Name(sig), "pid": pid})
-	var err error
-	if s.cfg.SingleChild || pgid <= 1 {
-		err = unix.Kill(pid, sig)
-	} else {
-		err = unix.Kill(-pgid, sig)
-		if errors.Is(err, unix.ESRCH) {
-			err = unix.Kill(pid, sig)
-		}
-	}
-	if err != nil && !errors.Is(err, unix.ESRCH) {
-		log.WithError(err).Warn("forwarding signal failed")
-		return
-	}
-	s.sent.add(sig)
-	log.Debug("forwarded signal")
-}
-
-// SignalCounts counts the signals sent to the child (or its group): the
-// forwarded ones and hcinit's own stop signals (for /metrics). The zero value
-// is ready; it is safe for concurrent use.
-type SignalCounts struct{ n [65]atomic.Uint64 }
-
-func (c *SignalCounts) add(sig unix.Signal) {
-	if c != nil && int(sig) < len(c.n) {
-		c.n[sig].Add(1)
-	}
-}
-
-// ByName returns the counts by signal name, without the zero ones.
-func (c *SignalCounts) ByName() map[string]uint64 {
-	m := map[string]uint64{}
-	for i := range c.n {
-		if n := c.n[i].Load(); n > 0 {
-			m[sigs.Name(unix.Signal(i))] = n
-		}
-	}
-	return m
-}
-
-// signalTree sends sig to everything hcinit still has below it: the child's
-// group and, as PID 1, every process in the namespace (kill(-1) spares PID 1);
-// as a subreaper, every descendant found in /proc — kill(-1) there would hit the
-// whole host user.
-func (s *Supervisor) signalTree(sig unix.Signal) {
-	s.mu.Lock()
-	pgid := s.pgid
-	s.mu.Unlock()
-	if pgid > 1 {
-		_ = unix.Kill(-pgid, sig)
-	}
-	if s.pid1 {
-		_ = unix.Kill(-1, sig)
-		return
-	}
-	for _, pid := range proc.Descendants(os.Getpid()) {
-		_ = unix.Kill(pid, sig)
-	}
-}
-
-func isForegroundTTY(fd int) bool {
-	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
-	if err != nil {
-		return false
-	}
-	return pgrp == unix.Getpgrp()
 }

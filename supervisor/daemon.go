@@ -1,0 +1,123 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
+)
+
+// pidfileWait bounds how long a daemon may take to write its pid file after its
+// launcher exited.
+const pidfileWait = 10 * time.Second
+
+// adoption is the outcome of waiting for a daemon's pid file.
+type adoption struct {
+	pid    int
+	exited <-chan reaper.Exit
+	err    error
+}
+
+// awaitDaemon runs adoptDaemon in the background and delivers its outcome.
+func (s *Supervisor) awaitDaemon() <-chan adoption {
+	c := make(chan adoption, 1)
+	go func() {
+		pid, ch, err := s.adoptDaemon()
+		c <- adoption{pid, ch, err}
+	}()
+	return c
+}
+
+// adoptDaemon reads --pidfile after the launcher exited and watches that pid. As
+// PID 1 or subreaper hcinit is the daemon's parent, so the reaper sees its exit.
+func (s *Supervisor) adoptDaemon() (int, <-chan reaper.Exit, error) {
+	deadline := time.Now().Add(pidfileWait)
+	var pid int
+	var err error
+	for {
+		pid, err = s.readFreshPidfile()
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // bounded, start-up only
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	ch, err := s.adopt(pid)
+	if err != nil {
+		return 0, nil, fmt.Errorf("daemon pid %d from %s %w", pid, s.cfg.Pidfile, err)
+	}
+	return pid, ch, nil
+}
+
+// readFreshPidfile reads --pidfile, refusing one not written since hcinit
+// started (see Supervisor.stalePid).
+func (s *Supervisor) readFreshPidfile() (int, error) {
+	pid, err := readPidfile(s.cfg.Pidfile)
+	if err != nil || s.stalePid.IsZero() {
+		return pid, err
+	}
+	if fi, serr := os.Stat(s.cfg.Pidfile); serr == nil && !fi.ModTime().After(s.stalePid) {
+		return pid, fmt.Errorf("pid file %s: not rewritten by the daemon since hcinit started", s.cfg.Pidfile)
+	}
+	return pid, nil
+}
+
+func readPidfile(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read pid file: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return 0, fmt.Errorf("pid file %s: want a pid above 1, have %q", path, strings.TrimSpace(string(b)))
+	}
+	return pid, nil
+}
+
+// adoptMainPID makes pid, announced with MAINPID=, the supervised process.
+func (s *Supervisor) adoptMainPID(pid int) (<-chan reaper.Exit, error) {
+	ch, err := s.adopt(pid)
+	if err != nil {
+		return nil, fmt.Errorf("MAINPID=%d %w", pid, err)
+	}
+	return ch, nil
+}
+
+var errNotRunning = errors.New("is not running")
+
+// adopt watches pid and makes it the supervised process, with its process
+// group (none when it shares hcinit's own, which is never signalled). A pid
+// that is gone already yields its exit if the reaper still holds it, else
+// errNotRunning. Used for --pidfile daemons and MAINPID=.
+func (s *Supervisor) adopt(pid int) (<-chan reaper.Exit, error) {
+	ch := s.reaper.Watch(pid)
+	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
+		select {
+		case e := <-ch:
+			c := make(chan reaper.Exit, 1)
+			c <- e
+			return c, nil
+		default:
+			return nil, errNotRunning
+		}
+	}
+	pgid, perr := unix.Getpgid(pid)
+	s.mu.Lock()
+	s.pid, s.pgid = pid, pid
+	if perr == nil {
+		s.pgid = pgid
+	}
+	if s.pgid == unix.Getpgrp() {
+		s.pgid = 0 // never signal hcinit's own group
+	}
+	s.mu.Unlock()
+	return ch, nil
+}

@@ -1,0 +1,126 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
+)
+
+// start launches the command through the reaper. Its error is an *ExitError
+// with 127 or 126, naming the path.
+func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
+	argv := s.cfg.Command
+	env := os.Environ()
+	if s.observer != nil {
+		// hcinit's own NOTIFY_SOCKET, HEALTHCHECK_* and WATCHDOG_* replace
+		// inherited ones (podman --sdnotify, a systemd unit): the first of two
+		// entries wins for glibc and Go, so appending would not do.
+		env = setEnv(env, "WATCHDOG_PID", "")
+	}
+	for _, kv := range s.env {
+		k, v, _ := strings.Cut(kv, "=")
+		env = setEnv(env, k, v)
+	}
+	if s.id != nil {
+		env = setEnv(env, "HOME", s.id.Home)
+	}
+	path, err := lookPath(argv[0], env)
+	if err != nil {
+		return 0, nil, err
+	}
+	attr := &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{0, 1, 2},
+		Sys: &syscall.SysProcAttr{
+			Setpgid: true,
+		},
+	}
+	if s.tty {
+		// An interactive child owns the terminal: Ctrl-C and job control reach it.
+		attr.Sys.Foreground = true
+		attr.Sys.Ctty = 0
+	}
+	if s.id != nil {
+		attr.Sys.Credential = s.id.Cred
+	}
+	pid, exited, err := s.reaper.Start(func() (int, error) {
+		return syscall.ForkExec(path, argv, attr)
+	})
+	if err != nil {
+		return 0, nil, execError(path, err)
+	}
+	s.mu.Lock()
+	s.pid, s.pgid = pid, pid
+	s.mu.Unlock()
+	return pid, exited, nil
+}
+
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	var denied error
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p)
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		if fi.Mode()&0o111 == 0 {
+			denied = &ExitError{Code: 126, Err: fmt.Errorf("exec %s: permission denied", p)}
+			continue
+		}
+		return p, nil
+	}
+	if denied != nil {
+		return "", denied
+	}
+	return "", &ExitError{Code: 127, Err: fmt.Errorf("exec %s: %w", name, exec.ErrNotFound)}
+}
+
+func execError(path string, err error) error {
+	code := 126
+	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
+		code = 127
+	}
+	return &ExitError{Code: code, Err: fmt.Errorf("exec %s: %w", path, err)}
+}
+
+// setEnv replaces key in env; an empty val removes it.
+func setEnv(env []string, key, val string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	if val == "" {
+		return out
+	}
+	return append(out, key+"="+val)
+}
+
+func isForegroundTTY(fd int) bool {
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	if err != nil {
+		return false
+	}
+	return pgrp == unix.Getpgrp()
+}
