@@ -142,52 +142,74 @@ func (m *Monitor) run(c *check) {
 // record applies a result of child generation gen and updates the overall
 // status, sending on Unhealthy when it turns unhealthy.
 func (m *Monitor) record(c *check, gen int, r Result, fatal bool) {
-	m.mu.Lock()
-	if gen != m.gen || !m.childActive {
-		m.mu.Unlock()
+	ch, ok := m.apply(c, gen, r, fatal)
+	if !ok {
 		return
 	}
-	before := c.st.status
+	if ch.settle {
+		defer m.cfg.Settled() // after this result's logging
+	}
+	m.logResult(c, r, ch)
+	// --on-unhealthy acts on liveness: a check of level ready only (Kubernetes'
+	// readiness) never restarts or stops the child.
+	if ch.before != ch.after && ch.after == StatusUnhealthy && c.spec.Level.live() {
+		select {
+		case m.unhealthy <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// change is what one result changed: the check's state, the overall state
+// and whether it is the first to leave starting.
+type change struct {
+	before, after State  // the check's
+	prev          State  // overall, before
+	st            Status // after
+	settle        bool   // call Config.Settled
+}
+
+// apply records r under the lock; false when r is of an older child
+// generation, or there is no child.
+func (m *Monitor) apply(c *check, gen int, r Result, fatal bool) (change, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if gen != m.gen || !m.childActive {
+		return change{}, false
+	}
+	ch := change{before: c.st.status, prev: m.overall}
 	c.st.record(r, c.since, c.spec.StartPeriod, c.spec.Retries, c.spec.SuccessThreshold, fatal)
-	after := c.st.status
+	ch.after = c.st.status
 	c.results++
 	if r.ExitCode != 0 {
 		c.failures++
 	}
-	if before != after {
+	if ch.before != ch.after {
 		c.changed = r.End
 	}
-	st := m.statusLocked()
-	prev := m.overall
-	m.overall = st.Overall
-	settle := !m.settled && st.Overall != StatusStarting && m.cfg.Settled != nil
-	m.settled = m.settled || settle
-	m.mu.Unlock()
-	if settle {
-		defer m.cfg.Settled() // after this result's logging
-	}
+	ch.st = m.statusLocked()
+	m.overall = ch.st.Overall
+	ch.settle = !m.settled && ch.st.Overall != StatusStarting && m.cfg.Settled != nil
+	m.settled = m.settled || ch.settle
+	return ch, true
+}
 
+// logResult logs a failed result, the check's state change and the overall
+// one.
+func (m *Monitor) logResult(c *check, r Result, ch change) {
 	log := m.log.WithField("check", c.spec.Name)
 	if r.ExitCode != 0 {
 		log.WithField("exit_code", r.ExitCode).WithField("output", r.Output).Debug("check failed")
 	}
-	if before != after {
-		e := log.WithField("state", after)
-		if after == StatusUnhealthy {
+	if ch.before != ch.after {
+		e := log.WithField("state", ch.after)
+		if ch.after == StatusUnhealthy {
 			e.WithField("output", r.Output).Warn("check unhealthy")
 		} else {
 			e.Info("check state changed")
 		}
 	}
-	if prev != st.Overall {
-		m.log.WithField("state", st.Overall).WithField("reason", st.Reason).Info("health changed")
-	}
-	// --on-unhealthy acts on liveness: a check of level ready only (Kubernetes'
-	// readiness) never restarts or stops the child.
-	if before != after && after == StatusUnhealthy && c.spec.Level.live() {
-		select {
-		case m.unhealthy <- struct{}{}:
-		default:
-		}
+	if ch.prev != ch.st.Overall {
+		m.log.WithField("state", ch.st.Overall).WithField("reason", ch.st.Reason).Info("health changed")
 	}
 }

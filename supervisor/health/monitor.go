@@ -709,91 +709,21 @@ func (m *Monitor) publicStatus() Status {
 	return st
 }
 
-// statusLockedFor computes the status; without details, a reason names the
-// failing check and its state, not its output.
+// statusLockedFor computes the status from copies of the checks and the
+// child's life (status, status.go).
 func (m *Monitor) statusLockedFor(details bool) Status {
-	checkReason := func(c *check) string { return checkReason(c, details) }
-	st := Status{Overall: StatusHealthy, Live: true, Ready: true, ChildPID: m.childPID,
-		Stopping: m.stopping, Checks: []CheckStatus{}, Restarts: m.restarts, ChildStarted: m.childStart}
-	if m.childActive {
-		st.ChildUptime = time.Since(m.childStart).Round(time.Millisecond).Seconds()
-	}
-	if m.lastExit != nil {
-		e := *m.lastExit
-		st.LastExit = &e
-	}
-	if m.notify != nil {
-		st.Notify = m.notify.snapshot()
-	}
-	var firstStarting, firstUnhealthy, firstDead *check
-	for _, c := range m.checks {
-		cs := CheckStatus{Name: c.spec.Name, Kind: c.spec.Kind, Level: c.spec.Level, Target: c.target(),
-			Status: c.st.status, FailingStreak: c.st.streak, Log: append([]Result{}, c.st.log...),
-			LastChange: c.changed, Runs: c.results, Failures: c.failures}
-		cs.Ready = c.st.ready
-		st.Checks = append(st.Checks, cs)
-		st.FailingStreak = max(st.FailingStreak, c.st.streak)
-		switch c.st.status {
-		case StatusUnhealthy:
-			if firstUnhealthy == nil {
-				firstUnhealthy = c
-			}
-			if c.spec.Level.live() && firstDead == nil {
-				firstDead = c
-			}
-		case StatusStarting:
-			// A delegate found by itself is an addition: while it starts, it
-			// does not hold back a child whose configured checks pass.
-			if firstStarting == nil && !c.adopted {
-				firstStarting = c
-			}
-		}
-	}
-	switch {
-	case m.childExited:
-		st.Overall, st.Reason = StatusUnhealthy, fmt.Sprintf("child exited with code %d", m.exitCode)
-		st.Live, st.LiveReason = false, st.Reason
-		st.ChildExited, st.ExitCode, st.ChildPID = true, m.exitCode, 0
-	case !m.childActive:
-		st.Overall, st.Reason = StatusStarting, "no child yet"
-	case firstUnhealthy != nil:
-		st.Overall, st.Reason = StatusUnhealthy, checkReason(firstUnhealthy)
-	case firstStarting != nil:
-		st.Overall, st.Reason = StatusStarting, checkReason(firstStarting)
-	}
-	if firstDead != nil && st.Live {
-		st.Live, st.LiveReason = false, checkReason(firstDead)
-	}
-	notReady := func(reason string) {
-		if st.Ready {
-			st.Ready, st.ReadyReason = false, reason
-		}
-	}
-	if m.stopping {
-		notReady("stopping")
-	}
-	if !m.childActive {
-		notReady(st.Reason)
-	}
+	views := make([]checkView, len(m.checks))
 	for i, c := range m.checks {
-		if c.spec.Level.ready() && !st.Checks[i].Ready && !(c.adopted && c.st.status == StatusStarting) {
-			notReady(checkReason(c))
-		}
-		if c.spec.Kind == KindNotify && c.spec.Level.ready() && st.Notify != nil && !st.Notify.Ready {
-			notReady("check " + c.spec.Name + ": no READY=1 since the last start, RELOADING=1 or STOPPING=1")
-		}
+		views[i] = checkView{spec: c.spec, st: c.st, adopted: c.adopted, target: c.target(),
+			changed: c.changed, runs: c.results, failures: c.failures}
 	}
-	return st
-}
-
-func checkReason(c *check, details bool) string {
-	if c.st.status == StatusHealthy && !c.st.ready {
-		return fmt.Sprintf("check %s: %d of %d successes needed", c.spec.Name, c.st.successes, c.spec.SuccessThreshold)
+	var notify *NotifyStatus
+	if m.notify != nil {
+		notify = m.notify.snapshot()
 	}
-	if !details {
-		return fmt.Sprintf("check %s: %s", c.spec.Name, c.st.status)
-	}
-	return fmt.Sprintf("check %s: %s", c.spec.Name, c.st.lastOutput())
+	child := childView{pid: m.childPID, started: m.childStart, active: m.childActive, exited: m.childExited,
+		exitCode: m.exitCode, stopping: m.stopping, restarts: m.restarts, lastExit: m.lastExit}
+	return status(views, child, notify, time.Now(), details)
 }
 
 // reply is the one-line answer to ping, live or ready: "healthy", or what is
