@@ -7,5 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 STACK=${STACK:-hcinit-demo}
-export TAG=${TAG:-dev}
+TAG=${TAG:-dev}
+# By ID: given a name, Swarm's agent tries to pull the image before starting
+# each task (moby's container executor, pullImage), --resolve-image never or not.
+IMAGE=$(docker image inspect --format '{{.Id}}' "hcinit-example-legacy-http:$TAG")
+export IMAGE
 docker stack deploy --resolve-image never -c stack.yml "$STACK"
