@@ -36,10 +36,14 @@ type fakeProcs struct {
 	emptyC   chan struct{}
 	mainErr  error
 	exits    chan reaper.Exit // what start returns; nil = a new channel each time
+	onCall   func(call string)
 }
 
 func (f *fakeProcs) record(format string, args ...any) {
 	f.calls = append(f.calls, fmt.Sprintf(format, args...))
+	if f.onCall != nil {
+		f.onCall(f.calls[len(f.calls)-1])
+	}
 }
 
 func (f *fakeProcs) start() (int, <-chan reaper.Exit, error) {
@@ -436,8 +440,21 @@ func TestChildActorRun(t *testing.T) {
 	sigc <- unix.SIGTERM
 	exits := make(chan reaper.Exit)
 	procs.exits = exits
+	sent := make(chan struct{})
+	procs.onCall = func(call string) {
+		if call == "group SIGCONT" {
+			close(sent)
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- a.run(sigc) }()
+	// The exit only once the TERM is handled: with both ready, select would
+	// pick either.
+	select {
+	case <-sent:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the queued TERM never reached the child")
+	}
 	select {
 	case exits <- reaper.Exit{Pid: 100, Status: unix.WaitStatus(unix.SIGTERM)}:
 	case <-time.After(10 * time.Second):

@@ -2,10 +2,7 @@ package supervisor
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -32,10 +29,6 @@ func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
 	if s.id != nil {
 		env = setEnv(env, "HOME", s.id.Home)
 	}
-	path, err := lookPath(argv[0], env)
-	if err != nil {
-		return 0, nil, err
-	}
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
@@ -51,56 +44,18 @@ func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
 	if s.id != nil {
 		attr.Sys.Credential = s.id.Cred
 	}
-	pid, exited, err := s.reaper.Start(func() (int, error) {
-		return syscall.ForkExec(path, argv, attr)
-	})
+	pid, exited, err := s.reaper.Exec(argv[0], argv, attr)
+	var ee *reaper.ExecError
+	if errors.As(err, &ee) {
+		return 0, nil, &ExitError{Code: ee.Code, Err: ee}
+	}
 	if err != nil {
-		return 0, nil, execError(path, err)
+		return 0, nil, err
 	}
 	s.mu.Lock()
 	s.pid, s.pgid = pid, pid
 	s.mu.Unlock()
 	return pid, exited, nil
-}
-
-func lookPath(name string, env []string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathEnv = v
-		}
-	}
-	var denied error
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, name)
-		fi, err := os.Stat(p)
-		if err != nil || fi.IsDir() {
-			continue
-		}
-		if fi.Mode()&0o111 == 0 {
-			denied = &ExitError{Code: 126, Err: fmt.Errorf("exec %s: permission denied", p)}
-			continue
-		}
-		return p, nil
-	}
-	if denied != nil {
-		return "", denied
-	}
-	return "", &ExitError{Code: 127, Err: fmt.Errorf("exec %s: %w", name, exec.ErrNotFound)}
-}
-
-func execError(path string, err error) error {
-	code := 126
-	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
-		code = 127
-	}
-	return &ExitError{Code: code, Err: fmt.Errorf("exec %s: %w", path, err)}
 }
 
 // setEnv replaces key in env; an empty val removes it.

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
 // drainGrace bounds reading a probe's output after it exited: a grandchild that
@@ -30,17 +31,9 @@ const reapGrace = 2 * time.Second
 // output is capped at maxOutput bytes, keeping the head.
 func (e execChecker) Check(ctx context.Context) outcome {
 	argv := e.argv
-	path := argv[0]
-	if !strings.Contains(path, "/") {
-		p, err := exec.LookPath(path)
-		if err != nil {
-			return outcome{code: 127, output: err.Error()}
-		}
-		path = p
-	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return fail("start %s: %v", path, err)
+		return fail("start %s: %v", argv[0], err)
 	}
 	defer r.Close()
 	stdin := ^uintptr(0) // closed in the child
@@ -59,16 +52,15 @@ func (e execChecker) Check(ctx context.Context) outcome {
 		Files: []uintptr{stdin, w.Fd(), w.Fd()},
 		Sys:   sys,
 	}
-	pid, exited, err := e.reaper.Start(func() (int, error) {
-		return syscall.ForkExec(path, argv, attr)
-	})
+	// One lookup and one 126/127 rule with the child: reaper.Exec.
+	pid, exited, err := e.reaper.Exec(argv[0], argv, attr)
 	w.Close()
+	var ee *reaper.ExecError
+	if errors.As(err, &ee) {
+		return outcome{code: ee.Code, output: ee.Error()}
+	}
 	if err != nil {
-		code := 126
-		if errors.Is(err, os.ErrNotExist) {
-			code = 127
-		}
-		return outcome{code: code, output: "start " + path + ": " + err.Error()}
+		return fail("start %s: %v", argv[0], err)
 	}
 
 	out := make(chan string, 1)
