@@ -11,10 +11,11 @@
 // another process maps — every other hcinit started from the same image.
 //
 // The free heap pages are returned by a forced collection (debug.FreeOSMemory),
-// and only when there can be garbage worth it: each collection leaves runtime
-// metadata behind (mark bits, work buffers), 0.2–0.3 MiB for the first few,
-// while a start-up allocates a few hundred KiB in all. Two forced collections
-// at start-up made an idle hcinit 0.4–0.6 MiB larger than none.
+// and only when the anonymous memory grew by collectMin since Idle last
+// looked: each collection leaves runtime metadata behind (mark bits, work
+// buffers), 0.2–0.3 MiB for the first few, while a start-up allocates a few
+// hundred KiB in all. Two forced collections at start-up made an idle hcinit
+// 0.4–0.6 MiB larger than none.
 // Nothing here is needed for correctness: every error is ignored.
 package memtrim
 
@@ -23,41 +24,55 @@ import (
 	"bytes"
 	"os"
 	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"sync"
 
 	"golang.org/x/sys/unix"
 )
 
-// collectMin is how much must have been allocated since the last collection
-// Idle forced before it forces another.
+// collectMin is how much the anonymous memory must have grown since Idle
+// last looked before it forces a collection.
 const collectMin = 1 << 20
 
 var (
-	mu        sync.Mutex
-	collected uint64 // allocated() at Idle's last collection
+	mu   sync.Mutex
+	base int64 = -1 // anonymous bytes resident when Idle last looked (after its collection), -1 before the first call
 )
 
-// allocated returns how many bytes the program has allocated on the heap so
-// far. runtime.ReadMemStats would also tell, but it flushes every P's span
-// cache to do so, which costs 0.2–0.5 MiB of span-set blocks the first time.
-func allocated() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+// anonymous returns the bytes of anonymous memory resident, from
+// /proc/self/statm (resident minus shared pages), or -1. runtime.ReadMemStats
+// would tell how much was allocated, but it flushes every P's span cache to do
+// so (0.2–0.5 MiB of span-set blocks the first time), and runtime/metrics
+// costs 0.1 ms of package initialisation at every start.
+func anonymous() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return -1
 	}
-	return s[0].Value.Uint64()
+	f := bytes.Fields(b)
+	if len(f) < 3 {
+		return -1
+	}
+	resident, err1 := strconv.ParseInt(string(f[1]), 10, 64)
+	shared, err2 := strconv.ParseInt(string(f[2]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return (resident - shared) * int64(os.Getpagesize())
 }
 
 // Idle trims once; call it when start-up is over, or after a burst of work.
 func Idle() {
 	mu.Lock()
 	defer mu.Unlock()
-	if n := allocated(); n-collected >= collectMin {
+	switch n := anonymous(); {
+	case n < 0: // no /proc: collect every time
 		debug.FreeOSMemory()
-		collected = n
+	case base < 0 || n < base:
+		base = n
+	case n-base >= collectMin:
+		debug.FreeOSMemory()
+		base = anonymous()
 	}
 	for _, r := range executableRegions() {
 		_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(r[0]), uintptr(r[1]-r[0]), unix.MADV_DONTNEED)
