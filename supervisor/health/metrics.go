@@ -75,7 +75,21 @@ func (m *Monitor) metrics() []byte {
 
 	w.family("hcinit_build_info", "gauge", "hcinit's version and the Go version that built it (always 1).",
 		one("version", m.cfg.Version, "goversion", runtime.Version()))
+	w.health(st)
+	w.checks(st.Checks)
+	w.child(st)
+	if m.cfg.Reaper != nil {
+		w.family("hcinit_zombies_reaped_total", "counter", "Orphaned processes hcinit reaped as init (not the child, not a check's process).",
+			sample{value: float64(m.cfg.Reaper.Orphans())})
+	}
+	if m.cfg.SignalsForwarded != nil {
+		w.signals(m.cfg.SignalsForwarded())
+	}
+	return w.b
+}
 
+// health writes the overall state, liveness and readiness.
+func (w *metricsWriter) health(st Status) {
 	var overall []sample
 	for _, s := range states {
 		overall = append(overall, sample{labels: []string{"status", string(s)}, value: bit(st.Overall == s)})
@@ -83,9 +97,12 @@ func (m *Monitor) metrics() []byte {
 	w.family("hcinit_health_status", "gauge", "Overall health, as `hcinit check` answers it: 1 for the current status.", overall...)
 	w.family("hcinit_live", "gauge", "1 when `hcinit check --live` passes.", sample{value: bit(st.Live)})
 	w.family("hcinit_ready", "gauge", "1 when `hcinit check --ready` passes.", sample{value: bit(st.Ready)})
+}
 
+// checks writes each check's state, last duration, counts and last change.
+func (w *metricsWriter) checks(checks []CheckStatus) {
 	var status, duration, runs, failures, changed []sample
-	for _, c := range st.Checks {
+	for _, c := range checks {
 		id := []string{"check", c.Name}
 		for _, s := range states {
 			status = append(status, sample{labels: []string{"check", c.Name, "kind", c.Kind, "level", string(c.Level), "status", string(s)},
@@ -105,7 +122,10 @@ func (m *Monitor) metrics() []byte {
 	w.family("hcinit_check_runs_total", "counter", "Results each check recorded.", runs...)
 	w.family("hcinit_check_failures_total", "counter", "Failed results each check recorded.", failures...)
 	w.family("hcinit_check_last_change_timestamp_seconds", "gauge", "When each check's state last changed (a child start resets it to starting), in seconds since the epoch.", changed...)
+}
 
+// child writes the child's life: up, start, restarts, last exit.
+func (w *metricsWriter) child(st Status) {
 	w.family("hcinit_child_up", "gauge", "1 while the child runs.", sample{value: bit(st.ChildPID > 0)})
 	if !st.ChildStarted.IsZero() {
 		w.family("hcinit_child_start_time_seconds", "gauge", "When the current (or last) child started, in seconds since the epoch.",
@@ -118,22 +138,18 @@ func (m *Monitor) metrics() []byte {
 		w.family("hcinit_child_last_exit_timestamp_seconds", "gauge", "When the child last ended, in seconds since the epoch.",
 			sample{value: unixSeconds(st.LastExit.Time)})
 	}
-	if m.cfg.Reaper != nil {
-		w.family("hcinit_zombies_reaped_total", "counter", "Orphaned processes hcinit reaped as init (not the child, not a check's process).",
-			sample{value: float64(m.cfg.Reaper.Orphans())})
+}
+
+// signals writes the signals sent to the child, by name.
+func (w *metricsWriter) signals(counts map[string]uint64) {
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
 	}
-	if m.cfg.SignalsForwarded != nil {
-		counts := m.cfg.SignalsForwarded()
-		names := make([]string, 0, len(counts))
-		for n := range counts {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		var sigs []sample
-		for _, n := range names {
-			sigs = append(sigs, sample{labels: []string{"signal", n}, value: float64(counts[n])})
-		}
-		w.family("hcinit_signals_forwarded_total", "counter", "Signals sent to the child or its process group, by name: forwarded ones and hcinit's own stop signals.", sigs...)
+	sort.Strings(names)
+	var sigs []sample
+	for _, n := range names {
+		sigs = append(sigs, sample{labels: []string{"signal", n}, value: float64(counts[n])})
 	}
-	return w.b
+	w.family("hcinit_signals_forwarded_total", "counter", "Signals sent to the child or its process group, by name: forwarded ones and hcinit's own stop signals.", sigs...)
 }
