@@ -491,7 +491,7 @@ func (m *Monitor) ServeSocket(ln *net.UnixListener) error {
 	defer ln.Close()
 	stop := context.AfterFunc(m.ctx, func() { ln.Close() })
 	defer stop()
-	m.serve(ln)
+	m.sockets().serve(ln)
 	return nil
 }
 
@@ -725,10 +725,6 @@ func (m *Monitor) statusLockedFor(details bool) Status {
 		exitCode: m.exitCode, stopping: m.stopping, restarts: m.restarts, lastExit: m.lastExit}
 	return status(views, child, notify, time.Now(), details)
 }
-
-// reply is the one-line answer to ping, live or ready: "healthy", or what is
-// wrong.
-func (m *Monitor) reply(word string) string { return replyFrom(word, m.Status()) }
 
 // replyFrom is the reply to word given the status st.
 func replyFrom(word string, st Status) string {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
@@ -114,22 +115,36 @@ const (
 	refusedTimeout = 200 * time.Millisecond
 )
 
+// socketServer is the wrapper sockets' actor: it answers from a status
+// function and never runs a check; it knows nothing else of the checks.
+type socketServer struct {
+	status  func() Status
+	allowed func(uid int) bool // may this peer ask
+	conns   *admit.Pool        // allowed peers' connections
+	accept  acceptor
+}
+
+// sockets is the wrapper sockets' actor of m.
+func (m *Monitor) sockets() socketServer {
+	return socketServer{status: m.Status, allowed: m.peerAllowed, conns: m.conns, accept: m.acceptor()}
+}
+
 // serve accepts connections until the listener is closed. A refused peer is
 // answered at once, in the accept loop, and closed: it never holds a
 // descriptor or a goroutine, so a flood of another uid's connections only
 // costs three system calls each. An allowed peer's connection takes a place
-// in m.conns: a flood of silent ones evicts its own oldest connections, never
+// in s.conns: a flood of silent ones evicts its own oldest connections, never
 // a new honest client's (see package admit).
-func (m *Monitor) serve(ln *net.UnixListener) {
-	m.acceptLoop(ln, "accept health connection", func(c net.Conn) func() {
+func (s socketServer) serve(ln *net.UnixListener) {
+	s.accept.loop(ln, "accept health connection", func(c net.Conn) func() {
 		uc := c.(*net.UnixConn)
 		uid := peerUID(uc)
-		if !m.peerAllowed(uid) {
+		if !s.allowed(uid) {
 			refuse(uc, uid)
 			return nil
 		}
-		pc := m.conns.Admit(c)
-		return func() { m.handle(pc) }
+		pc := s.conns.Admit(c)
+		return func() { s.handle(pc) }
 	})
 }
 
@@ -142,24 +157,44 @@ func refuse(c *net.UnixConn, uid int) {
 	c.Close()
 }
 
-// acceptLoop accepts on ln until it is closed or the monitor stops. It never
+// acceptor runs accept loops (the wrapper sockets', --http's) until ctx
+// ends: each admitted connection is answered in a goroutine of its own,
+// joined by wg, and trim learns when a burst of them is over.
+type acceptor struct {
+	ctx  context.Context
+	log  *logrus.Entry
+	wg   *sync.WaitGroup
+	trim *trimmer
+}
+
+func (m *Monitor) acceptor() acceptor {
+	return acceptor{ctx: m.ctx, log: m.log, wg: &m.wg, trim: &m.trim}
+}
+
+// acceptLoop is m's accept loop (see acceptor.loop).
+func (m *Monitor) acceptLoop(ln net.Listener, what string, admit func(net.Conn) func()) {
+	m.acceptor().loop(ln, what, admit)
+}
+
+// loop accepts on ln until it is closed or the monitor stops. It never
 // waits for a free slot: admit runs for each connection at once (it takes
 // the connection into a pool, which may evict an older one) and returns the
-// work that answers it, run in a goroutine of its own (nil: already done). Accept errors such as
-// running out of file descriptors back off like net/http's.
-func (m *Monitor) acceptLoop(ln net.Listener, what string, admit func(net.Conn) func()) {
+// work that answers it, run in a goroutine of its own (nil: already done).
+// Accept errors such as running out of file descriptors back off like
+// net/http's.
+func (a acceptor) loop(ln net.Listener, what string, admit func(net.Conn) func()) {
 	backoff := time.Duration(0)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
-			if m.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if a.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			m.log.WithError(err).Warn(what)
+			a.log.WithError(err).Warn(what)
 			select {
 			case <-time.After(backoff):
-			case <-m.ctx.Done():
+			case <-a.ctx.Done():
 				return
 			}
 			continue
@@ -169,11 +204,11 @@ func (m *Monitor) acceptLoop(ln net.Listener, what string, admit func(net.Conn) 
 		if work == nil {
 			continue
 		}
-		m.wg.Add(1)
-		m.trim.connStarted()
+		a.wg.Add(1)
+		a.trim.connStarted()
 		go func() {
-			defer m.wg.Done()
-			defer m.trim.connDone()
+			defer a.wg.Done()
+			defer a.trim.connDone()
 			work()
 		}()
 	}
@@ -181,9 +216,9 @@ func (m *Monitor) acceptLoop(ln net.Listener, what string, admit func(net.Conn) 
 
 // handle answers one request of an allowed peer from the current state; it
 // never runs a check.
-func (m *Monitor) handle(conn *admit.Conn) {
+func (s socketServer) handle(conn *admit.Conn) {
 	defer conn.Close()
-	stop := context.AfterFunc(m.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(s.accept.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	conn.SetReadDeadline(time.Now().Add(requestTimeout))
@@ -195,9 +230,9 @@ func (m *Monitor) handle(conn *admit.Conn) {
 	var reply []byte
 	switch req {
 	case wordPing, wordLive, wordReady:
-		reply = []byte(m.reply(req))
+		reply = []byte(replyFrom(req, s.status()))
 	case wordStatus:
-		reply, _ = json.Marshal(m.Status())
+		reply, _ = json.Marshal(s.status())
 	default:
 		reply = []byte(common.InvalidRequestResponse)
 	}
