@@ -261,23 +261,18 @@ func fetchStatus(ctx context.Context, addrs []string) (health.Status, error) {
 	return st, nil
 }
 
+// envSocket is --socket's environment twin: the supervisor reads it with its
+// other options, the client modes as --socket's default.
+const envSocket = "HCINIT_SOCKET"
+
 // clientAddrs is where the client looks for hcinit: --socket, else
 // $HCINIT_SOCKET (one address or a comma-separated list), else
 // health.DefaultSockets.
-func clientAddrs(s string) []string {
-	if s == "" {
-		s = os.Getenv(health.EnvSocket)
+func clientAddrs(socket string) []string {
+	if socket == "" {
+		socket = os.Getenv(envSocket)
 	}
-	if s == "" {
-		return health.DefaultSockets()
-	}
-	var out []string
-	for _, a := range strings.Split(s, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
+	return health.SocketAddrs(socket)
 }
 
 func writeCapped(w io.Writer, s string) {

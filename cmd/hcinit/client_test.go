@@ -144,7 +144,7 @@ func TestCheckMainAndStatusMain(t *testing.T) {
 	if time.Since(began) > 2*time.Second {
 		t.Errorf("no server took %s", time.Since(began))
 	}
-	t.Setenv(health.EnvSocket, sock)
+	t.Setenv(envSocket, sock)
 	var out3 bytes.Buffer
 	if code := checkMain([]string{"--live"}, &out3, io.Discard); code != 0 {
 		t.Errorf("via $HCINIT_SOCKET: %d %q", code, out3.String())

@@ -47,7 +47,7 @@ const (
 )
 
 // DefaultSockets returns the wrapper socket's addresses when neither --socket
-// nor $HCINIT_SOCKET names one: the server listens on every one it can, the
+// nor $HCINIT_SOCKET (its twin) names one: the server listens on every one it can, the
 // client dials them in this order (hcclient.HcinitSockets). The abstract ones
 // need no writable file system; "@hcinit.mnt-INODE" is named after the
 // container's mount namespace, so hcinits of containers sharing a network
@@ -57,10 +57,6 @@ func DefaultSockets() []string {
 	return hcclient.HcinitSockets()
 }
 
-// EnvSocket is the environment twin of --socket, read by both sides. It holds
-// one address or a comma-separated list.
-const EnvSocket = "HCINIT_SOCKET"
-
 // Config configures a Monitor. Zero durations and counts take the Default
 // constants; see the field comments for the rest.
 type Config struct {
@@ -69,7 +65,7 @@ type Config struct {
 	Interval, Timeout, StartPeriod, StartInterval time.Duration
 	Retries, SuccessThreshold                     int
 
-	Socket   string // wrapper socket address(es), comma-separated; "" = $HCINIT_SOCKET, else DefaultSockets
+	Socket   string // wrapper socket address(es), comma-separated; "" = DefaultSockets
 	HTTPAddr string // --http; "" = no HTTP endpoint
 	// HTTPDetails (--http-details) serves the checks' outputs (response
 	// bodies, exec output) on the HTTP endpoint too; by default they are only

@@ -17,15 +17,16 @@ import (
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 	"github.com/wisdom-oss/go-healthcheck/internal/admit"
+	"github.com/wisdom-oss/go-healthcheck/internal/hcclient"
 	"github.com/wisdom-oss/go-healthcheck/internal/unixsock"
 )
 
-// Request words on the wrapper socket.
+// Request words on the wrapper socket, as hcinit check sends them.
 const (
-	wordPing   = common.HealthcheckIPCCommand // overall health, v1.0.x compatible
-	wordLive   = "live"
-	wordReady  = "ready"
-	wordStatus = "status" // the JSON Status
+	wordPing   = hcclient.WordPing // overall health, v1.0.x compatible
+	wordLive   = hcclient.WordLive
+	wordReady  = hcclient.WordReady
+	wordStatus = hcclient.WordStatus // the JSON Status
 )
 
 var words = []string{wordPing, wordLive, wordReady, wordStatus}
@@ -36,11 +37,9 @@ const ioTimeout = 5 * time.Second
 // errLive says a socket address is in use by a live server.
 var errLive = errors.New("a live server answers there")
 
-// socketAddrs splits a --socket / $HCINIT_SOCKET value; "" gives DefaultSockets.
-func socketAddrs(s string) []string {
-	if s == "" {
-		s = os.Getenv(EnvSocket)
-	}
+// SocketAddrs splits a --socket value (hcinit's $HCINIT_SOCKET is its
+// environment twin, read with the other options); "" gives DefaultSockets.
+func SocketAddrs(s string) []string {
 	if s == "" {
 		return DefaultSockets()
 	}
@@ -56,8 +55,8 @@ func socketAddrs(s string) []string {
 // bindWrapper listens on every wrapper address it can. Failing everywhere is
 // logged, never fatal: supervising matters more than answering.
 func (m *Monitor) bindWrapper() {
-	explicit := m.cfg.Socket != "" || os.Getenv(EnvSocket) != ""
-	for _, addr := range socketAddrs(m.cfg.Socket) {
+	explicit := m.cfg.Socket != ""
+	for _, addr := range SocketAddrs(m.cfg.Socket) {
 		ln, err := m.listen(addr)
 		log := m.log.WithField("path", addr)
 		switch {
