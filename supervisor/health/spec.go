@@ -415,16 +415,9 @@ func (sp *Spec) fromItems(s string) error {
 	if err != nil {
 		return err
 	}
-	// The kind first: it decides which keys are allowed.
-	if sp.Kind, err = kindOf(items); err != nil {
+	allowed, err := sp.setKind(items, "kind", "no kind: start with a shorthand (process, http://…, exec=…) or type=KIND")
+	if err != nil {
 		return err
-	}
-	if sp.Kind == "" {
-		return errors.New("no kind: start with a shorthand (process, http://…, exec=…) or type=KIND")
-	}
-	allowed, ok := kindKeys[sp.Kind]
-	if !ok {
-		return fmt.Errorf("unknown kind %q (want process, http, https, tcp, grpc, exec, file, notify, signal or delegate)", sp.Kind)
 	}
 	for _, it := range items {
 		if it.key == "type" {
@@ -481,19 +474,28 @@ func firstItems(first string) ([]item, error) {
 	return []item{{k, unquoteValue(k, v)}}, nil
 }
 
-// kindOf is the value of the one type= item, "" when there is none.
-func kindOf(items []item) (string, error) {
-	kind := ""
+// setKind sets the kind from the one type= item of items, first, since it
+// decides which keys are allowed; it returns those. word names the kind in
+// errors ("kind" in a one-line spec, "type" in a config file), noKind is the
+// error when no item gives it.
+func (sp *Spec) setKind(items []item, word, noKind string) ([]string, error) {
 	for _, it := range items {
 		if it.key != "type" {
 			continue
 		}
-		if kind != "" {
-			return "", errors.New("type given twice")
+		if sp.Kind != "" {
+			return nil, errors.New("type given twice")
 		}
-		kind = strings.TrimSpace(it.val)
+		sp.Kind = strings.TrimSpace(it.val)
 	}
-	return kind, nil
+	if sp.Kind == "" {
+		return nil, errors.New(noKind)
+	}
+	allowed, ok := kindKeys[sp.Kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown %s %q (want process, http, https, tcp, grpc, exec, file, notify, signal or delegate)", word, sp.Kind)
+	}
+	return allowed, nil
 }
 
 // set applies one key=value item, after checking that the key applies to the

@@ -47,16 +47,9 @@ func (sp *Spec) fromFields(fields []SpecField) error {
 	for i, f := range fields {
 		items[i] = item{f.Key, f.Value}
 	}
-	var err error
-	if sp.Kind, err = kindOf(items); err != nil {
+	allowed, err := sp.setKind(items, "type", "no type: want type: process, http, https, tcp, grpc, exec, file, notify, signal or delegate")
+	if err != nil {
 		return err
-	}
-	if sp.Kind == "" {
-		return errors.New("no type: want type: process, http, https, tcp, grpc, exec, file, notify, signal or delegate")
-	}
-	allowed, ok := kindKeys[sp.Kind]
-	if !ok {
-		return fmt.Errorf("unknown type %q (want process, http, https, tcp, grpc, exec, file, notify, signal or delegate)", sp.Kind)
 	}
 	for _, it := range items {
 		switch it.key {
