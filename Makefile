@@ -24,8 +24,10 @@ test: deps k8s
 FUZZTIME ?= 20000x
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseName$$' -fuzztime=$(FUZZTIME) ./common/
-	for f in FuzzParseSpec FuzzRedactURLs FuzzHTTPRequest FuzzHTTPResponse FuzzSocketRequest FuzzNameFile FuzzNotifyMessage; do \
+	for f in FuzzParseSpec FuzzRedactURLs FuzzHTTPRequest FuzzSocketRequest FuzzNameFile FuzzNotifyMessage; do \
 		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./supervisor/health/ || exit 1; done
+	for f in FuzzReadResponse FuzzReadRequest; do \
+		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./internal/httpwire/ || exit 1; done
 
 # Without Docker: -short skips the e2e package.
 test-unit:

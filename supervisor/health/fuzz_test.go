@@ -2,14 +2,12 @@ package health
 
 // Fuzz targets for every parser hcinit runs on input it does not control:
 // check specs (command line), HTTP requests (the --http endpoint), HTTP
-// responses (http checks), health socket requests, name files and notify
+// responses (http checks: internal/httpwire), health socket requests, name files and notify
 // messages. Seeds are below and in testdata/fuzz; CI runs each briefly
 // (make fuzz).
 
 import (
-	"bufio"
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/httpwire"
 )
 
 func FuzzParseSpec(f *testing.F) {
@@ -66,32 +65,13 @@ func FuzzHTTPRequest(f *testing.F) {
 	}
 	m := &Monitor{}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lr := &io.LimitedReader{R: bytes.NewReader(data), N: maxRequestHeader}
-		req, err := readHTTPRequest(bufio.NewReader(lr))
+		req, err := httpwire.ReadRequest(bytes.NewReader(data), maxRequestHeader)
 		if err != nil {
 			return
 		}
 		resp := m.respond(req).bytes(req)
 		if !bytes.HasPrefix(resp, []byte("HTTP/1.")) || !bytes.Contains(resp, []byte("\r\n\r\n")) {
 			t.Fatalf("response to %q: %q", data, resp)
-		}
-	})
-}
-
-func FuzzHTTPResponse(f *testing.F) {
-	for _, s := range []string{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-		"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "garbage"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		resp, err := readResponse(bufio.NewReader(bytes.NewReader(data)))
-		if err != nil {
-			return
-		}
-		if len(resp.body) > maxBody || resp.code < 0 || resp.code > 999 {
-			t.Fatalf("%q → code %d, %d bytes of body", data, resp.code, len(resp.body))
 		}
 	})
 }

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/httpwire"
 )
 
 // grpcHealthPath is the method the check calls.
@@ -145,50 +147,65 @@ func grpcHealthCheck(ctx context.Context, addr, service string, useTLS, insecure
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) }) // the TLS conn's too
 	defer stop()
 
-	scheme := "http"
+	scheme, rw := "http", conn
 	if useTLS {
 		scheme = "https"
-		// grpc-go servers refuse TLS without ALPN "h2".
-		tc := tls.Client(conn, &tls.Config{ServerName: host, NextProtos: []string{"h2"},
-			InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12})
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return "", &connectError{h2Err(ctx, err)}
+		if rw, err = grpcTLS(ctx, conn, host, insecure); err != nil {
+			return "", err
 		}
-		if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
-			return "", &connectError{fmt.Errorf("credentials: cannot check peer: missing selected ALPN property (have %q)", p)}
-		}
-		conn = tc
 	}
-
-	c := &h2conn{conn: conn, br: bufio.NewReaderSize(conn, 4096)}
-	if _, err := conn.Write(c.request(ctx, scheme, authority, service)); err != nil {
-		return "", &connectError{h2Err(ctx, err)}
-	}
-	// The server's preface: a SETTINGS frame first, or this is not HTTP/2.
-	f, err := c.readFrame()
-	switch {
-	case err != nil && bytes.HasPrefix(c.buf[:], []byte("HTTP/")):
-		return "", &connectError{fmt.Errorf("error reading server preface: the server answered in HTTP/1 (%q…), not HTTP/2: not a gRPC port?", c.buf[:])}
-	case err != nil:
-		err = h2Err(ctx, err)
-		if errors.Is(err, context.DeadlineExceeded) {
-			return "", &connectError{err} // as grpc-go's blocking dial says it
-		}
-		return "", &connectError{fmt.Errorf("error reading server preface: %w", err)}
-	}
-	if f.typ != h2Settings || f.flags&h2FlagAck != 0 || f.stream != 0 {
-		return "", &connectError{fmt.Errorf("initial http2 frame from server is not a settings frame (type %d)", f.typ)}
-	}
-	if err := c.writeFrame(h2Settings, h2FlagAck, 0, nil); err != nil {
-		return "", &connectError{h2Err(ctx, err)}
+	c := &h2conn{conn: rw, br: bufio.NewReaderSize(rw, 4096)}
+	if err := c.start(ctx, scheme, authority, service); err != nil {
+		return "", err
 	}
 	st, err := c.readResponse(ctx)
 	// A polite goodbye; the connection is closed either way.
 	c.writeFrame(h2GoAway, 0, 0, make([]byte, 8))
 	return st, err
+}
+
+// grpcTLS is the TLS handshake as grpc-go's client makes it: servers refuse
+// TLS without ALPN "h2".
+func grpcTLS(ctx context.Context, conn net.Conn, host string, insecure bool) (net.Conn, error) {
+	tc := tls.Client(conn, &tls.Config{ServerName: host, NextProtos: []string{"h2"},
+		InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, &connectError{h2Err(ctx, err)}
+	}
+	if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
+		return nil, &connectError{fmt.Errorf("credentials: cannot check peer: missing selected ALPN property (have %q)", p)}
+	}
+	return tc, nil
+}
+
+// start sends the preface and the call, reads the server's preface (a
+// SETTINGS frame first, or this is not HTTP/2) and acknowledges it. Its
+// errors are *connectError.
+func (c *h2conn) start(ctx context.Context, scheme, authority, service string) error {
+	if _, err := c.conn.Write(c.request(ctx, scheme, authority, service)); err != nil {
+		return &connectError{h2Err(ctx, err)}
+	}
+	f, err := c.readFrame()
+	switch {
+	case err != nil && bytes.HasPrefix(c.buf[:], []byte("HTTP/")):
+		return &connectError{fmt.Errorf("error reading server preface: the server answered in HTTP/1 (%q…), not HTTP/2: not a gRPC port?", c.buf[:])}
+	case err != nil:
+		err = h2Err(ctx, err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return &connectError{err} // as grpc-go's blocking dial says it
+		}
+		return &connectError{fmt.Errorf("error reading server preface: %w", err)}
+	}
+	if f.typ != h2Settings || f.flags&h2FlagAck != 0 || f.stream != 0 {
+		return &connectError{fmt.Errorf("initial http2 frame from server is not a settings frame (type %d)", f.typ)}
+	}
+	if err := c.writeFrame(h2Settings, h2FlagAck, 0, nil); err != nil {
+		return &connectError{h2Err(ctx, err)}
+	}
+	return nil
 }
 
 // h2Err is the context's error once it is done, DeadlineExceeded for an I/O
@@ -300,28 +317,35 @@ func unpad(f h2frame) ([]byte, error) {
 	return p[:len(p)-pad], nil
 }
 
+// h2response is the state of reading stream 1's response.
+type h2response struct {
+	c        *h2conn
+	ctx      context.Context
+	dec      *hpack.Decoder
+	headers  []hpack.HeaderField // the header block being read
+	size     int                 // of headers, as HTTP/2 counts it
+	inBlock  bool                // CONTINUATION frames are due
+	blockEnd bool                // the block's HEADERS frame ended the stream
+	blocks   int                 // complete header blocks: 1 headers, 2 trailers
+	first    map[string]string   // response headers (or trailers-only)
+	last     map[string]string   // trailers
+	data     []byte
+}
+
+// grpcInternalError is a protocol violation by the server.
+func grpcInternalError(format string, a ...any) error {
+	return &grpcStatus{code: grpcInternal, msg: fmt.Sprintf(format, a...)}
+}
+
 // readResponse reads frames until stream 1 ends and returns the serving
 // status. Errors are *grpcStatus.
 func (c *h2conn) readResponse(ctx context.Context) (string, error) {
-	dec := hpack.NewDecoder(4096, nil)
-	dec.SetMaxStringLength(grpcMaxResponse)
-	var (
-		headers  []hpack.HeaderField // the header block being read
-		inBlock  bool                // CONTINUATION frames are due
-		blockEnd bool                // the block's HEADERS frame ended the stream
-		blocks   int                 // complete header blocks: 1 headers, 2 trailers
-		first    map[string]string   // response headers (or trailers-only)
-		last     map[string]string   // trailers
-		data     []byte
-		size     int
-	)
-	dec.SetEmitFunc(func(hf hpack.HeaderField) {
-		size += len(hf.Name) + len(hf.Value) + 32
-		headers = append(headers, hf)
+	r := &h2response{c: c, ctx: ctx, dec: hpack.NewDecoder(4096, nil)}
+	r.dec.SetMaxStringLength(grpcMaxResponse)
+	r.dec.SetEmitFunc(func(hf hpack.HeaderField) {
+		r.size += len(hf.Name) + len(hf.Value) + 32
+		r.headers = append(r.headers, hf)
 	})
-	internal := func(format string, a ...any) error {
-		return &grpcStatus{code: grpcInternal, msg: fmt.Sprintf(format, a...)}
-	}
 	for {
 		f, err := c.readFrame()
 		if err != nil {
@@ -331,118 +355,153 @@ func (c *h2conn) readResponse(ctx context.Context) (string, error) {
 			}
 			return "", &grpcStatus{code: grpcUnavailable, msg: "error reading from server: " + err.Error()}
 		}
-		if inBlock && f.typ != h2Continuation {
-			return "", internal("http2: expected CONTINUATION, have frame type %d", f.typ)
+		if r.inBlock && f.typ != h2Continuation {
+			return "", grpcInternalError("http2: expected CONTINUATION, have frame type %d", f.typ)
 		}
-		switch f.typ {
-		case h2Settings:
-			if f.flags&h2FlagAck == 0 {
-				if err := c.writeFrame(h2Settings, h2FlagAck, 0, nil); err != nil {
-					return "", &grpcStatus{code: grpcUnavailable, msg: err.Error()}
-				}
-			}
-		case h2Ping:
-			if f.flags&h2FlagAck == 0 {
-				if err := c.writeFrame(h2Ping, h2FlagAck, 0, f.payload); err != nil {
-					return "", &grpcStatus{code: grpcUnavailable, msg: err.Error()}
-				}
-			}
-		case h2GoAway:
-			if len(f.payload) >= 8 && binary.BigEndian.Uint32(f.payload) >= 1 {
-				continue // stream 1 is still being processed
-			}
-			return "", &grpcStatus{code: grpcUnavailable, msg: "the server sent GOAWAY before answering"}
-		case h2RSTStream:
-			if f.stream != 1 {
-				continue
-			}
-			code := uint32(0)
-			if len(f.payload) >= 4 {
-				code = binary.BigEndian.Uint32(f.payload)
-			}
-			// grpc-go's mapping of RST_STREAM codes.
-			gc := grpcInternal
-			switch code {
-			case 0x7: // REFUSED_STREAM
-				gc = grpcUnavailable
-			case 0x8: // CANCEL; grpc-go: because our deadline passed, if it did
-				gc = grpcCanceled
-				if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now()) {
-					gc = grpcDeadlineExceeded
-				}
-			case 0xb: // ENHANCE_YOUR_CALM
-				gc = grpcUnavailable
-			case 0xc: // INADEQUATE_SECURITY
-				gc = grpcPermissionDenied
-			}
-			return "", &grpcStatus{code: gc, msg: fmt.Sprintf("stream terminated by RST_STREAM with error code: %d", code)}
-		case h2PushPromise:
-			return "", internal("http2: PUSH_PROMISE, though push is disabled")
-		case h2Headers, h2Continuation:
-			if f.stream != 1 {
-				return "", internal("http2: header block on unknown stream %d", f.stream)
-			}
-			if f.typ == h2Continuation && !inBlock {
-				return "", internal("http2: CONTINUATION without HEADERS")
-			}
-			p, err := unpad(f)
-			if err != nil {
-				return "", internal("%v", err)
-			}
-			if f.typ == h2Headers {
-				headers, inBlock, blockEnd = nil, true, f.flags&h2FlagEndStream != 0
-			}
-			if _, err := dec.Write(p); err != nil {
-				return "", internal("hpack: %v", err)
-			}
-			if size > grpcMaxResponse {
-				return "", internal("header list larger than %d bytes", grpcMaxResponse)
-			}
-			if f.flags&h2FlagEndHeaders == 0 {
-				continue
-			}
-			if err := dec.Close(); err != nil {
-				return "", internal("hpack: %v", err)
-			}
-			inBlock = false
-			blocks++
-			m := map[string]string{}
-			for _, hf := range headers {
-				if _, dup := m[hf.Name]; !dup {
-					m[hf.Name] = hf.Value
-				}
-			}
-			if blocks == 1 {
-				first = m
-				if err := checkGRPCHeaders(first); err != nil {
-					return "", err
-				}
-			} else {
-				last = m
-			}
-			if blockEnd {
-				return grpcResult(first, last, blocks, data)
-			}
-		case h2Data:
-			if f.stream != 1 {
-				continue
-			}
-			if blocks == 0 {
-				return "", internal("http2: DATA before HEADERS")
-			}
-			p, err := unpad(f)
-			if err != nil {
-				return "", internal("%v", err)
-			}
-			if len(data)+len(p) > grpcMaxResponse {
-				return "", &grpcStatus{code: 8, msg: fmt.Sprintf("response larger than %d bytes", grpcMaxResponse)}
-			}
-			data = append(data, p...)
-			if f.flags&h2FlagEndStream != 0 {
-				return "", internal("server closed the stream without sending trailers")
-			}
+		if done, st, err := r.frame(f); done || err != nil {
+			return st, err
 		}
 	}
+}
+
+// frame handles one frame; done says stream 1 has ended.
+func (r *h2response) frame(f h2frame) (done bool, st string, err error) {
+	switch f.typ {
+	case h2Settings, h2Ping:
+		return false, "", r.c.ack(f)
+	case h2GoAway:
+		if len(f.payload) >= 8 && binary.BigEndian.Uint32(f.payload) >= 1 {
+			return false, "", nil // stream 1 is still being processed
+		}
+		return false, "", &grpcStatus{code: grpcUnavailable, msg: "the server sent GOAWAY before answering"}
+	case h2RSTStream:
+		if f.stream != 1 {
+			return false, "", nil
+		}
+		return false, "", rstStreamError(r.ctx, f.payload)
+	case h2PushPromise:
+		return false, "", grpcInternalError("http2: PUSH_PROMISE, though push is disabled")
+	case h2Headers, h2Continuation:
+		return r.headerFrame(f)
+	case h2Data:
+		return false, "", r.dataFrame(f)
+	}
+	return false, "", nil
+}
+
+// ack answers a SETTINGS or PING frame that is not itself an ACK.
+func (c *h2conn) ack(f h2frame) error {
+	if f.flags&h2FlagAck != 0 {
+		return nil
+	}
+	payload := f.payload
+	if f.typ == h2Settings {
+		payload = nil
+	}
+	if err := c.writeFrame(f.typ, h2FlagAck, 0, payload); err != nil {
+		return &grpcStatus{code: grpcUnavailable, msg: err.Error()}
+	}
+	return nil
+}
+
+// rstStreamError is grpc-go's status for stream 1 reset by the server.
+func rstStreamError(ctx context.Context, payload []byte) error {
+	code := uint32(0)
+	if len(payload) >= 4 {
+		code = binary.BigEndian.Uint32(payload)
+	}
+	gc := grpcInternal
+	switch code {
+	case 0x7, 0xb: // REFUSED_STREAM, ENHANCE_YOUR_CALM
+		gc = grpcUnavailable
+	case 0x8: // CANCEL; grpc-go: because our deadline passed, if it did
+		gc = grpcCanceled
+		if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now()) {
+			gc = grpcDeadlineExceeded
+		}
+	case 0xc: // INADEQUATE_SECURITY
+		gc = grpcPermissionDenied
+	}
+	return &grpcStatus{code: gc, msg: fmt.Sprintf("stream terminated by RST_STREAM with error code: %d", code)}
+}
+
+// headerFrame reads a HEADERS or CONTINUATION frame of stream 1; at the end
+// of a block that ends the stream, the call's result is done.
+func (r *h2response) headerFrame(f h2frame) (done bool, st string, err error) {
+	if f.stream != 1 {
+		return false, "", grpcInternalError("http2: header block on unknown stream %d", f.stream)
+	}
+	if f.typ == h2Continuation && !r.inBlock {
+		return false, "", grpcInternalError("http2: CONTINUATION without HEADERS")
+	}
+	p, err := unpad(f)
+	if err != nil {
+		return false, "", grpcInternalError("%v", err)
+	}
+	if f.typ == h2Headers {
+		r.headers, r.inBlock, r.blockEnd = nil, true, f.flags&h2FlagEndStream != 0
+	}
+	if _, err := r.dec.Write(p); err != nil {
+		return false, "", grpcInternalError("hpack: %v", err)
+	}
+	if r.size > grpcMaxResponse {
+		return false, "", grpcInternalError("header list larger than %d bytes", grpcMaxResponse)
+	}
+	if f.flags&h2FlagEndHeaders == 0 {
+		return false, "", nil
+	}
+	if err := r.dec.Close(); err != nil {
+		return false, "", grpcInternalError("hpack: %v", err)
+	}
+	if err := r.endBlock(); err != nil {
+		return false, "", err
+	}
+	if !r.blockEnd {
+		return false, "", nil
+	}
+	st, err = grpcResult(r.first, r.last, r.blocks, r.data)
+	return true, st, err
+}
+
+// endBlock files a complete header block as the headers (checked) or the
+// trailers.
+func (r *h2response) endBlock() error {
+	r.inBlock = false
+	r.blocks++
+	m := map[string]string{}
+	for _, hf := range r.headers {
+		if _, dup := m[hf.Name]; !dup {
+			m[hf.Name] = hf.Value
+		}
+	}
+	if r.blocks > 1 {
+		r.last = m
+		return nil
+	}
+	r.first = m
+	return checkGRPCHeaders(m)
+}
+
+// dataFrame collects stream 1's DATA.
+func (r *h2response) dataFrame(f h2frame) error {
+	if f.stream != 1 {
+		return nil
+	}
+	if r.blocks == 0 {
+		return grpcInternalError("http2: DATA before HEADERS")
+	}
+	p, err := unpad(f)
+	if err != nil {
+		return grpcInternalError("%v", err)
+	}
+	if len(r.data)+len(p) > grpcMaxResponse {
+		return &grpcStatus{code: 8, msg: fmt.Sprintf("response larger than %d bytes", grpcMaxResponse)}
+	}
+	r.data = append(r.data, p...)
+	if f.flags&h2FlagEndStream != 0 {
+		return grpcInternalError("server closed the stream without sending trailers")
+	}
+	return nil
 }
 
 // checkGRPCHeaders turns a response that is not gRPC into grpc-go's status:
@@ -470,7 +529,7 @@ func checkGRPCHeaders(h map[string]string) error {
 		case 429, 502, 503, 504:
 			code = grpcUnavailable
 		}
-		errs = append(errs, fmt.Sprintf("unexpected HTTP status code received from server: %d (%s)", n, httpStatusText(n)))
+		errs = append(errs, fmt.Sprintf("unexpected HTTP status code received from server: %d (%s)", n, httpwire.StatusText(n)))
 	}
 	ct, ok := h["content-type"]
 	if !ok {
@@ -586,34 +645,4 @@ func percentDecode(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-// httpStatusText covers what net/http's StatusText says for codes a proxy
-// or a plain HTTP/2 server answers with.
-func httpStatusText(code int) string {
-	switch code {
-	case 400:
-		return "Bad Request"
-	case 401:
-		return "Unauthorized"
-	case 403:
-		return "Forbidden"
-	case 404:
-		return "Not Found"
-	case 405:
-		return "Method Not Allowed"
-	case 415:
-		return "Unsupported Media Type"
-	case 429:
-		return "Too Many Requests"
-	case 500:
-		return "Internal Server Error"
-	case 502:
-		return "Bad Gateway"
-	case 503:
-		return "Service Unavailable"
-	case 504:
-		return "Gateway Timeout"
-	}
-	return statusText(code)
 }

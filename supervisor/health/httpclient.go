@@ -7,7 +7,6 @@ package health
 // Responses are parsed as net/http parses them, and errors read the same.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -17,9 +16,10 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/httpwire"
 )
 
 // maxBody caps what an http check reads of a response body (kubelet: 10 KiB).
@@ -90,16 +90,16 @@ func httpGet(ctx context.Context, u *url.URL, insecure bool, headers []Header) (
 		if err != nil {
 			return 0, nil, "", &url.Error{Op: "Get", URL: stripPassword(u), Err: err}
 		}
-		if !isRedirect(resp.code) || resp.location == "" {
-			return resp.code, resp.body, "", nil
+		if !isRedirect(resp.Code) || resp.Location == "" {
+			return resp.Code, resp.Body, "", nil
 		}
-		next, err := u.Parse(resp.location)
+		next, err := u.Parse(resp.Location)
 		if err != nil {
 			return 0, nil, "", &url.Error{Op: "Get", URL: stripPassword(u),
-				Err: fmt.Errorf("failed to parse Location header %q: %v", resp.location, err)}
+				Err: fmt.Errorf("failed to parse Location header %q: %v", resp.Location, err)}
 		}
 		if next.Hostname() != first.Hostname() {
-			return resp.code, resp.body, fmt.Sprintf("redirect to another host not followed (%s); kubelet counts this a success with a warning", stripPassword(next)), nil
+			return resp.Code, resp.Body, fmt.Sprintf("redirect to another host not followed (%s); kubelet counts this a success with a warning", stripPassword(next)), nil
 		}
 		if n >= maxRedirects {
 			// net/http's default CheckRedirect, which kubelet keeps for
@@ -138,18 +138,11 @@ func refererFor(last, next *url.URL) string {
 	return r.String()
 }
 
-// httpResponse is what a check needs of a response.
-type httpResponse struct {
-	code     int
-	location string
-	body     []byte // at most maxBody bytes
-}
-
 // roundTrip makes one GET request on a new connection. The whole exchange is
 // bound to ctx; once ctx is done its error is returned, whatever the
 // connection reported. An error while reading the body (within maxBody) is
 // the exchange's error, as kubelet's body read error is a probe failure.
-func roundTrip(ctx context.Context, u *url.URL, referer string, insecure bool, headers []Header) (*httpResponse, error) {
+func roundTrip(ctx context.Context, u *url.URL, referer string, insecure bool, headers []Header) (httpwire.Response, error) {
 	var port string
 	switch u.Scheme {
 	case "http":
@@ -157,10 +150,10 @@ func roundTrip(ctx context.Context, u *url.URL, referer string, insecure bool, h
 	case "https":
 		port = "443"
 	default:
-		return nil, fmt.Errorf("unsupported protocol scheme %q", u.Scheme)
+		return httpwire.Response{}, fmt.Errorf("unsupported protocol scheme %q", u.Scheme)
 	}
 	if u.Host == "" {
-		return nil, errors.New("http: no Host in request URL")
+		return httpwire.Response{}, errors.New("http: no Host in request URL")
 	}
 	if p := u.Port(); p != "" {
 		port = p
@@ -168,7 +161,7 @@ func roundTrip(ctx context.Context, u *url.URL, referer string, insecure bool, h
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
 	if err != nil {
-		return nil, ctxErr(ctx, err)
+		return httpwire.Response{}, ctxErr(ctx, err)
 	}
 	defer conn.Close()
 	// Not ctx's deadline on conn: a read could time out a moment before ctx
@@ -180,15 +173,15 @@ func roundTrip(ctx context.Context, u *url.URL, referer string, insecure bool, h
 	if u.Scheme == "https" {
 		tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: insecure})
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, ctxErr(ctx, err)
+			return httpwire.Response{}, ctxErr(ctx, err)
 		}
 		rw = tc
 	}
 
 	if _, err := rw.Write(appendRequest(nil, u, referer, headers)); err != nil {
-		return nil, ctxErr(ctx, err)
+		return httpwire.Response{}, ctxErr(ctx, err)
 	}
-	resp, err := readResponse(bufio.NewReader(rw))
+	resp, err := httpwire.ReadResponse(rw, maxResponseHeader, maxBody)
 	return resp, ctxErr(ctx, err)
 }
 
@@ -268,319 +261,5 @@ func removeZone(host string) string {
 	return host[:j] + host[i:]
 }
 
-// errHeaderTooLarge says a response's header exceeded maxResponseHeader.
-var errHeaderTooLarge = fmt.Errorf("server response headers exceeded %d bytes; aborted", maxResponseHeader)
-
-// readResponse reads the final response to a GET (skipping informational
-// ones) and at most maxBody bytes of its body.
-func readResponse(br *bufio.Reader) (*httpResponse, error) {
-	budget := maxResponseHeader
-	for first := true; ; first = false {
-		line, err := readLine(br, &budget)
-		if err == io.EOF && !first {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return nil, err // io.EOF: closed without a word, as net/http says
-		}
-		code, te, err := parseStatusLine(line)
-		if err != nil {
-			return nil, err
-		}
-		hdr, err := readResponseHeader(br, &budget)
-		if err != nil {
-			return nil, err
-		}
-		if code >= 100 && code <= 199 && code != 101 {
-			continue // 100 Continue, 103 Early Hints: the real one follows
-		}
-		resp := &httpResponse{code: code, location: hdr.location}
-		body, err := bodyReader(br, code, te, hdr)
-		if err != nil {
-			return nil, err
-		}
-		if body != nil {
-			b, err := io.ReadAll(io.LimitReader(body, maxBody))
-			if err != nil {
-				return nil, fmt.Errorf("read body: %w", err)
-			}
-			resp.body = b
-		}
-		return resp, nil
-	}
-}
-
-// readLine reads one CRLF- or LF-terminated line, charging it to budget. It
-// returns io.EOF when the input ended before the line began, and
-// io.ErrUnexpectedEOF when it ended within.
-func readLine(br *bufio.Reader, budget *int) (string, error) {
-	var long []byte
-	for {
-		frag, err := br.ReadSlice('\n')
-		*budget -= len(frag)
-		if *budget < 0 {
-			return "", errHeaderTooLarge
-		}
-		if err == bufio.ErrBufferFull {
-			long = append(long, frag...)
-			continue
-		}
-		if err != nil {
-			if err == io.EOF && (len(long) > 0 || len(frag) > 0) {
-				err = io.ErrUnexpectedEOF
-			}
-			return "", err
-		}
-		if long != nil {
-			frag = append(long, frag...)
-		}
-		frag = frag[:len(frag)-1]
-		if n := len(frag); n > 0 && frag[n-1] == '\r' {
-			frag = frag[:n-1]
-		}
-		return string(frag), nil
-	}
-}
-
-// parseStatusLine parses "HTTP/1.1 200 OK" as net/http does. It returns the
-// status code and whether the version is at least 1.1, which makes
-// Transfer-Encoding count.
-func parseStatusLine(line string) (code int, atLeast11 bool, err error) {
-	proto, status, ok := strings.Cut(line, " ")
-	if !ok {
-		return 0, false, fmt.Errorf("malformed HTTP response %q", line)
-	}
-	num, _, _ := strings.Cut(strings.TrimLeft(status, " "), " ")
-	if len(num) != 3 {
-		return 0, false, fmt.Errorf("malformed HTTP status code %q", num)
-	}
-	code, err = strconv.Atoi(num)
-	if err != nil || code < 0 {
-		return 0, false, fmt.Errorf("malformed HTTP status code %q", num)
-	}
-	major, minor, ok := parseHTTPVersion(proto)
-	if !ok {
-		return 0, false, fmt.Errorf("malformed HTTP version %q", proto)
-	}
-	return code, major > 1 || major == 1 && minor >= 1, nil
-}
-
-// parseHTTPVersion parses "HTTP/X.Y" (one digit each).
-func parseHTTPVersion(v string) (major, minor int, ok bool) {
-	if len(v) != len("HTTP/X.Y") || !strings.HasPrefix(v, "HTTP/") || v[6] != '.' ||
-		v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9' {
-		return 0, 0, false
-	}
-	return int(v[5] - '0'), int(v[7] - '0'), true
-}
-
-// responseHeader holds the header fields a check needs.
-type responseHeader struct {
-	location         string
-	contentLength    []string
-	transferEncoding []string
-}
-
-// readResponseHeader reads header fields up to the empty line, as
-// net/textproto does: names are matched case-insensitively and obsolete line
-// folding continues a value.
-func readResponseHeader(br *bufio.Reader, budget *int) (responseHeader, error) {
-	var h responseHeader
-	for first := true; ; first = false {
-		name, value, err := readHeaderField(br, budget, first)
-		if err != nil || name == "" {
-			return h, err
-		}
-		switch {
-		case strings.EqualFold(name, "Location"):
-			if h.location == "" {
-				h.location = value
-			}
-		case strings.EqualFold(name, "Content-Length"):
-			h.contentLength = append(h.contentLength, strings.Trim(value, " \t"))
-		case strings.EqualFold(name, "Transfer-Encoding"):
-			h.transferEncoding = append(h.transferEncoding, value)
-		}
-	}
-}
-
-// protocolError says a header field is malformed.
-type protocolError string
-
-func (e protocolError) Error() string { return string(e) }
-
-// readHeaderField reads one header field, continuation lines joined by a
-// space. It returns an empty name at the empty line that ends the header.
-func readHeaderField(br *bufio.Reader, budget *int, first bool) (name, value string, err error) {
-	line, err := readLine(br, budget)
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	if err != nil || line == "" {
-		return "", "", err
-	}
-	if first && (line[0] == ' ' || line[0] == '\t') {
-		return "", "", protocolError(fmt.Sprintf("malformed MIME header initial line: %q", line))
-	}
-	if !strings.Contains(line, ":") {
-		return "", "", protocolError(fmt.Sprintf("malformed MIME header: missing colon: %q", line))
-	}
-	line = strings.TrimRight(line, " \t")
-	for {
-		if c, err := br.Peek(1); err != nil || c[0] != ' ' && c[0] != '\t' {
-			break
-		}
-		more, err := readLine(br, budget)
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return "", "", err
-		}
-		line += " " + strings.Trim(more, " \t")
-	}
-	name, value, _ = strings.Cut(line, ":")
-	if !isToken(name) {
-		return "", "", protocolError(fmt.Sprintf("malformed MIME header line: %q", line))
-	}
-	for i := 0; i < len(value); i++ {
-		if c := value[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return "", "", protocolError(fmt.Sprintf("malformed MIME header line: %q", line))
-		}
-	}
-	return name, strings.TrimLeft(value, " \t"), nil
-}
-
-// bodyReader returns the body of a response to a GET as net/http frames it,
-// nil when there is none.
-func bodyReader(br *bufio.Reader, code int, atLeast11 bool, h responseHeader) (io.Reader, error) {
-	if cl := h.contentLength; len(cl) > 1 {
-		for _, v := range cl[1:] {
-			if v != cl[0] {
-				return nil, fmt.Errorf("http: message cannot contain multiple Content-Length headers; got %q", cl)
-			}
-		}
-	}
-	chunked := false
-	if te := h.transferEncoding; te != nil && atLeast11 {
-		if len(te) != 1 {
-			return nil, fmt.Errorf("too many transfer encodings: %q", te)
-		}
-		if !strings.EqualFold(te[0], "chunked") {
-			return nil, fmt.Errorf("unsupported transfer encoding: %q", te[0])
-		}
-		chunked = true
-	}
-	switch {
-	case code >= 100 && code <= 199, code == 204, code == 304:
-		return nil, nil
-	case chunked:
-		return &chunkedReader{br: br}, nil
-	case len(h.contentLength) > 0:
-		if h.contentLength[0] == "" {
-			// net/http refuses it (transfer.go parseContentLength).
-			return nil, errors.New(`invalid empty Content-Length ""`)
-		}
-		n, err := strconv.ParseUint(h.contentLength[0], 10, 63)
-		if err != nil {
-			return nil, fmt.Errorf("bad Content-Length %q", h.contentLength[0])
-		}
-		return &sizedReader{r: br, left: int64(n)}, nil
-	}
-	return br, nil // until the server closes
-}
-
-// sizedReader reads a body of a known length: ending sooner is
-// io.ErrUnexpectedEOF, as net/http's body reader says.
-type sizedReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (s *sizedReader) Read(p []byte) (int, error) {
-	if s.left <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > s.left {
-		p = p[:s.left]
-	}
-	n, err := s.r.Read(p)
-	s.left -= int64(n)
-	if err == io.EOF && s.left > 0 {
-		err = io.ErrUnexpectedEOF
-	}
-	return n, err
-}
-
-// chunkedReader decodes Transfer-Encoding: chunked. Trailers are not read: the
-// connection is closed after the body anyway.
-type chunkedReader struct {
-	br   *bufio.Reader
-	left int64 // of the current chunk
-	err  error
-}
-
-func (r *chunkedReader) Read(p []byte) (int, error) {
-	for r.err == nil && r.left == 0 {
-		r.err = r.nextChunk()
-	}
-	if r.err != nil {
-		return 0, r.err
-	}
-	if int64(len(p)) > r.left {
-		p = p[:r.left]
-	}
-	n, err := r.br.Read(p)
-	r.left -= int64(n)
-	if r.left == 0 && err == nil {
-		err = r.chunkEnd()
-	}
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		r.err = err
-	}
-	return n, nil
-}
-
-// nextChunk reads a chunk-size line ("1a;ext=x"); size 0 ends the body.
-func (r *chunkedReader) nextChunk() error {
-	budget := 4096
-	line, err := readLine(r.br, &budget)
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	if err != nil {
-		if err == errHeaderTooLarge {
-			return errors.New("chunked encoding: chunk-size line too long")
-		}
-		return err
-	}
-	size, _, _ := strings.Cut(line, ";")
-	size = strings.TrimRight(size, " \t")
-	n, err := strconv.ParseUint(size, 16, 63)
-	if err != nil || size == "" || len(size) > 16 {
-		return errors.New("invalid byte in chunk length")
-	}
-	if n == 0 {
-		return io.EOF
-	}
-	r.left = int64(n)
-	return nil
-}
-
-// chunkEnd reads the CRLF after a chunk's data.
-func (r *chunkedReader) chunkEnd() error {
-	b, err := r.br.ReadByte()
-	if err == nil && b == '\r' {
-		b, err = r.br.ReadByte()
-	}
-	if err != nil {
-		return err
-	}
-	if b != '\n' {
-		return errors.New("malformed chunked encoding")
-	}
-	return nil
-}
+// isToken reports whether s is an RFC 9110 token (a header field name).
+func isToken(s string) bool { return httpwire.IsToken(s) }
