@@ -138,8 +138,7 @@ func grpcHealthCheck(ctx context.Context, addr, service string, useTLS, insecure
 		host = "localhost"
 		authority = "localhost" + addr
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := checkDialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return "", &connectError{err}
 	}

@@ -36,7 +36,10 @@ func (m *Monitor) listenHTTP() net.Listener {
 	if m.cfg.HTTPAddr == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
+	// No TCP keep-alive: four setsockopt calls per connection that lives
+	// for one request.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", m.cfg.HTTPAddr)
 	if err != nil {
 		m.log.WithError(err).WithField("addr", m.cfg.HTTPAddr).Error("cannot serve HTTP health endpoint")
 		return nil
@@ -217,11 +220,7 @@ const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
 // bytes is the whole response to req, header fields in net/http's order. A
 // response to HEAD has the Content-Length of the body it leaves out.
 func (r httpReply) bytes(req *httpwire.Request) []byte {
-	header := slices.Sorted(slices.Values(r.header))
-	if !r.noLength {
-		header = append(header, "Content-Length: "+strconv.Itoa(len(r.body)))
-	}
-	header = append(header, "Date: "+time.Now().UTC().Format(httpTimeFormat), "Connection: close")
+	slices.Sort(r.header) // in place: each reply's header is its own
 	b := make([]byte, 0, 256+len(r.body))
 	if req.HTTP10 {
 		b = append(b, "HTTP/1.0 "...)
@@ -232,11 +231,18 @@ func (r httpReply) bytes(req *httpwire.Request) []byte {
 	b = append(b, ' ')
 	b = append(b, httpwire.StatusText(r.code)...)
 	b = append(b, "\r\n"...)
-	for _, h := range header {
+	for _, h := range r.header {
 		b = append(b, h...)
 		b = append(b, "\r\n"...)
 	}
-	b = append(b, "\r\n"...)
+	if !r.noLength {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(r.body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Date: "...)
+	b = time.Now().UTC().AppendFormat(b, httpTimeFormat)
+	b = append(b, "\r\nConnection: close\r\n\r\n"...)
 	if req.Method != "HEAD" {
 		b = append(b, r.body...)
 	}
