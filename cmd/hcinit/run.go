@@ -34,21 +34,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 1 && args[0] == "help" {
 		// `hcinit help`, as `go help` and `docker help`; a command named
 		// help still runs as `hcinit -- help`.
-		supervisor.PrintUsage(stdout, checkHelp)
+		printUsage(stdout, checkHelp)
 		return 0
 	}
-	cfg, err := supervisor.Parse(args, os.Getenv)
+	cfg, err := parseArgs(args, os.Getenv)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
 		return 2
 	case cfg.Help:
-		supervisor.PrintUsage(stdout, checkHelp)
+		printUsage(stdout, checkHelp)
 		return 0
 	case cfg.Version:
 		return versionMain(nil, stdout, stderr)
 	case cfg.PrintConfig:
-		if err := supervisor.PrintConfig(stdout, cfg); err != nil {
+		if err := printConfig(stdout, cfg); err != nil {
 			fmt.Fprintf(stderr, "hcinit: print config: %v\n", err)
 			return 1
 		}

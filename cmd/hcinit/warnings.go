@@ -44,7 +44,7 @@ func configWarnings(cfg supervisor.Config) []string {
 // envWarnings names the HCINIT_ variables hcinit does not read.
 func envWarnings(environ []string) []string {
 	var warns []string
-	known := supervisor.EnvNames()
+	known := envNames()
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "HCINIT_") && !slices.Contains(known, k) {

@@ -1,4 +1,4 @@
-package supervisor
+package main
 
 import (
 	"fmt"
@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// PrintUsage writes `hcinit --help`. checkSyntax documents --check specs; it comes
+// printUsage writes `hcinit --help`. checkSyntax documents --check specs; it comes
 // from the health package so the help cannot drift from the parser.
-func PrintUsage(w io.Writer, checkSyntax string) {
+func printUsage(w io.Writer, checkSyntax string) {
 	fmt.Fprint(w, `hcinit — a PID-1 supervisor with health checks for unmodified applications
 
 Usage:
@@ -65,12 +65,12 @@ TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP, TINI_VERBOSITY, DUMB_INIT_SETSID=0 are
 accepted with their meaning there.
 
 `)
-	fmt.Fprint(w, ConfigSyntax+"\n")
+	fmt.Fprint(w, configSyntax+"\n")
 	fmt.Fprint(w, checkSyntax)
 }
 
-// ConfigSyntax documents --config for `hcinit --help`.
-const ConfigSyntax = `CONFIG FILE (--config FILE or HCINIT_CONFIG=FILE; YAML, and so JSON too):
+// configSyntax documents --config for `hcinit --help`.
+const configSyntax = `CONFIG FILE (--config FILE or HCINIT_CONFIG=FILE; YAML, and so JSON too):
   Keys are the long option names (interval: 5s, on-unhealthy: restart,
   rewrite: [USR1:TERM], map-exit: [143]), plus command (a list: the command
   when none follows the options) and checks (a list; each entry a one-line

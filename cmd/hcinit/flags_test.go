@@ -1,4 +1,4 @@
-package supervisor_test
+package main
 
 import (
 	"fmt"
@@ -67,7 +67,7 @@ func TestEnvTwins(t *testing.T) {
 				}
 				return ""
 			}
-			cfg, err := supervisor.Parse([]string{"app"}, getenv)
+			cfg, err := parseArgs([]string{"app"}, getenv)
 			if tc.field == nil {
 				if err == nil {
 					t.Fatalf("%s=%s: no error", tc.envName, tc.envValue)
@@ -80,7 +80,7 @@ func TestEnvTwins(t *testing.T) {
 			if have := tc.field(cfg); have != tc.fromEnv {
 				t.Errorf("%s=%s: have %v, want %v", tc.envName, tc.envValue, have, tc.fromEnv)
 			}
-			cfg, err = supervisor.Parse(append(slices.Clone(tc.flag), "app"), getenv)
+			cfg, err = parseArgs(append(slices.Clone(tc.flag), "app"), getenv)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +106,7 @@ func TestRepeatable(t *testing.T) {
 		return ""
 	}
 	// Only the environment: every ';'- or newline-separated value counts.
-	cfg, err := supervisor.Parse([]string{"app"}, getenv)
+	cfg, err := parseArgs([]string{"app"}, getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestRepeatable(t *testing.T) {
 
 	// The explicit option wins: given on the command line, a repeatable
 	// option replaces its environment twin instead of adding to it.
-	cfg, err = supervisor.Parse([]string{"-e", "6", "-r", "HUP:USR2", "--check", "process", "app"}, getenv)
+	cfg, err = parseArgs([]string{"-e", "6", "-r", "HUP:USR2", "--check", "process", "app"}, getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestRepeatable(t *testing.T) {
 // TestDefaults: with nothing given, TERM and INT stop, and the grace is the
 // orchestrator's (no --stop-timeout of hcinit's own).
 func TestDefaults(t *testing.T) {
-	cfg, err := supervisor.Parse([]string{"app"}, func(string) string { return "" })
+	cfg, err := parseArgs([]string{"app"}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestBadDurations(t *testing.T) {
 		{[]string{"--restart-delay", "50ms"}, "--restart-delay"},
 	} {
 		args := append(tc.args, "app")
-		cfg, err := supervisor.Parse(args, noEnv)
+		cfg, err := parseArgs(args, noEnv)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%q): have %v (stop timeout %s, restart delay %s), want an error with %q",
 				args, err, cfg.StopTimeout, cfg.RestartDelay, tc.want)
@@ -194,11 +194,11 @@ func TestBadDurations(t *testing.T) {
 		}
 		return ""
 	}
-	if _, err := supervisor.Parse([]string{"app"}, env); err == nil {
+	if _, err := parseArgs([]string{"app"}, env); err == nil {
 		t.Error("HCINIT_STOP_TIMEOUT=inf accepted")
 	}
 	// The smallest delay still allowed, and plain seconds.
-	cfg, err := supervisor.Parse([]string{"--restart-delay", "0.1", "--stop-timeout", "1.5", "app"}, noEnv)
+	cfg, err := parseArgs([]string{"--restart-delay", "0.1", "--stop-timeout", "1.5", "app"}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestBadAddresses(t *testing.T) {
 		{[]string{"--socket", "/run/a.sock," + long}, "107 bytes"},
 		{[]string{"--socket", "@hcinit-x,/tmp/h.sock"}, ""},
 	} {
-		_, err := supervisor.Parse(append(tc.args, "app"), noEnv)
+		_, err := parseArgs(append(tc.args, "app"), noEnv)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("Parse(%q): %v, want it accepted", tc.args, err)
@@ -239,7 +239,7 @@ func TestBadAddresses(t *testing.T) {
 // a separator.
 func TestEnvCheckEscapedSeparator(t *testing.T) {
 	env := map[string]string{"HCINIT_CHECK": `exec=/bin/sh -c 'a\; b',name=x;process`}
-	c, err := supervisor.Parse([]string{"app"}, func(k string) string { return env[k] })
+	c, err := parseArgs([]string{"app"}, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package supervisor
+package main
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wisdom-oss/go-healthcheck/supervisor"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
@@ -54,11 +55,11 @@ checks:
 
 func TestConfigFile(t *testing.T) {
 	path := writeConfig(t, sampleConfig)
-	c, err := Parse([]string{"--config", path}, envOf(nil))
+	c, err := parseArgs([]string{"--config", path}, envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Interval != 2*time.Second || c.Retries != 5 || c.OnUnhealthy != OnUnhealthyRestart || !c.SingleChild ||
+	if c.Interval != 2*time.Second || c.Retries != 5 || c.OnUnhealthy != supervisor.OnUnhealthyRestart || !c.SingleChild ||
 		c.Rewrite[unix.SIGUSR1] != unix.SIGTERM || !c.MapToZero[143] {
 		t.Errorf("settings: %+v", c)
 	}
@@ -82,7 +83,7 @@ func TestConfigFile(t *testing.T) {
 
 	// A JSON document is YAML too.
 	jpath := writeConfig(t, `{"interval": "3s", "checks": [{"type": "tcp", "addr": "127.0.0.1:5432"}], "command": ["/app"]}`)
-	c, err = Parse([]string{"--config", jpath}, envOf(nil))
+	c, err = parseArgs([]string{"--config", jpath}, envOf(nil))
 	if err != nil || c.Interval != 3*time.Second || len(c.Specs) != 1 || c.Specs[0].Addr != "127.0.0.1:5432" {
 		t.Errorf("JSON config: %+v, %v", c, err)
 	}
@@ -111,7 +112,7 @@ func TestConfigPrecedence(t *testing.T) {
 		{"defaults without a file", []string{"/bin/x"}, nil, 10 * time.Second, 3, 0, 0, "/bin/x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Parse(tc.args, envOf(tc.env))
+			c, err := parseArgs(tc.args, envOf(tc.env))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,11 +128,11 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 	// --print-config is a command, not a setting: no environment twin turns
 	// a running hcinit into a printer.
-	if c, err := Parse([]string{"/bin/x"}, envOf(map[string]string{"HCINIT_PRINT_CONFIG": "true"})); err != nil || c.PrintConfig {
+	if c, err := parseArgs([]string{"/bin/x"}, envOf(map[string]string{"HCINIT_PRINT_CONFIG": "true"})); err != nil || c.PrintConfig {
 		t.Errorf("HCINIT_PRINT_CONFIG=true: print %v, %v", c.PrintConfig, err)
 	}
 	// Lists: a --rewrite replaces the file's rewrites.
-	c, err := Parse([]string{"--config", path, "--rewrite", "HUP:TERM"}, envOf(nil))
+	c, err := parseArgs([]string{"--config", path, "--rewrite", "HUP:TERM"}, envOf(nil))
 	if err != nil || len(c.Rewrite) != 1 || c.Rewrite[unix.SIGHUP] != unix.SIGTERM {
 		t.Errorf("rewrite: %v, %v", c.Rewrite, err)
 	}
@@ -153,7 +154,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"- a\n- b\n", "line 1: want a mapping of settings"},
 		{"interval: [\n", "config "},
 	} {
-		_, err := Parse([]string{"--config", writeConfig(t, tc.text), "/bin/true"}, envOf(nil))
+		_, err := parseArgs([]string{"--config", writeConfig(t, tc.text), "/bin/true"}, envOf(nil))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("config %q: have error %v, want %q", tc.text, err, tc.want)
 		}
@@ -161,7 +162,7 @@ func TestConfigFileErrors(t *testing.T) {
 			t.Errorf("config %q: error shows a password: %v", tc.text, err)
 		}
 	}
-	if _, err := Parse([]string{"--config", "/nonexistent/hcinit.yaml", "/bin/true"}, envOf(nil)); err == nil ||
+	if _, err := parseArgs([]string{"--config", "/nonexistent/hcinit.yaml", "/bin/true"}, envOf(nil)); err == nil ||
 		!strings.Contains(err.Error(), "/nonexistent/hcinit.yaml") {
 		t.Errorf("missing file: %v", err)
 	}
@@ -171,12 +172,12 @@ func TestConfigFileErrors(t *testing.T) {
 // with secrets redacted.
 func TestPrintConfig(t *testing.T) {
 	path := writeConfig(t, strings.Replace(sampleConfig, "http://127.0.0.1:8080/healthz", "http://probe:hunter2@127.0.0.1:8080/healthz", 1))
-	c, err := Parse([]string{"--config", path, "--retries", "9", "--print-config"}, envOf(map[string]string{"HCINIT_TIMEOUT": "7s"}))
+	c, err := parseArgs([]string{"--config", path, "--retries", "9", "--print-config"}, envOf(map[string]string{"HCINIT_TIMEOUT": "7s"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := PrintConfig(&out, c); err != nil {
+	if err := printConfig(&out, c); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -191,7 +192,7 @@ func TestPrintConfig(t *testing.T) {
 		}
 	}
 	// Read back (with the redacted secrets), it is the same configuration.
-	back, err := Parse([]string{"--config", writeConfig(t, text)}, envOf(nil))
+	back, err := parseArgs([]string{"--config", writeConfig(t, text)}, envOf(nil))
 	if err != nil {
 		t.Fatalf("--print-config output does not parse: %v\n%s", err, text)
 	}

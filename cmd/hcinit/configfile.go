@@ -1,4 +1,4 @@
-package supervisor
+package main
 
 // --config FILE: the settings of the command line in a YAML file (a JSON
 // document is YAML too), for what one-line flags express badly: several checks,
@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+	"github.com/wisdom-oss/go-healthcheck/supervisor"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
@@ -80,7 +81,7 @@ func configError(path string, n *yaml.Node, format string, a ...any) error {
 
 // loadConfigFile applies the file at path to c. Unknown keys, wrong types and
 // invalid values are errors naming the line.
-func loadConfigFile(c *Config, path string, opts []option) error {
+func loadConfigFile(c *supervisor.Config, path string, opts []option) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -172,7 +173,7 @@ func stringList(n *yaml.Node) ([]string, error) {
 
 // applyFileOption sets one option from a YAML value, through the option's own
 // parser: the file accepts exactly what the flag accepts.
-func applyFileOption(c *Config, o option, v *yaml.Node) error {
+func applyFileOption(c *supervisor.Config, o option, v *yaml.Node) error {
 	if slices.Contains(listOptions, o.long) {
 		vals := []string{v.Value}
 		if v.Kind == yaml.SequenceNode {
@@ -318,7 +319,7 @@ func header(n *yaml.Node) (health.Header, error) {
 
 // resetLists drops the file's value of each list option that the environment
 // or the command line gives: a list is one setting, replaced whole.
-func resetLists(c *Config, opts []option, given map[string]bool, getenv func(string) string) {
+func resetLists(c *supervisor.Config, opts []option, given map[string]bool, getenv func(string) string) {
 	for _, o := range opts {
 		if !slices.Contains(listOptions, o.long) || !given[o.long] && getenv(o.envName()) == "" {
 			continue
@@ -345,9 +346,9 @@ func sensitiveHeader(name string) bool {
 	return false
 }
 
-// PrintConfig writes the effective configuration as a config file would hold
+// printConfig writes the effective configuration as a config file would hold
 // it, with secrets redacted (a URL's password, sensitive header values).
-func PrintConfig(w io.Writer, c Config) error {
+func printConfig(w io.Writer, c supervisor.Config) error {
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	add := func(key string, v *yaml.Node) { root.Content = append(root.Content, str(key), v) }
 	dur := func(d time.Duration) *yaml.Node { return str(d.String()) }

@@ -1,0 +1,524 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/duration"
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+	"github.com/wisdom-oss/go-healthcheck/supervisor"
+)
+
+// minRestartDelay keeps a crash loop from spinning.
+const minRestartDelay = 100 * time.Millisecond
+
+// option is one command-line option with its environment twin.
+type option struct {
+	long  string
+	short byte   // 0 when none
+	arg   string // "" for a switch
+	help  string
+	set   func(c *supervisor.Config, v string) error
+	env   []string // extra environment names (tini's, dumb-init's)
+}
+
+func (o option) envName() string {
+	return "HCINIT_" + strings.ToUpper(strings.ReplaceAll(o.long, "-", "_"))
+}
+
+// options is the table both the parser and the usage text are built from.
+func options() []option {
+	d := supervisor.Defaults() // each default is written once, there
+	return []option{
+		{long: "check", arg: "SPEC", help: "add a health check (repeatable; see CHECKS below)",
+			set: func(c *supervisor.Config, v string) error { c.Checks = append(c.Checks, v); return nil }},
+		{long: "interval", arg: "D", help: "time between checks (default " + d.Interval.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.Interval })},
+		{long: "timeout", arg: "D", help: "time one check may take (default " + d.Timeout.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.Timeout })},
+		{long: "start-period", arg: "D", help: "failures starting inside it do not count (default 0)", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.StartPeriod })},
+		{long: "start-interval", arg: "D", help: "time between checks while starting, inside the start period (default " + d.StartInterval.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.StartInterval })},
+		{long: "retries", arg: "N", help: "consecutive failures that make a check unhealthy (default " + strconv.Itoa(d.Retries) + ")", set: intOpt(1, func(c *supervisor.Config) *int { return &c.Retries })},
+		{long: "success-threshold", arg: "N", help: "consecutive successes before a check counts as ready (default " + strconv.Itoa(d.SuccessThreshold) + ")", set: intOpt(1, func(c *supervisor.Config) *int { return &c.SuccessThreshold })},
+		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when a live-level check turns unhealthy (default none)",
+			set: func(c *supervisor.Config, v string) error {
+				switch v {
+				case supervisor.OnUnhealthyNone, supervisor.OnUnhealthyRestart, supervisor.OnUnhealthyExit:
+					c.OnUnhealthy = v
+					return nil
+				}
+				return fmt.Errorf("want none, restart or exit, have %q", v)
+			}},
+		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.Watchdog })},
+		{long: "watchdog-signal", arg: "SIG", help: "send SIG to the main process when the watchdog expires (systemd's WatchdogSignal=, e.g. ABRT for a core dump; default none)",
+			set: func(c *supervisor.Config, v string) error {
+				s, err := sigs.Parse(v)
+				c.WatchdogSignal = s
+				return err
+			}},
+		{long: "notify-access", arg: "WHO", help: "whose sd_notify messages count: main (the main process, default), exec (any process hcinit started) or all (systemd's NotifyAccess=)",
+			set: func(c *supervisor.Config, v string) error {
+				switch v = strings.ToLower(v); v {
+				case "main", "exec", "all":
+					c.NotifyAccess = v
+					return nil
+				}
+				return fmt.Errorf("want main, exec or all, have %q", v)
+			}},
+		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081)",
+			set: func(c *supervisor.Config, v string) error {
+				if err := checkTCPAddr(v); err != nil {
+					return err
+				}
+				c.HTTPAddr = v
+				return nil
+			}},
+		{long: "http-details", help: "also serve check outputs (response bodies, exec output) on --http; by default only the health socket has them",
+			set: func(c *supervisor.Config, v string) error { c.HTTPDetails = true; return nil }},
+		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list is tried in order)",
+			set: func(c *supervisor.Config, v string) error {
+				for _, a := range strings.Split(v, ",") {
+					if len(a) > maxSocketPath {
+						return fmt.Errorf("socket address %q is longer than %d bytes (the kernel's limit)", a, maxSocketPath)
+					}
+				}
+				c.Socket = v
+				return nil
+			}},
+		{long: "stop-signal", arg: "SIG", help: "signal the child gets in place of TERM, and when hcinit stops it itself (default TERM)",
+			set: func(c *supervisor.Config, v string) error {
+				s, err := sigs.Parse(v)
+				if err == nil && s == 0 {
+					err = fmt.Errorf("signal 0 cannot stop anything")
+				}
+				c.StopSignal = s
+				return err
+			}},
+		{long: "stop-triggers", arg: "SIGS", help: "signals that start the stop sequence, comma-separated (default TERM,INT); any other signal is only forwarded",
+			set: func(c *supervisor.Config, v string) error {
+				var list []unix.Signal
+				for _, f := range strings.Split(v, ",") {
+					s, err := sigs.Parse(f)
+					if err != nil {
+						return err
+					}
+					if !sigs.IsForwardable(s) || s == unix.SIGPIPE {
+						return fmt.Errorf("hcinit cannot act on %s", sigs.Name(s))
+					}
+					if !slices.Contains(list, s) {
+						list = append(list, s)
+					}
+				}
+				c.StopTriggers = list
+				return nil
+			}},
+		{long: "stop-timeout", arg: "D", help: "kill everything left D after the stop signal (default 0: never; the orchestrator's grace decides)", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.StopTimeout })},
+		{long: "drain-delay", arg: "D", help: "on a stop trigger, report not ready for D before forwarding the stop signal; it counts against the orchestrator's grace (default 0)", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.DrainDelay })},
+		{long: "single-child", short: 'c', help: "signal only the child, not its process group (dumb-init -c)",
+			env: []string{"DUMB_INIT_SETSID"},
+			set: func(c *supervisor.Config, v string) error { c.SingleChild = true; return nil }},
+		{long: "kill-group", short: 'g', help: "signal the child's process group (the default; tini -g)",
+			env: []string{"TINI_KILL_PROCESS_GROUP"},
+			set: func(c *supervisor.Config, v string) error { c.SingleChild = false; return nil }},
+		{long: "rewrite", short: 'r', arg: "FROM:TO", help: "forward signal FROM as TO; TO 0 drops it (repeatable; dumb-init -r)",
+			set: func(c *supervisor.Config, v string) error {
+				from, to, ok := strings.Cut(v, ":")
+				if !ok {
+					return fmt.Errorf("want FROM:TO, have %q", v)
+				}
+				f, err := sigs.Parse(from)
+				if err != nil {
+					return err
+				}
+				t, err := sigs.Parse(to)
+				if err != nil {
+					return err
+				}
+				if f == 0 {
+					return fmt.Errorf("cannot rewrite signal 0")
+				}
+				c.Rewrite[f] = t
+				return nil
+			}},
+		{long: "map-exit", short: 'e', arg: "CODE", help: "exit 0 when the child exits with CODE (repeatable; tini -e)",
+			set: func(c *supervisor.Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil || n < 0 || n > 255 {
+					return fmt.Errorf("want an exit code 0..255, have %q", v)
+				}
+				c.MapToZero[n] = true
+				return nil
+			}},
+		{long: "subreaper", short: 's', help: "register as child subreaper (automatic when not PID 1; tini -s)",
+			env: []string{"TINI_SUBREAPER"},
+			set: func(c *supervisor.Config, v string) error { c.Subreaper = true; return nil }},
+		{long: "pdeath-signal", short: 'p', arg: "SIG", help: "signal hcinit receives when its parent dies (tini -p)",
+			set: func(c *supervisor.Config, v string) error {
+				s, err := sigs.Parse(v)
+				c.PdeathSig = s
+				return err
+			}},
+		{long: "verbose", short: 'v', help: "more logging; repeat for more (tini -v, dumb-init -v)",
+			env: []string{"TINI_VERBOSITY"},
+			set: func(c *supervisor.Config, v string) error {
+				if v == "" {
+					if c.Verbosity < 1 {
+						c.Verbosity = 1
+					}
+					c.Verbosity++
+					return nil
+				}
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 {
+					return fmt.Errorf("want a verbosity 0..3, have %q", v)
+				}
+				c.Verbosity = n
+				return nil
+			}},
+		{long: "warn-zombies", short: 'w', help: "log a warning for every orphan reaped (tini -w)",
+			set: func(c *supervisor.Config, v string) error { c.WarnZombies = true; return nil }},
+		{long: "user", arg: "USER[:GROUP]", help: "run the child (and exec checks) as USER, by name or number",
+			set: func(c *supervisor.Config, v string) error { c.User = v; return nil }},
+		{long: "pidfile", arg: "PATH", help: "the child daemonizes: supervise the pid it writes to PATH",
+			set: func(c *supervisor.Config, v string) error { c.Pidfile = v; return nil }},
+		{long: "restart", arg: "POLICY", help: "no, on-failure or always: restart the child when it exits (default no)",
+			set: func(c *supervisor.Config, v string) error {
+				switch v {
+				case supervisor.RestartNo, supervisor.RestartOnFailure, supervisor.RestartAlways:
+					c.Restart = v
+					return nil
+				}
+				return fmt.Errorf("want no, on-failure or always, have %q", v)
+			}},
+		{long: "restart-delay", arg: "D", help: "first delay before a restart, doubled each time (default " + d.RestartDelay.String() + ", at least " + minRestartDelay.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.RestartDelay })},
+		{long: "restart-max-delay", arg: "D", help: "longest delay before a restart (default " + d.RestartMaxDelay.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.RestartMaxDelay })},
+		{long: "log-level", arg: "LEVEL", help: "error, warn, info or debug (default " + d.LogLevel + ")",
+			set: func(c *supervisor.Config, v string) error {
+				switch v = strings.ToLower(v); v {
+				case "error", "warn", "warning", "info", "debug", "trace":
+					c.LogLevel = v
+					return nil
+				}
+				return fmt.Errorf("want error, warn, info or debug, have %q", v)
+			}},
+		{long: "log-format", arg: "FORMAT", help: "text or json (default " + d.LogFormat + ")",
+			set: func(c *supervisor.Config, v string) error {
+				if v = strings.ToLower(v); v != "text" && v != "json" {
+					return fmt.Errorf("want text or json, have %q", v)
+				}
+				c.LogFormat = v
+				return nil
+			}},
+		{long: "config", arg: "FILE", help: "read settings from a YAML (or JSON) file; the environment and the command line override it (see CONFIG FILE below)",
+			set: func(c *supervisor.Config, v string) error { c.ConfigFile = v; return nil }},
+		{long: "print-config", help: "print the effective configuration (file, environment, command line; secrets redacted) as YAML and exit",
+			set: func(c *supervisor.Config, v string) error { c.PrintConfig = true; return nil }},
+		{long: "help", short: 'h', help: "print this help and exit",
+			set: func(c *supervisor.Config, v string) error { c.Help = true; return nil }},
+		{long: "version", short: 'V', help: "print the version and exit",
+			set: func(c *supervisor.Config, v string) error { c.Version = true; return nil }},
+	}
+}
+
+// maxSocketPath is sun_path's 108 bytes less the terminating NUL.
+const maxSocketPath = 107
+
+// checkTCPAddr accepts HOST:PORT, :PORT and [V6]:PORT with a port of 0..65535.
+func checkTCPAddr(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT or :PORT, have %q", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("want a port 0..65535, have %q", port)
+	}
+	return nil
+}
+
+func durationOpt(field func(*supervisor.Config) *time.Duration) func(*supervisor.Config, string) error {
+	return func(c *supervisor.Config, v string) error {
+		d, err := duration.Parse(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func intOpt(min int, field func(*supervisor.Config) *int) func(*supervisor.Config, string) error {
+	return func(c *supervisor.Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < min {
+			return fmt.Errorf("want a whole number ≥ %d, have %q", min, v)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// parseArgs reads the environment (through getenv) and then args; an explicit flag
+// wins over its environment twin. Parsing stops at "--" or at the first argument
+// that is not an option, which starts the command, as in tini and dumb-init.
+func parseArgs(args []string, getenv func(string) string) (supervisor.Config, error) {
+	c := supervisor.Defaults()
+	opts := options()
+	// A repeatable option given on the command line replaces its environment
+	// twin instead of adding to it: an explicit option wins.
+	given := givenOptions(args, opts)
+	// One precedence rule: the command line beats the environment, which beats
+	// the config file, which beats the defaults. A list (checks, rewrite,
+	// map-exit) is one setting: a higher source replaces it whole.
+	if path := configPath(args, opts, getenv); path != "" {
+		if err := loadConfigFile(&c, path, opts); err != nil {
+			return c, err
+		}
+		resetLists(&c, opts, given, getenv)
+	}
+	if err := applyEnv(&c, opts, func(name string) string {
+		for _, o := range opts {
+			if given[o.long] && (name == o.envName() || slices.Contains(o.env, name)) {
+				return ""
+			}
+		}
+		return getenv(name)
+	}); err != nil {
+		return c, err
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if len(args[i+1:]) > 0 || len(c.Command) == 0 {
+				c.Command = args[i+1:]
+			}
+			return c, validate(c)
+		case strings.HasPrefix(a, "--"):
+			name, val, hasVal := strings.Cut(a[2:], "=")
+			o, ok := findLong(opts, name)
+			if !ok {
+				return c, fmt.Errorf("unknown option --%s", name)
+			}
+			if o.arg != "" && !hasVal {
+				if i+1 >= len(args) {
+					return c, fmt.Errorf("option --%s needs a value (%s)", name, o.arg)
+				}
+				i++
+				val = args[i]
+			} else if o.arg == "" && hasVal {
+				return c, fmt.Errorf("option --%s takes no value", name)
+			}
+			if err := o.set(&c, val); err != nil {
+				return c, fmt.Errorf("option --%s: %w", name, err)
+			}
+		case len(a) > 1 && a[0] == '-':
+			// A cluster of short options, getopt style: -sg, -e143, -e 143, -vvv.
+			for j := 1; j < len(a); j++ {
+				o, ok := findShort(opts, a[j])
+				if !ok {
+					return c, fmt.Errorf("unknown option -%c", a[j])
+				}
+				if o.arg == "" {
+					if err := o.set(&c, ""); err != nil {
+						return c, fmt.Errorf("option -%c: %w", a[j], err)
+					}
+					continue
+				}
+				val := a[j+1:]
+				if val == "" {
+					if i+1 >= len(args) {
+						return c, fmt.Errorf("option -%c needs a value (%s)", a[j], o.arg)
+					}
+					i++
+					val = args[i]
+				}
+				if err := o.set(&c, val); err != nil {
+					return c, fmt.Errorf("option -%c: %w", a[j], err)
+				}
+				break
+			}
+		default:
+			c.Command = args[i:]
+			return c, validate(c)
+		}
+	}
+	return c, validate(c)
+}
+
+// givenOptions names the options args sets before the command starts.
+func givenOptions(args []string, opts []option) map[string]bool {
+	given := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" || len(a) < 2 || a[0] != '-':
+			return given
+		case strings.HasPrefix(a, "--"):
+			name, _, hasVal := strings.Cut(a[2:], "=")
+			if o, ok := findLong(opts, name); ok {
+				given[o.long] = true
+				if o.arg != "" && !hasVal {
+					i++
+				}
+			}
+		default:
+			for j := 1; j < len(a); j++ {
+				o, ok := findShort(opts, a[j])
+				if !ok {
+					break
+				}
+				given[o.long] = true
+				if o.arg != "" {
+					if j == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+		}
+	}
+	return given
+}
+
+func validate(c supervisor.Config) error {
+	if c.Help || c.Version || c.PrintConfig {
+		return nil
+	}
+	if len(c.Command) == 0 {
+		return errors.New("no command given: usage is hcinit [OPTION...] [--] COMMAND [ARG...]")
+	}
+	if c.Command[0] == "" {
+		return errors.New("empty command name")
+	}
+	if c.RestartDelay < minRestartDelay {
+		return fmt.Errorf("--restart-delay %s is below %s: a crashing child would spin", c.RestartDelay, minRestartDelay)
+	}
+	if c.RestartMaxDelay < c.RestartDelay {
+		return fmt.Errorf("--restart-max-delay %s is shorter than --restart-delay %s", c.RestartMaxDelay, c.RestartDelay)
+	}
+	return nil
+}
+
+func findLong(opts []option, name string) (option, bool) {
+	for _, o := range opts {
+		if o.long == name {
+			return o, true
+		}
+	}
+	return option{}, false
+}
+
+func findShort(opts []option, b byte) (option, bool) {
+	for _, o := range opts {
+		if o.short != 0 && o.short == b {
+			return o, true
+		}
+	}
+	return option{}, false
+}
+
+// applyEnv applies HCINIT_* twins and the peers' variables. Repeatable options
+// take several values separated by newlines or ';' (a check spec contains commas).
+func applyEnv(c *supervisor.Config, opts []option, getenv func(string) string) error {
+	for _, o := range opts {
+		if o.long == "help" || o.long == "version" || o.long == "print-config" {
+			continue
+		}
+		for _, name := range o.env {
+			v := getenv(name)
+			if v == "" {
+				continue
+			}
+			if err := applyPeerEnv(c, o, name, v); err != nil {
+				return fmt.Errorf("environment %s: %w", name, err)
+			}
+		}
+		name := o.envName()
+		v := getenv(name)
+		if v == "" {
+			continue
+		}
+		if o.arg == "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("environment %s: want true or false, have %q", name, v)
+			}
+			if b {
+				if err := o.set(c, ""); err != nil {
+					return fmt.Errorf("environment %s: %w", name, err)
+				}
+			}
+			continue
+		}
+		vals := []string{v}
+		switch o.long {
+		case "check", "rewrite", "map-exit":
+			vals = splitEnvList(v)
+		}
+		for _, one := range vals {
+			if err := o.set(c, strings.TrimSpace(one)); err != nil {
+				return fmt.Errorf("environment %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// applyPeerEnv maps tini's and dumb-init's variables onto our options.
+func applyPeerEnv(c *supervisor.Config, o option, name, v string) error {
+	switch name {
+	case "TINI_SUBREAPER", "TINI_KILL_PROCESS_GROUP":
+		// tini: any value, even empty-but-set, turns it on; we see only non-empty.
+		return o.set(c, "")
+	case "DUMB_INIT_SETSID":
+		if v == "0" {
+			c.SingleChild = true
+		}
+		return nil
+	case "TINI_VERBOSITY":
+		return o.set(c, v)
+	}
+	return nil
+}
+
+// splitEnvList splits a repeatable option's environment value on newlines and
+// ';'. "\\;" is a literal ';' (a check spec may need one: exec=sh -c 'a\\; b').
+func splitEnvList(v string) []string {
+	var out []string
+	var cur strings.Builder
+	flush := func() {
+		if s := strings.TrimSpace(cur.String()); s != "" {
+			out = append(out, s)
+		}
+		cur.Reset()
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && i+1 < len(v) && v[i+1] == ';':
+			cur.WriteByte(';')
+			i++
+		case c == '\n' || c == ';':
+			flush()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	flush()
+	return out
+}
+
+// envNames lists the environment variables hcinit reads for its options:
+// every HCINIT_* twin and the peers' (tini's, dumb-init's).
+func envNames() []string {
+	var names []string
+	for _, o := range options() {
+		names = append(names, o.envName())
+		names = append(names, o.env...)
+	}
+	return names
+}
