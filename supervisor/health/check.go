@@ -99,7 +99,7 @@ func (m *Monitor) loop(c *check) {
 func (m *Monitor) nextDelay(c *check) (time.Duration, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.childActive {
+	if !m.child.active {
 		return 0, false
 	}
 	if c.runNow {
@@ -174,7 +174,7 @@ type change struct {
 func (m *Monitor) apply(c *check, gen int, r Result, fatal bool) (change, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if gen != m.gen || !m.childActive {
+	if gen != m.gen || !m.child.active {
 		return change{}, false
 	}
 	ch := change{before: c.st.status, prev: m.overall}

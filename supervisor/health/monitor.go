@@ -98,23 +98,16 @@ type Monitor struct {
 	cancel  context.CancelFunc
 	created time.Time
 
-	mu          sync.Mutex
-	checks      []*check
-	gen         int  // child generation; results of an older one are dropped
-	settled     bool // Settled was called
-	genCtx      context.Context
-	genCancel   context.CancelFunc // ends the runs (and exec probes) of this generation
-	childPID    int
-	childStart  time.Time
-	childActive bool
-	childExited bool
-	exitCode    int
-	stopping    bool
-	restarts    int       // child starts that followed an exit
-	exitReason  string    // why the child is about to be reported gone (ChildExitReason)
-	lastExit    *ExitInfo // how the child last ended
-	running     bool      // check loops are started for new checks
-	overall     State
+	mu         sync.Mutex
+	checks     []*check
+	gen        int  // child generation; results of an older one are dropped
+	settled    bool // Settled was called
+	genCtx     context.Context
+	genCancel  context.CancelFunc // ends the runs (and exec probes) of this generation
+	child      childView          // the child's life, as the supervisor reported it
+	exitReason string             // why the child is about to be reported gone (ChildExitReason)
+	running    bool               // check loops are started for new checks
+	overall    State
 
 	wg        sync.WaitGroup
 	unhealthy chan struct{}
@@ -594,12 +587,12 @@ func (m *Monitor) ChildStarted(pid int) {
 		m.genCancel()
 	}
 	m.genCtx, m.genCancel = context.WithCancel(m.ctx)
-	m.childPID = pid
-	m.childStart = now
-	if m.lastExit != nil {
-		m.restarts++ // not a daemon adopted from a pid file after its launcher
+	m.child.pid = pid
+	m.child.started = now
+	if m.child.lastExit != nil {
+		m.child.restarts++ // not a daemon adopted from a pid file after its launcher
 	}
-	m.childActive, m.childExited, m.stopping = true, false, false
+	m.child.active, m.child.exited, m.child.stopping = true, false, false
 	for _, c := range m.checks {
 		c.st.reset()
 		c.since = now
@@ -626,12 +619,12 @@ func (m *Monitor) ChildStarted(pid int) {
 // does not send on Unhealthy: the supervisor already knows.
 func (m *Monitor) ChildExited(code int) {
 	m.mu.Lock()
-	m.childActive, m.childExited, m.exitCode = false, true, code
+	m.child.active, m.child.exited, m.child.exitCode = false, true, code
 	reason := m.exitReason
 	if reason == "" {
 		reason = "exited"
 	}
-	m.lastExit, m.exitReason = &ExitInfo{Code: code, Reason: reason, Time: time.Now()}, ""
+	m.child.lastExit, m.exitReason = &ExitInfo{Code: code, Reason: reason, Time: time.Now()}, ""
 	if m.genCancel != nil {
 		// A probe still running (an exec check and its process group) would
 		// keep hcinit's process tree, and so hcinit, alive for the grace.
@@ -658,7 +651,7 @@ func (m *Monitor) ChildExitReason(reason string) {
 // until the next ChildStarted.
 func (m *Monitor) Stopping() {
 	m.mu.Lock()
-	m.stopping = true
+	m.child.stopping = true
 	m.mu.Unlock()
 	m.log.Debug("not ready: stopping")
 }
@@ -677,10 +670,10 @@ func (m *Monitor) Status() Status {
 func (m *Monitor) pid() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.childActive {
+	if !m.child.active {
 		return 0
 	}
-	return m.childPID
+	return m.child.pid
 }
 
 // statusLocked computes overall health, liveness and readiness from the checks.
@@ -717,9 +710,7 @@ func (m *Monitor) statusLockedFor(details bool) Status {
 	if m.notify != nil {
 		notify = m.notify.snapshot()
 	}
-	child := childView{pid: m.childPID, started: m.childStart, active: m.childActive, exited: m.childExited,
-		exitCode: m.exitCode, stopping: m.stopping, restarts: m.restarts, lastExit: m.lastExit}
-	return status(views, child, notify, time.Now(), details)
+	return status(views, m.child, notify, time.Now(), details)
 }
 
 // replyFrom is the reply to word given the status st.

@@ -493,8 +493,8 @@ func (m *Monitor) newMainPID(pid int) {
 	m.log.WithField("pid", pid).Info("new main process (MAINPID=)")
 	m.cfg.MainPID(pid)
 	m.mu.Lock()
-	if m.childActive {
-		m.childPID = pid
+	if m.child.active {
+		m.child.pid = pid
 	}
 	m.mu.Unlock()
 }

@@ -34,7 +34,7 @@ func bare(t *testing.T, cfg Config) *Monitor {
 // setChild makes pid the running child the probes look at.
 func setChild(m *Monitor, pid int) {
 	m.mu.Lock()
-	m.childPID, m.childActive = pid, true
+	m.child.pid, m.child.active = pid, true
 	m.mu.Unlock()
 }
 
