@@ -5,6 +5,11 @@
 // Supervisor is the child actor of hcinit's run.Group (cmd/hcinit/run.go); the
 // reaper, its sibling there, is the only caller of wait4. The child runs in its
 // own process group with hcinit's own stdin, stdout and stderr.
+//
+// Files: child.go is the actor (its phases and one handler per event, no
+// system call); signals.go, start.go and daemon.go are what it does to
+// processes (kill(2), the fork through reaper.Exec, --pidfile and MAINPID=
+// adoption), reached through the processes interface.
 package supervisor
 
 import (
@@ -58,8 +63,9 @@ const ownStopTimeout = 10 * time.Second
 // process in uninterruptible sleep must not keep PID 1 alive for ever.
 const afterKill = 5 * time.Second
 
-// Supervisor is the child actor and the state its helpers share. Build it with
-// New, run it with Run, stop it with Interrupt.
+// Supervisor is the child actor as the group sees it (New, Run, Interrupt) and
+// the real processes behind it: the supervised pid and process group that
+// signals go to, shared with MAINPID= and --pidfile adoption under mu.
 type Supervisor struct {
 	cfg      Config
 	log      *logrus.Logger

@@ -52,13 +52,18 @@ func start(t *testing.T, cfg Config) *harness {
 // runGroup runs the reaper and the child actor as cmd/hcinit's group does,
 // and returns the exit status.
 func runGroup(t *testing.T, cfg Config, sigs <-chan os.Signal, log *logrus.Logger) int {
+	return runGroupWith(t, cfg, sigs, log, nil)
+}
+
+// runGroupWith is runGroup with a health side.
+func runGroupWith(t *testing.T, cfg Config, sigs <-chan os.Signal, log *logrus.Logger, obs Observer) int {
 	id, err := ResolveUser(cfg.User)
 	if err != nil {
 		t.Error(err)
 		return -1
 	}
 	r := reaper.New(nil)
-	s := New(cfg, Deps{Reaper: r, Identity: id, Log: log})
+	s := New(cfg, Deps{Reaper: r, Identity: id, Observer: obs, Log: log})
 	s.tty = false // whatever the terminal go test runs on
 	var g run.Group
 	{
@@ -265,5 +270,62 @@ func TestRunRestart(t *testing.T) {
 	b, _ := os.ReadFile(count)
 	if code != 0 || strings.Count(string(b), "run") != 3 {
 		t.Errorf("exit %d after %d runs, want 0 after 3", code, strings.Count(string(b), "run"))
+	}
+}
+
+// unhealthyObserver is a health side that reports the child unhealthy on demand.
+type unhealthyObserver struct{ c chan struct{} }
+
+func (unhealthyObserver) ChildStarted(int)             {}
+func (unhealthyObserver) ChildExited(int)              {}
+func (unhealthyObserver) Stopping()                    {}
+func (o unhealthyObserver) Unhealthy() <-chan struct{} { return o.c }
+
+// An unhealthy child that is being restarted (--on-unhealthy restart) and
+// dies on its own during --drain-delay: the child started in its place must
+// not get the stop signal meant for the old one. The old code left the drain
+// timer armed across the restart and sent the new child SIGTERM (exit 11
+// here) when it fired.
+func TestRunUnhealthyRestartDrainNotInherited(t *testing.T) {
+	dir := t.TempDir()
+	runs, die, ready := filepath.Join(dir, "runs"), filepath.Join(dir, "die"), fifo(t)
+	// The first run exits once the test creates "die"; the second traps TERM.
+	cfg := config("sh", "-c", `echo run >> `+runs+`
+if [ "$(wc -l < `+runs+`)" -eq 1 ]; then
+	echo ready > `+ready+`
+	while [ ! -e `+die+` ]; do sleep 0.05; done
+	exit 1
+fi
+trap 'exit 11' TERM; trap 'exit 12' HUP
+echo ready > `+ready+`
+while :; do sleep 1 & wait $!; done`)
+	cfg.OnUnhealthy, cfg.DrainDelay, cfg.StopTimeout = OnUnhealthyRestart, 2*time.Second, 0
+	cfg.RestartDelay = 20 * time.Millisecond
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	obs := unhealthyObserver{make(chan struct{}, 1)}
+	sigc := make(chan os.Signal, 1)
+	done := make(chan int, 1)
+	go func() { done <- runGroupWith(t, cfg, sigc, log, obs) }()
+	waitReady(t, ready, 10*time.Second)
+	obs.c <- struct{}{}
+	unhealthyAt := time.Now()
+	if err := os.WriteFile(die, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ready, 10*time.Second) // the second run
+	if time.Since(unhealthyAt) > cfg.DrainDelay {
+		t.Skip("the restart took longer than the drain delay: nothing to tell")
+	}
+	// Past the end of the drain delay, plus a margin, the new child must run on.
+	time.Sleep(time.Until(unhealthyAt.Add(cfg.DrainDelay + time.Second)))
+	sigc <- unix.SIGHUP
+	select {
+	case code := <-done:
+		if code != 12 {
+			t.Errorf("exit %d, want 12: the restarted child got the old stop signal (11 = TERM)", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run still running")
 	}
 }
