@@ -82,64 +82,80 @@ func configError(path string, n *yaml.Node, format string, a ...any) error {
 // loadConfigFile applies the file at path to c. Unknown keys, wrong types and
 // invalid values are errors naming the line.
 func loadConfigFile(c *supervisor.Config, path string, opts []option) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
+	root, err := readConfigFile(path)
+	if root == nil || err != nil {
+		return err // nil, nil: an empty file
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
-	if err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	if len(b) > maxConfigFile {
-		return fmt.Errorf("config %s: larger than %d bytes", path, maxConfigFile)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	if len(doc.Content) == 0 {
-		return nil // empty file
-	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		return configError(path, root, "want a mapping of settings (interval: 5s, checks: […]), have %s", nodeKind(root))
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
-		key := k.Value
-		if seen[key] {
-			return configError(path, k, "%q given twice", key)
+		if seen[k.Value] {
+			return configError(path, k, "%q given twice", k.Value)
 		}
-		seen[key] = true
-		switch key {
-		case "command":
-			argv, err := stringList(v)
-			if err != nil || len(argv) == 0 {
-				return configError(path, v, "command: want a list of strings ([/app, --port, \"8080\"])")
-			}
-			c.Command = argv
-			continue
-		case "checks":
-			specs, err := fileChecks(path, v)
-			if err != nil {
-				return err
-			}
-			c.Specs = specs
-			continue
+		seen[k.Value] = true
+		if err := applyConfigKey(c, path, opts, k, v); err != nil {
+			return err
 		}
-		o, ok := findLong(opts, key)
-		if !ok || slices.Contains(notInFile, key) {
-			hint := ""
-			if key == "check" {
-				hint = " (checks: is a list)"
-			}
-			return configError(path, k, "unknown key %q%s", key, hint)
+	}
+	return nil
+}
+
+// readConfigFile reads and parses the file at path; an empty file has no
+// root node.
+func readConfigFile(path string) (*yaml.Node, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(b) > maxConfigFile {
+		return nil, fmt.Errorf("config %s: larger than %d bytes", path, maxConfigFile)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return doc.Content[0], nil
+}
+
+// applyConfigKey applies the file's setting k: v.
+func applyConfigKey(c *supervisor.Config, path string, opts []option, k, v *yaml.Node) error {
+	switch key := k.Value; key {
+	case "command":
+		argv, err := stringList(v)
+		if err != nil || len(argv) == 0 {
+			return configError(path, v, "command: want a list of strings ([/app, --port, \"8080\"])")
 		}
-		if err := applyFileOption(c, o, v); err != nil {
-			return configError(path, v, "%s: %v", key, err)
+		c.Command = argv
+		return nil
+	case "checks":
+		specs, err := fileChecks(path, v)
+		if err != nil {
+			return err
 		}
+		c.Specs = specs
+		return nil
+	}
+	o, ok := findLong(opts, k.Value)
+	if !ok || slices.Contains(notInFile, k.Value) {
+		hint := ""
+		if k.Value == "check" {
+			hint = " (checks: is a list)"
+		}
+		return configError(path, k, "unknown key %q%s", k.Value, hint)
+	}
+	if err := applyFileOption(c, o, v); err != nil {
+		return configError(path, v, "%s: %v", k.Value, err)
 	}
 	return nil
 }
@@ -174,50 +190,58 @@ func stringList(n *yaml.Node) ([]string, error) {
 // applyFileOption sets one option from a YAML value, through the option's own
 // parser: the file accepts exactly what the flag accepts.
 func applyFileOption(c *supervisor.Config, o option, v *yaml.Node) error {
-	if slices.Contains(listOptions, o.long) {
-		vals := []string{v.Value}
-		if v.Kind == yaml.SequenceNode {
-			var err error
-			if vals, err = stringList(v); err != nil {
-				return err
-			}
-		} else if v.Kind != yaml.ScalarNode {
-			return fmt.Errorf("want a value or a list, have %s", nodeKind(v))
-		}
-		for _, val := range vals {
-			if err := o.set(c, val); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if v.Kind != yaml.ScalarNode {
+	switch {
+	case slices.Contains(listOptions, o.long):
+		return applyFileList(c, o, v)
+	case v.Kind != yaml.ScalarNode:
 		return fmt.Errorf("want a value, have %s", nodeKind(v))
-	}
-	if o.arg == "" { // a switch: true or false (verbose: a level)
-		if o.long == "verbose" {
-			if _, err := strconv.Atoi(v.Value); err == nil {
-				return o.set(c, v.Value)
-			}
-		}
-		on, err := strconv.ParseBool(v.Value)
-		if err != nil {
-			return fmt.Errorf("want true or false, have %q", v.Value)
-		}
-		switch {
-		case on:
-			return o.set(c, "")
-		case o.long == "single-child":
-			c.SingleChild = false
-		case o.long == "kill-group":
-			c.SingleChild = true
-		}
-		return nil
-	}
-	if v.Tag == "!!null" {
+	case o.arg == "":
+		return applyFileSwitch(c, o, v.Value)
+	case v.Tag == "!!null":
 		return errors.New("want a value, have nothing")
 	}
 	return o.set(c, v.Value)
+}
+
+// applyFileList sets a repeatable option from a value or a list of them.
+func applyFileList(c *supervisor.Config, o option, v *yaml.Node) error {
+	vals := []string{v.Value}
+	if v.Kind == yaml.SequenceNode {
+		var err error
+		if vals, err = stringList(v); err != nil {
+			return err
+		}
+	} else if v.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a value or a list, have %s", nodeKind(v))
+	}
+	for _, val := range vals {
+		if err := o.set(c, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyFileSwitch sets a switch: true or false (verbose: a level).
+func applyFileSwitch(c *supervisor.Config, o option, v string) error {
+	if o.long == "verbose" {
+		if _, err := strconv.Atoi(v); err == nil {
+			return o.set(c, v)
+		}
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("want true or false, have %q", v)
+	}
+	switch {
+	case on:
+		return o.set(c, "")
+	case o.long == "single-child":
+		c.SingleChild = false
+	case o.long == "kill-group":
+		c.SingleChild = true
+	}
+	return nil
 }
 
 // fileChecks reads the checks list: each entry a one-line spec (a string) or
@@ -229,65 +253,84 @@ func fileChecks(path string, n *yaml.Node) ([]health.Spec, error) {
 	}
 	var specs []health.Spec
 	for i, e := range n.Content {
-		switch e.Kind {
-		case yaml.ScalarNode:
-			sp, err := health.ParseSpec(e.Value)
-			if err != nil {
-				return nil, configError(path, e, "checks[%d]: %v", i, err)
-			}
-			specs = append(specs, sp)
-			continue
-		case yaml.MappingNode:
-		default:
-			return nil, configError(path, e, "checks[%d]: want a mapping (type: http, url: …) or a one-line spec, have %s", i, nodeKind(e))
-		}
-		var (
-			fields  []health.SpecField
-			argv    []string
-			headers []health.Header
-			seen    = map[string]bool{}
-		)
-		for j := 0; j+1 < len(e.Content); j += 2 {
-			k, v := e.Content[j], e.Content[j+1]
-			if seen[k.Value] {
-				return nil, configError(path, k, "checks[%d]: %q given twice", i, k.Value)
-			}
-			seen[k.Value] = true
-			switch k.Value {
-			case "command":
-				var err error
-				if argv, err = stringList(v); err != nil || len(argv) == 0 {
-					return nil, configError(path, v, "checks[%d]: command: want a list of strings ([/bin/probe, -q])", i)
-				}
-			case "httpHeaders":
-				if v.Kind != yaml.SequenceNode {
-					return nil, configError(path, v, "checks[%d]: httpHeaders: want a list of {name, value}", i)
-				}
-				headers = []health.Header{}
-				for _, h := range v.Content {
-					hd, err := header(h)
-					if err != nil {
-						return nil, configError(path, h, "checks[%d]: httpHeaders: %v", i, err)
-					}
-					headers = append(headers, hd)
-				}
-			default:
-				if !health.IsSpecKey(k.Value) {
-					return nil, configError(path, k, "checks[%d]: unknown key %q", i, k.Value)
-				}
-				if v.Kind != yaml.ScalarNode {
-					return nil, configError(path, v, "checks[%d]: %s: want a value, have %s", i, k.Value, nodeKind(v))
-				}
-				fields = append(fields, health.SpecField{Key: k.Value, Value: v.Value})
-			}
-		}
-		sp, err := health.NewSpec(fields, argv, headers)
+		sp, err := fileCheck(path, i, e)
 		if err != nil {
-			return nil, configError(path, e, "checks[%d]: %v", i, err)
+			return nil, err
 		}
 		specs = append(specs, sp)
 	}
 	return specs, nil
+}
+
+// fileCheck reads checks[i], e.
+func fileCheck(path string, i int, e *yaml.Node) (health.Spec, error) {
+	switch e.Kind {
+	case yaml.ScalarNode:
+		sp, err := health.ParseSpec(e.Value)
+		if err != nil {
+			return sp, configError(path, e, "checks[%d]: %v", i, err)
+		}
+		return sp, nil
+	case yaml.MappingNode:
+	default:
+		return health.Spec{}, configError(path, e, "checks[%d]: want a mapping (type: http, url: …) or a one-line spec, have %s", i, nodeKind(e))
+	}
+	var m checkMapping
+	seen := map[string]bool{}
+	for j := 0; j+1 < len(e.Content); j += 2 {
+		k, v := e.Content[j], e.Content[j+1]
+		if seen[k.Value] {
+			return health.Spec{}, configError(path, k, "checks[%d]: %q given twice", i, k.Value)
+		}
+		seen[k.Value] = true
+		if err := m.add(path, i, k, v); err != nil {
+			return health.Spec{}, err
+		}
+	}
+	sp, err := health.NewSpec(m.fields, m.argv, m.headers)
+	if err != nil {
+		return sp, configError(path, e, "checks[%d]: %v", i, err)
+	}
+	return sp, nil
+}
+
+// checkMapping collects a check given as a mapping.
+type checkMapping struct {
+	fields  []health.SpecField
+	argv    []string
+	headers []health.Header
+}
+
+// add reads the key k: v of checks[i].
+func (m *checkMapping) add(path string, i int, k, v *yaml.Node) error {
+	switch k.Value {
+	case "command":
+		var err error
+		if m.argv, err = stringList(v); err != nil || len(m.argv) == 0 {
+			return configError(path, v, "checks[%d]: command: want a list of strings ([/bin/probe, -q])", i)
+		}
+	case "httpHeaders":
+		if v.Kind != yaml.SequenceNode {
+			return configError(path, v, "checks[%d]: httpHeaders: want a list of {name, value}", i)
+		}
+		m.headers = []health.Header{}
+		for _, h := range v.Content {
+			hd, err := header(h)
+			if err != nil {
+				return configError(path, h, "checks[%d]: httpHeaders: %v", i, err)
+			}
+			m.headers = append(m.headers, hd)
+		}
+	default:
+		if !health.IsSpecKey(k.Value) {
+			return configError(path, k, "checks[%d]: unknown key %q", i, k.Value)
+		}
+		if v.Kind != yaml.ScalarNode {
+			return configError(path, v, "checks[%d]: %s: want a value, have %s", i, k.Value, nodeKind(v))
+		}
+		m.fields = append(m.fields, health.SpecField{Key: k.Value, Value: v.Value})
+	}
+	return nil
 }
 
 func header(n *yaml.Node) (health.Header, error) {
@@ -467,28 +510,20 @@ func specNode(sp health.Spec) *yaml.Node {
 	if sp.SuccessThreshold != health.Unset {
 		add("success-threshold", num(sp.SuccessThreshold))
 	}
+	kindFields(sp, add)
+	return n
+}
+
+// kindFields adds the keys of sp's kind.
+func kindFields(sp health.Spec, add func(string, *yaml.Node)) {
+	flag := func(key string, on bool) {
+		if on {
+			add(key, str("true"))
+		}
+	}
 	switch sp.Kind {
 	case health.KindHTTP, health.KindHTTPS:
-		add("url", str(health.RedactURLs(sp.URL)))
-		add("status", str(strconv.Itoa(sp.StatusLow)+"-"+strconv.Itoa(sp.StatusHigh)))
-		if sp.Body != "" {
-			add("body", str(sp.Body))
-		}
-		if sp.Insecure {
-			add("insecure", str("true"))
-		}
-		if len(sp.Headers) > 0 {
-			hs := &yaml.Node{Kind: yaml.SequenceNode}
-			for _, h := range sp.Headers {
-				v := h.Value
-				if sensitiveHeader(h.Name) {
-					v = "***"
-				}
-				hs.Content = append(hs.Content, &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
-					Content: []*yaml.Node{str("name"), str(h.Name), str("value"), str(v)}})
-			}
-			add("httpHeaders", hs)
-		}
+		httpFields(sp, add)
 	case health.KindTCP, health.KindDelegate:
 		if sp.Addr != "" {
 			add("addr", str(sp.Addr))
@@ -498,12 +533,8 @@ func specNode(sp health.Spec) *yaml.Node {
 		if sp.Service != "" {
 			add("service", str(sp.Service))
 		}
-		if sp.TLS {
-			add("tls", str("true"))
-		}
-		if sp.Insecure {
-			add("insecure", str("true"))
-		}
+		flag("tls", sp.TLS)
+		flag("insecure", sp.Insecure)
 	case health.KindExec:
 		add("command", strList(sp.Argv))
 	case health.KindFile:
@@ -515,5 +546,30 @@ func specNode(sp health.Spec) *yaml.Node {
 		add("signal", str(sigs.Name(sp.Signal)))
 		add("heartbeat", str(sp.Heartbeat))
 	}
-	return n
+}
+
+// httpFields adds an http check's keys, its URL's password and sensitive
+// header values redacted.
+func httpFields(sp health.Spec, add func(string, *yaml.Node)) {
+	add("url", str(health.RedactURLs(sp.URL)))
+	add("status", str(strconv.Itoa(sp.StatusLow)+"-"+strconv.Itoa(sp.StatusHigh)))
+	if sp.Body != "" {
+		add("body", str(sp.Body))
+	}
+	if sp.Insecure {
+		add("insecure", str("true"))
+	}
+	if len(sp.Headers) == 0 {
+		return
+	}
+	hs := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, h := range sp.Headers {
+		v := h.Value
+		if sensitiveHeader(h.Name) {
+			v = "***"
+		}
+		hs.Content = append(hs.Content, &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
+			Content: []*yaml.Node{str("name"), str(h.Name), str("value"), str(v)}})
+	}
+	add("httpHeaders", hs)
 }

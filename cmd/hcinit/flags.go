@@ -46,77 +46,22 @@ func options() []option {
 		{long: "retries", arg: "N", help: "consecutive failures that make a check unhealthy (default " + strconv.Itoa(d.Retries) + ")", set: intOpt(1, func(c *supervisor.Config) *int { return &c.Retries })},
 		{long: "success-threshold", arg: "N", help: "consecutive successes before a check counts as ready (default " + strconv.Itoa(d.SuccessThreshold) + ")", set: intOpt(1, func(c *supervisor.Config) *int { return &c.SuccessThreshold })},
 		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when a live-level check turns unhealthy (default none)",
-			set: func(c *supervisor.Config, v string) error {
-				switch v {
-				case supervisor.OnUnhealthyNone, supervisor.OnUnhealthyRestart, supervisor.OnUnhealthyExit:
-					c.OnUnhealthy = v
-					return nil
-				}
-				return fmt.Errorf("want none, restart or exit, have %q", v)
-			}},
+			set: setOnUnhealthy},
 		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.Watchdog })},
 		{long: "watchdog-signal", arg: "SIG", help: "send SIG to the main process when the watchdog expires (systemd's WatchdogSignal=, e.g. ABRT for a core dump; default none)",
-			set: func(c *supervisor.Config, v string) error {
-				s, err := sigs.Parse(v)
-				c.WatchdogSignal = s
-				return err
-			}},
+			set: setWatchdogSignal},
 		{long: "notify-access", arg: "WHO", help: "whose sd_notify messages count: main (the main process, default), exec (any process hcinit started) or all (systemd's NotifyAccess=)",
-			set: func(c *supervisor.Config, v string) error {
-				switch v = strings.ToLower(v); v {
-				case "main", "exec", "all":
-					c.NotifyAccess = v
-					return nil
-				}
-				return fmt.Errorf("want main, exec or all, have %q", v)
-			}},
+			set: setNotifyAccess},
 		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081)",
-			set: func(c *supervisor.Config, v string) error {
-				if err := checkTCPAddr(v); err != nil {
-					return err
-				}
-				c.HTTPAddr = v
-				return nil
-			}},
+			set: setHTTP},
 		{long: "http-details", help: "also serve check outputs (response bodies, exec output) on --http; by default only the health socket has them",
 			set: func(c *supervisor.Config, v string) error { c.HTTPDetails = true; return nil }},
 		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list is tried in order)",
-			set: func(c *supervisor.Config, v string) error {
-				for _, a := range strings.Split(v, ",") {
-					if len(a) > maxSocketPath {
-						return fmt.Errorf("socket address %q is longer than %d bytes (the kernel's limit)", a, maxSocketPath)
-					}
-				}
-				c.Socket = v
-				return nil
-			}},
+			set: setSocket},
 		{long: "stop-signal", arg: "SIG", help: "signal the child gets in place of TERM, and when hcinit stops it itself (default TERM)",
-			set: func(c *supervisor.Config, v string) error {
-				s, err := sigs.Parse(v)
-				if err == nil && s == 0 {
-					err = fmt.Errorf("signal 0 cannot stop anything")
-				}
-				c.StopSignal = s
-				return err
-			}},
+			set: setStopSignal},
 		{long: "stop-triggers", arg: "SIGS", help: "signals that start the stop sequence, comma-separated (default TERM,INT); any other signal is only forwarded",
-			set: func(c *supervisor.Config, v string) error {
-				var list []unix.Signal
-				for _, f := range strings.Split(v, ",") {
-					s, err := sigs.Parse(f)
-					if err != nil {
-						return err
-					}
-					if !sigs.IsForwardable(s) || s == unix.SIGPIPE {
-						return fmt.Errorf("hcinit cannot act on %s", sigs.Name(s))
-					}
-					if !slices.Contains(list, s) {
-						list = append(list, s)
-					}
-				}
-				c.StopTriggers = list
-				return nil
-			}},
+			set: setStopTriggers},
 		{long: "stop-timeout", arg: "D", help: "kill everything left D after the stop signal (default 0: never; the orchestrator's grace decides)", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.StopTimeout })},
 		{long: "drain-delay", arg: "D", help: "on a stop trigger, report not ready for D before forwarding the stop signal; it counts against the orchestrator's grace (default 0)", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.DrainDelay })},
 		{long: "single-child", short: 'c', help: "signal only the child, not its process group (dumb-init -c)",
@@ -126,60 +71,17 @@ func options() []option {
 			env: []string{"TINI_KILL_PROCESS_GROUP"},
 			set: func(c *supervisor.Config, v string) error { c.SingleChild = false; return nil }},
 		{long: "rewrite", short: 'r', arg: "FROM:TO", help: "forward signal FROM as TO; TO 0 drops it (repeatable; dumb-init -r)",
-			set: func(c *supervisor.Config, v string) error {
-				from, to, ok := strings.Cut(v, ":")
-				if !ok {
-					return fmt.Errorf("want FROM:TO, have %q", v)
-				}
-				f, err := sigs.Parse(from)
-				if err != nil {
-					return err
-				}
-				t, err := sigs.Parse(to)
-				if err != nil {
-					return err
-				}
-				if f == 0 {
-					return fmt.Errorf("cannot rewrite signal 0")
-				}
-				c.Rewrite[f] = t
-				return nil
-			}},
+			set: setRewrite},
 		{long: "map-exit", short: 'e', arg: "CODE", help: "exit 0 when the child exits with CODE (repeatable; tini -e)",
-			set: func(c *supervisor.Config, v string) error {
-				n, err := strconv.Atoi(strings.TrimSpace(v))
-				if err != nil || n < 0 || n > 255 {
-					return fmt.Errorf("want an exit code 0..255, have %q", v)
-				}
-				c.MapToZero[n] = true
-				return nil
-			}},
+			set: setMapExit},
 		{long: "subreaper", short: 's', help: "register as child subreaper (automatic when not PID 1; tini -s)",
 			env: []string{"TINI_SUBREAPER"},
 			set: func(c *supervisor.Config, v string) error { c.Subreaper = true; return nil }},
 		{long: "pdeath-signal", short: 'p', arg: "SIG", help: "signal hcinit receives when its parent dies (tini -p)",
-			set: func(c *supervisor.Config, v string) error {
-				s, err := sigs.Parse(v)
-				c.PdeathSig = s
-				return err
-			}},
+			set: setPdeathSignal},
 		{long: "verbose", short: 'v', help: "more logging; repeat for more (tini -v, dumb-init -v)",
 			env: []string{"TINI_VERBOSITY"},
-			set: func(c *supervisor.Config, v string) error {
-				if v == "" {
-					if c.Verbosity < 1 {
-						c.Verbosity = 1
-					}
-					c.Verbosity++
-					return nil
-				}
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 0 {
-					return fmt.Errorf("want a verbosity 0..3, have %q", v)
-				}
-				c.Verbosity = n
-				return nil
-			}},
+			set: setVerbose},
 		{long: "warn-zombies", short: 'w', help: "log a warning for every orphan reaped (tini -w)",
 			set: func(c *supervisor.Config, v string) error { c.WarnZombies = true; return nil }},
 		{long: "user", arg: "USER[:GROUP]", help: "run the child (and exec checks) as USER, by name or number",
@@ -187,33 +89,13 @@ func options() []option {
 		{long: "pidfile", arg: "PATH", help: "the child daemonizes: supervise the pid it writes to PATH",
 			set: func(c *supervisor.Config, v string) error { c.Pidfile = v; return nil }},
 		{long: "restart", arg: "POLICY", help: "no, on-failure or always: restart the child when it exits (default no)",
-			set: func(c *supervisor.Config, v string) error {
-				switch v {
-				case supervisor.RestartNo, supervisor.RestartOnFailure, supervisor.RestartAlways:
-					c.Restart = v
-					return nil
-				}
-				return fmt.Errorf("want no, on-failure or always, have %q", v)
-			}},
+			set: setRestart},
 		{long: "restart-delay", arg: "D", help: "first delay before a restart, doubled each time (default " + d.RestartDelay.String() + ", at least " + minRestartDelay.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.RestartDelay })},
 		{long: "restart-max-delay", arg: "D", help: "longest delay before a restart (default " + d.RestartMaxDelay.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.RestartMaxDelay })},
 		{long: "log-level", arg: "LEVEL", help: "error, warn, info or debug (default " + d.LogLevel + ")",
-			set: func(c *supervisor.Config, v string) error {
-				switch v = strings.ToLower(v); v {
-				case "error", "warn", "warning", "info", "debug", "trace":
-					c.LogLevel = v
-					return nil
-				}
-				return fmt.Errorf("want error, warn, info or debug, have %q", v)
-			}},
+			set: setLogLevel},
 		{long: "log-format", arg: "FORMAT", help: "text or json (default " + d.LogFormat + ")",
-			set: func(c *supervisor.Config, v string) error {
-				if v = strings.ToLower(v); v != "text" && v != "json" {
-					return fmt.Errorf("want text or json, have %q", v)
-				}
-				c.LogFormat = v
-				return nil
-			}},
+			set: setLogFormat},
 		{long: "config", arg: "FILE", help: "read settings from a YAML (or JSON) file; the environment and the command line override it (see CONFIG FILE below)",
 			set: func(c *supervisor.Config, v string) error { c.ConfigFile = v; return nil }},
 		{long: "print-config", help: "print the effective configuration (file, environment, command line; secrets redacted) as YAML and exit",
@@ -223,6 +105,152 @@ func options() []option {
 		{long: "version", short: 'V', help: "print the version and exit",
 			set: func(c *supervisor.Config, v string) error { c.Version = true; return nil }},
 	}
+}
+
+func setOnUnhealthy(c *supervisor.Config, v string) error {
+	switch v {
+	case supervisor.OnUnhealthyNone, supervisor.OnUnhealthyRestart, supervisor.OnUnhealthyExit:
+		c.OnUnhealthy = v
+		return nil
+	}
+	return fmt.Errorf("want none, restart or exit, have %q", v)
+}
+
+func setWatchdogSignal(c *supervisor.Config, v string) error {
+	s, err := sigs.Parse(v)
+	c.WatchdogSignal = s
+	return err
+}
+
+func setNotifyAccess(c *supervisor.Config, v string) error {
+	switch v = strings.ToLower(v); v {
+	case "main", "exec", "all":
+		c.NotifyAccess = v
+		return nil
+	}
+	return fmt.Errorf("want main, exec or all, have %q", v)
+}
+
+func setHTTP(c *supervisor.Config, v string) error {
+	if err := checkTCPAddr(v); err != nil {
+		return err
+	}
+	c.HTTPAddr = v
+	return nil
+}
+
+func setSocket(c *supervisor.Config, v string) error {
+	for _, a := range strings.Split(v, ",") {
+		if len(a) > maxSocketPath {
+			return fmt.Errorf("socket address %q is longer than %d bytes (the kernel's limit)", a, maxSocketPath)
+		}
+	}
+	c.Socket = v
+	return nil
+}
+
+func setStopSignal(c *supervisor.Config, v string) error {
+	s, err := sigs.Parse(v)
+	if err == nil && s == 0 {
+		err = fmt.Errorf("signal 0 cannot stop anything")
+	}
+	c.StopSignal = s
+	return err
+}
+
+func setStopTriggers(c *supervisor.Config, v string) error {
+	var list []unix.Signal
+	for _, f := range strings.Split(v, ",") {
+		s, err := sigs.Parse(f)
+		if err != nil {
+			return err
+		}
+		if !sigs.IsForwardable(s) || s == unix.SIGPIPE {
+			return fmt.Errorf("hcinit cannot act on %s", sigs.Name(s))
+		}
+		if !slices.Contains(list, s) {
+			list = append(list, s)
+		}
+	}
+	c.StopTriggers = list
+	return nil
+}
+
+func setRewrite(c *supervisor.Config, v string) error {
+	from, to, ok := strings.Cut(v, ":")
+	if !ok {
+		return fmt.Errorf("want FROM:TO, have %q", v)
+	}
+	f, err := sigs.Parse(from)
+	if err != nil {
+		return err
+	}
+	t, err := sigs.Parse(to)
+	if err != nil {
+		return err
+	}
+	if f == 0 {
+		return fmt.Errorf("cannot rewrite signal 0")
+	}
+	c.Rewrite[f] = t
+	return nil
+}
+
+func setMapExit(c *supervisor.Config, v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 || n > 255 {
+		return fmt.Errorf("want an exit code 0..255, have %q", v)
+	}
+	c.MapToZero[n] = true
+	return nil
+}
+
+func setPdeathSignal(c *supervisor.Config, v string) error {
+	s, err := sigs.Parse(v)
+	c.PdeathSig = s
+	return err
+}
+
+func setVerbose(c *supervisor.Config, v string) error {
+	if v == "" {
+		if c.Verbosity < 1 {
+			c.Verbosity = 1
+		}
+		c.Verbosity++
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a verbosity 0..3, have %q", v)
+	}
+	c.Verbosity = n
+	return nil
+}
+
+func setRestart(c *supervisor.Config, v string) error {
+	switch v {
+	case supervisor.RestartNo, supervisor.RestartOnFailure, supervisor.RestartAlways:
+		c.Restart = v
+		return nil
+	}
+	return fmt.Errorf("want no, on-failure or always, have %q", v)
+}
+
+func setLogLevel(c *supervisor.Config, v string) error {
+	switch v = strings.ToLower(v); v {
+	case "error", "warn", "warning", "info", "debug", "trace":
+		c.LogLevel = v
+		return nil
+	}
+	return fmt.Errorf("want error, warn, info or debug, have %q", v)
+}
+
+func setLogFormat(c *supervisor.Config, v string) error {
+	if v = strings.ToLower(v); v != "text" && v != "json" {
+		return fmt.Errorf("want text or json, have %q", v)
+	}
+	c.LogFormat = v
+	return nil
 }
 
 // maxSocketPath is sun_path's 108 bytes less the terminating NUL.
@@ -268,30 +296,12 @@ func intOpt(min int, field func(*supervisor.Config) *int) func(*supervisor.Confi
 func parseArgs(args []string, getenv func(string) string) (supervisor.Config, error) {
 	c := supervisor.Defaults()
 	opts := options()
-	// A repeatable option given on the command line replaces its environment
-	// twin instead of adding to it: an explicit option wins.
-	given := givenOptions(args, opts)
-	// One precedence rule: the command line beats the environment, which beats
-	// the config file, which beats the defaults. A list (checks, rewrite,
-	// map-exit) is one setting: a higher source replaces it whole.
-	if path := configPath(args, opts, getenv); path != "" {
-		if err := loadConfigFile(&c, path, opts); err != nil {
-			return c, err
-		}
-		resetLists(&c, opts, given, getenv)
-	}
-	if err := applyEnv(&c, opts, func(name string) string {
-		for _, o := range opts {
-			if given[o.long] && (name == o.envName() || slices.Contains(o.env, name)) {
-				return ""
-			}
-		}
-		return getenv(name)
-	}); err != nil {
+	if err := applySources(&c, args, opts, getenv); err != nil {
 		return c, err
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		var err error
 		switch {
 		case a == "--":
 			if len(args[i+1:]) > 0 || len(c.Command) == 0 {
@@ -299,55 +309,97 @@ func parseArgs(args []string, getenv func(string) string) (supervisor.Config, er
 			}
 			return c, validate(c)
 		case strings.HasPrefix(a, "--"):
-			name, val, hasVal := strings.Cut(a[2:], "=")
-			o, ok := findLong(opts, name)
-			if !ok {
-				return c, fmt.Errorf("unknown option --%s", name)
-			}
-			if o.arg != "" && !hasVal {
-				if i+1 >= len(args) {
-					return c, fmt.Errorf("option --%s needs a value (%s)", name, o.arg)
-				}
-				i++
-				val = args[i]
-			} else if o.arg == "" && hasVal {
-				return c, fmt.Errorf("option --%s takes no value", name)
-			}
-			if err := o.set(&c, val); err != nil {
-				return c, fmt.Errorf("option --%s: %w", name, err)
-			}
+			i, err = setLong(&c, opts, args, i)
 		case len(a) > 1 && a[0] == '-':
-			// A cluster of short options, getopt style: -sg, -e143, -e 143, -vvv.
-			for j := 1; j < len(a); j++ {
-				o, ok := findShort(opts, a[j])
-				if !ok {
-					return c, fmt.Errorf("unknown option -%c", a[j])
-				}
-				if o.arg == "" {
-					if err := o.set(&c, ""); err != nil {
-						return c, fmt.Errorf("option -%c: %w", a[j], err)
-					}
-					continue
-				}
-				val := a[j+1:]
-				if val == "" {
-					if i+1 >= len(args) {
-						return c, fmt.Errorf("option -%c needs a value (%s)", a[j], o.arg)
-					}
-					i++
-					val = args[i]
-				}
-				if err := o.set(&c, val); err != nil {
-					return c, fmt.Errorf("option -%c: %w", a[j], err)
-				}
-				break
-			}
+			i, err = setShorts(&c, opts, args, i)
 		default:
 			c.Command = args[i:]
 			return c, validate(c)
 		}
+		if err != nil {
+			return c, err
+		}
 	}
 	return c, validate(c)
+}
+
+// applySources applies what is under the command line: the config file, then
+// the environment.
+func applySources(c *supervisor.Config, args []string, opts []option, getenv func(string) string) error {
+	// A repeatable option given on the command line replaces its environment
+	// twin instead of adding to it: an explicit option wins.
+	given := givenOptions(args, opts)
+	// One precedence rule: the command line beats the environment, which beats
+	// the config file, which beats the defaults. A list (checks, rewrite,
+	// map-exit) is one setting: a higher source replaces it whole.
+	if path := configPath(args, opts, getenv); path != "" {
+		if err := loadConfigFile(c, path, opts); err != nil {
+			return err
+		}
+		resetLists(c, opts, given, getenv)
+	}
+	return applyEnv(c, opts, func(name string) string {
+		for _, o := range opts {
+			if given[o.long] && (name == o.envName() || slices.Contains(o.env, name)) {
+				return ""
+			}
+		}
+		return getenv(name)
+	})
+}
+
+// setLong applies the long option args[i] (--name, --name=VALUE or --name
+// VALUE) and returns the index of the last argument it used.
+func setLong(c *supervisor.Config, opts []option, args []string, i int) (int, error) {
+	name, val, hasVal := strings.Cut(args[i][2:], "=")
+	o, ok := findLong(opts, name)
+	if !ok {
+		return i, fmt.Errorf("unknown option --%s", name)
+	}
+	if o.arg != "" && !hasVal {
+		if i+1 >= len(args) {
+			return i, fmt.Errorf("option --%s needs a value (%s)", name, o.arg)
+		}
+		i++
+		val = args[i]
+	} else if o.arg == "" && hasVal {
+		return i, fmt.Errorf("option --%s takes no value", name)
+	}
+	if err := o.set(c, val); err != nil {
+		return i, fmt.Errorf("option --%s: %w", name, err)
+	}
+	return i, nil
+}
+
+// setShorts applies the cluster of short options args[i], getopt style (-sg,
+// -e143, -e 143, -vvv), and returns the index of the last argument it used.
+func setShorts(c *supervisor.Config, opts []option, args []string, i int) (int, error) {
+	a := args[i]
+	for j := 1; j < len(a); j++ {
+		o, ok := findShort(opts, a[j])
+		if !ok {
+			return i, fmt.Errorf("unknown option -%c", a[j])
+		}
+		if o.arg == "" {
+			if err := o.set(c, ""); err != nil {
+				return i, fmt.Errorf("option -%c: %w", a[j], err)
+			}
+			continue
+		}
+		val := a[j+1:]
+		if val == "" {
+			if i+1 >= len(args) {
+				return i, fmt.Errorf("option -%c needs a value (%s)", a[j], o.arg)
+			}
+			i++
+			val = args[i]
+		}
+		if err := o.set(c, val); err != nil {
+			return i, fmt.Errorf("option -%c: %w", a[j], err)
+		}
+		break
+	}
+	return i, nil
 }
 
 // givenOptions names the options args sets before the command starts.
@@ -438,32 +490,35 @@ func applyEnv(c *supervisor.Config, opts []option, getenv func(string) string) e
 				return fmt.Errorf("environment %s: %w", name, err)
 			}
 		}
-		name := o.envName()
-		v := getenv(name)
-		if v == "" {
-			continue
-		}
-		if o.arg == "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("environment %s: want true or false, have %q", name, v)
+		if v := getenv(o.envName()); v != "" {
+			if err := applyTwin(c, o, v); err != nil {
+				return fmt.Errorf("environment %s: %w", o.envName(), err)
 			}
-			if b {
-				if err := o.set(c, ""); err != nil {
-					return fmt.Errorf("environment %s: %w", name, err)
-				}
-			}
-			continue
 		}
-		vals := []string{v}
-		switch o.long {
-		case "check", "rewrite", "map-exit":
-			vals = splitEnvList(v)
+	}
+	return nil
+}
+
+// applyTwin applies v, the value of o's HCINIT_* twin.
+func applyTwin(c *supervisor.Config, o option, v string) error {
+	if o.arg == "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, have %q", v)
 		}
-		for _, one := range vals {
-			if err := o.set(c, strings.TrimSpace(one)); err != nil {
-				return fmt.Errorf("environment %s: %w", name, err)
-			}
+		if b {
+			return o.set(c, "")
+		}
+		return nil
+	}
+	vals := []string{v}
+	switch o.long {
+	case "check", "rewrite", "map-exit":
+		vals = splitEnvList(v)
+	}
+	for _, one := range vals {
+		if err := o.set(c, strings.TrimSpace(one)); err != nil {
+			return err
 		}
 	}
 	return nil
