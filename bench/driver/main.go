@@ -45,6 +45,7 @@ var (
 	quickFlag  = flag.Bool("quick", false, "few repetitions: a smoke test of the benchmark, not a measurement")
 	onlyFlag   = flag.String("only", "", "comma-separated sections to run (start,rss,checks,orphans,health,init); default all")
 	alsoFlag   = flag.String("also", "", "more hcinit binaries for sections 1 and 2, side by side: NAME=PATH,… (to measure a change)")
+	sharedFlag = flag.Bool("shared-tmp", false, "run with the host's /tmp and /run/hcinit instead of private ones (see private.go)")
 )
 
 // Budgets from DESIGN.md.
@@ -92,12 +93,13 @@ func main() {
 	}
 	// The binaries under test are timed as copies: a freshly linked binary
 	// starts 6–9 % slower from the page cache than the same bytes copied.
-	if hcinit, err = copyBinary(hcinitSrc, "hcinit"); err != nil {
+	if hcinit, err = underTest(hcinitSrc, "hcinit"); err != nil {
 		fatal(err)
 	}
 	if also, err = parseAlso(*alsoFlag); err != nil {
 		fatal(err)
 	}
+	isolate()
 	for _, p := range []string{hcinit, bin("minwrap"), bin("empty"), bin("stamp"), bin("unixping"), bin("httpd"), bin("orphans")} {
 		if _, err := os.Stat(p); err != nil {
 			fatal(fmt.Errorf("%v (run bench/run.sh, which builds it)", err))
@@ -221,6 +223,7 @@ func environment() {
 		{"s6-svscan", s6Version()},
 		{"curl", firstLine(output("curl", "--version"))},
 		{"wget", firstLine(output("wget", "--version"))},
+		{"/tmp and /run/hcinit", isolated},
 		{"load average at start", loadavg()},
 	}
 	for _, v := range also {

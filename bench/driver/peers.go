@@ -36,7 +36,7 @@ func parseAlso(s string) ([]variant, error) {
 		if err != nil {
 			return nil, err
 		}
-		path, err := copyBinary(src, "hcinit-"+name)
+		path, err := underTest(src, "hcinit-"+name)
 		if err != nil {
 			return nil, err
 		}
