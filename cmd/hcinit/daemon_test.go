@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 	"golang.org/x/sys/unix"
 )
-
-func hcinitBin() string { return filepath.Join(binDir, "hcinit") }
 
 // TestPidfile: the command forks a daemon, writes its pid and exits 0. hcinit
 // keeps running, forwards TERM to the daemon and exits with the daemon's status.
@@ -135,5 +134,55 @@ func TestParentDeathSignal(t *testing.T) {
 	release.Close() // sh reads EOF and exits
 	if err := out.await(exitWait, "child SIGTERM"); err != nil {
 		t.Fatalf("hcinit's parent died: %v", err)
+	}
+}
+
+// TestStalePidfile: a pid file from an earlier run names pid 999999. The
+// launcher starts a daemon that writes its own pid 200 ms later and exits at
+// once. hcinit must wait for that write and supervise the daemon; before the
+// fix it took the stale pid, found it dead and exited 1.
+func TestStalePidfile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hc.sock")
+	pidfile := filepath.Join(dir, "daemon.pid")
+	if err := os.WriteFile(pidfile, []byte("999999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(pidfile, old, old); err != nil {
+		t.Fatal(err)
+	}
+	launcher := filepath.Join(dir, "launch.sh")
+	script := "#!/bin/sh\n" +
+		"setsid sh -c 'sleep 0.2; echo $$ > " + pidfile + "; exec sigprint -name daemon -exit SIGTERM -code 3' &\n" +
+		"exit 0\n"
+	if err := os.WriteFile(launcher, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	p, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--pidfile", pidfile, "--", launcher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.out.ready(readyWait, "daemon"); err != nil {
+		t.Fatalf("%v (hcinit exited: %v)%s", err, p.exited(), p.stderrNote())
+	}
+	daemon := p.out.readyPid("daemon")
+	if _, err := waitStatus(sock, 5*time.Second, "child_pid is the daemon's",
+		func(st health.Status) bool { return st.ChildPID == daemon }); err != nil {
+		t.Fatalf("%v (hcinit exited: %v)%s", err, p.exited(), p.stderrNote())
+	}
+	if err := p.running(time.Until(start.Add(time.Second))); err != nil {
+		t.Fatalf("supervising the daemon: %v", err)
+	}
+	if err := p.signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.out.await(sigWait, "daemon SIGTERM"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.expectExit(exitWait, 3); err != nil {
+		t.Fatalf("daemon exits 3 on TERM: %v", err)
 	}
 }

@@ -7,47 +7,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// each runs fn for every item on a few workers and joins what failed.
-func each[T any](items []T, workers int, fn func(T) error) error {
-	var (
-		mu   sync.Mutex
-		errs []string
-		wg   sync.WaitGroup
-		next = make(chan T)
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range next {
-				if err := fn(it); err != nil {
-					mu.Lock()
-					errs = append(errs, err.Error())
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, it := range items {
-		next <- it
-	}
-	close(next)
-	wg.Wait()
-	if len(errs) == 0 {
-		return nil
-	}
-	if len(errs) > 6 {
-		errs = append(errs[:6], fmt.Sprintf("and %d more", len(errs)-6))
-	}
-	return fmt.Errorf("%s", strings.Join(errs, "; "))
-}
 
 func TestExitCodes(t *testing.T) {
 	t.Parallel()

@@ -253,24 +253,6 @@ func TestForwardSIGPROF(t *testing.T) {
 	})
 }
 
-// waitComm waits until pid runs the program comm (after an exec).
-func waitComm(pid int, comm string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err != nil {
-			return fmt.Errorf("pid %d: %w", pid, err)
-		}
-		if strings.TrimSpace(string(b)) == comm {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pid %d runs %q, not %q, after %s", pid, strings.TrimSpace(string(b)), comm, d)
-		}
-		time.Sleep(time.Millisecond) // an exec sends no event
-	}
-}
-
 func TestRewrite(t *testing.T) {
 	t.Parallel()
 	compare(t, rowRewrite, func(t *testing.T, in initProg) error {

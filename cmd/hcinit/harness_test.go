@@ -2,6 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +20,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	procfs "github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
 // proc is one init under test. Its stdout, which the processes below it share,
@@ -438,4 +443,211 @@ func needRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
+}
+
+func hcinitBin() string { return filepath.Join(binDir, "hcinit") }
+
+// each runs fn for every item on a few workers and joins what failed.
+func each[T any](items []T, workers int, fn func(T) error) error {
+	var (
+		mu   sync.Mutex
+		errs []string
+		wg   sync.WaitGroup
+		next = make(chan T)
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range next {
+				if err := fn(it); err != nil {
+					mu.Lock()
+					errs = append(errs, err.Error())
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, it := range items {
+		next <- it
+	}
+	close(next)
+	wg.Wait()
+	if len(errs) == 0 {
+		return nil
+	}
+	if len(errs) > 6 {
+		errs = append(errs[:6], fmt.Sprintf("and %d more", len(errs)-6))
+	}
+	return fmt.Errorf("%s", strings.Join(errs, "; "))
+}
+
+// waitComm waits until pid runs the program comm (after an exec).
+func waitComm(pid int, comm string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			return fmt.Errorf("pid %d: %w", pid, err)
+		}
+		if strings.TrimSpace(string(b)) == comm {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pid %d runs %q, not %q, after %s", pid, strings.TrimSpace(string(b)), comm, d)
+		}
+		time.Sleep(time.Millisecond) // an exec sends no event
+	}
+}
+
+// hcinitClient runs `hcinit check|status ARGS…` and returns its stdout and exit
+// code; the client has its own --timeout, this bound is only for a hung one.
+func hcinitClient(args ...string) (string, int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	c := exec.CommandContext(ctx, hcinitBin(), args...)
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee) && ee.Exited():
+		return out.String(), ee.ExitCode(), nil
+	case err != nil:
+		return out.String(), -1, fmt.Errorf("hcinit %s: %v (stderr %q)", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String(), 0, nil
+}
+
+// status asks the hcinit on sock for its state (`hcinit status --json`, whose
+// exit code only says whether it is healthy).
+func status(sock string) (health.Status, error) {
+	var st health.Status
+	out, _, err := hcinitClient("status", "--socket", sock, "--json", "--timeout", "3s")
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return st, fmt.Errorf("hcinit status --json: %v (output %q)", err, out)
+	}
+	return st, nil
+}
+
+// waitStatus asks until cond holds, up to d: the state changes on hcinit's
+// timers, and a client cannot subscribe to it.
+func waitStatus(sock string, d time.Duration, what string, cond func(health.Status) bool) (health.Status, error) {
+	deadline := time.Now().Add(d)
+	for {
+		st, err := status(sock)
+		if err == nil && cond(st) {
+			return st, nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return st, fmt.Errorf("%s: %v", what, err)
+			}
+			return st, fmt.Errorf("%s: not within %s (status %+v)", what, d, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitStderr waits up to d until the init's log holds substr n times. The log
+// is a file: there is nothing to wait on but its growth.
+func (p *proc) waitStderr(substr string, n int, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for strings.Count(p.stderr(), substr) < n {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no %q (×%d) in the log within %s%s", substr, n, d, p.stderrNote())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+// running waits d and fails if the init exits in that time: the check that
+// something does not happen.
+func (p *proc) running(d time.Duration) error {
+	code, err := p.exit(d)
+	switch {
+	case err == nil:
+		return fmt.Errorf("exited %d within %s%s", code, d, p.stderrNote())
+	case p.exited():
+		return err // killed by a signal
+	}
+	return nil
+}
+
+// closed waits up to d until every process sharing the init's stdout closed it.
+func (l *lines) closed(d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		l.mu.Lock()
+		eof, wake := l.eof, l.wake
+		l.mu.Unlock()
+		if eof {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			return fmt.Errorf("output still open after %s", d)
+		}
+	}
+}
+
+// childOf waits up to d for a child of ppid running comm and returns its pid.
+// A fork sends no event: /proc is polled.
+func childOf(ppid int, comm string, d time.Duration) (int, error) {
+	deadline := time.Now().Add(d)
+	for {
+		for _, p := range procfs.All() {
+			if p.PPID == ppid && p.Comm == comm && p.State != 'Z' {
+				return p.PID, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("no %s below pid %d after %s", comm, ppid, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func lineCount(path string) int {
+	b, _ := os.ReadFile(path)
+	return bytes.Count(b, []byte("\n"))
+}
+
+// nsenter runs argv in the PID namespace of pid, as `docker exec` does, and
+// returns its output. Cleanup kills it.
+func nsenter(t *testing.T, pid int, argv ...string) (*lines, error) {
+	c := exec.Command("nsenter", append([]string{"-t", strconv.Itoa(pid), "-p", "--"}, argv...)...)
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	c.Stdout, c.Stderr = w, os.Stderr
+	if err := c.Start(); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	w.Close()
+	out := newLines()
+	go out.read(r)
+	t.Cleanup(func() {
+		// The program runs as nsenter's child; the pid it prints is the
+		// namespace's, so find it on this side.
+		for _, p := range procfs.All() {
+			if p.PPID == c.Process.Pid {
+				_ = unix.Kill(p.PID, unix.SIGKILL)
+			}
+		}
+		_ = c.Process.Kill()
+		_ = c.Wait()
+		r.Close()
+	})
+	return out, nil
 }
