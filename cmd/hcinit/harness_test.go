@@ -107,6 +107,14 @@ func spawn(t testing.TB, argv []string, opts ...spawnOpt) (*proc, error) {
 		close(p.done)
 	}()
 	t.Cleanup(func() {
+		// Frozen first, so that it starts nothing more, then what runs below
+		// it: a child between its start and its ready line would outlive the
+		// test and write into the test's directory as it is removed.
+		if !p.exited() && p.cmd.Process.Signal(syscall.SIGSTOP) == nil {
+			for _, pid := range procfs.Descendants(p.pid()) {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
 		_ = p.cmd.Process.Kill()
 		for _, pid := range p.out.readyPids() {
 			_ = unix.Kill(pid, unix.SIGKILL)
