@@ -29,7 +29,7 @@ import (
 const defaultClientTimeout = 5 * time.Second
 
 // checkUsage documents `hcinit check`.
-const checkUsage = `Usage: hcinit check [--live|--ready] [--json] [--timeout D] [--socket ADDR]
+var checkUsage = `Usage: hcinit check [--live|--ready] [--json] [--timeout D] [--socket ADDR]
        hcinit -healthcheck
 
 Ask the running hcinit whether its child is healthy. Exit status 0 means healthy
@@ -44,14 +44,14 @@ interval.
                  sent (notify checks), and hcinit is not stopping
   --json         print the full state (each check, its last results, the failing
                  streak) as JSON, shortened to fit 4096 bytes
-  --timeout D    give up after D (default 5s; Go duration or plain seconds)
+  --timeout D    give up after D (default ` + defaultClientTimeout.String() + `; Go duration or plain seconds)
   --socket ADDR  hcinit's socket, or a comma-separated list tried in order
                  (default $HCINIT_SOCKET, else /run/hcinit.sock, /tmp/hcinit.sock,
                  /dev/shm/hcinit.sock, @hcinit)
 `
 
 // statusUsage documents `hcinit status`.
-const statusUsage = `Usage: hcinit status [--json] [--timeout D] [--socket ADDR]
+var statusUsage = `Usage: hcinit status [--json] [--timeout D] [--socket ADDR]
 
 Print the running hcinit's health state for a person: overall status, liveness,
 readiness, the child's uptime and restarts (count, last exit code, reason and
@@ -60,7 +60,7 @@ time of its last state change and its latest result. Exit status 0 when
 healthy, 1 otherwise.
 
   --json         print the full state as indented JSON instead
-  --timeout D    give up after D (default 5s; Go duration or plain seconds)
+  --timeout D    give up after D (default ` + defaultClientTimeout.String() + `; Go duration or plain seconds)
   --socket ADDR  as for hcinit check
 `
 
@@ -261,9 +261,9 @@ func fetchStatus(ctx context.Context, addrs []string) (health.Status, error) {
 	return st, nil
 }
 
-// envSocket is --socket's environment twin: the supervisor reads it with its
-// other options, the client modes as --socket's default.
-const envSocket = "HCINIT_SOCKET"
+// envSocket is --socket's environment twin, HCINIT_SOCKET: the supervisor
+// reads it with its other options, the client modes as --socket's default.
+var envSocket = option{long: "socket"}.envName()
 
 // clientAddrs is where the client looks for hcinit: --socket, else
 // $HCINIT_SOCKET (one address or a comma-separated list), else

@@ -150,3 +150,30 @@ func TestCheckMainAndStatusMain(t *testing.T) {
 		t.Errorf("via $HCINIT_SOCKET: %d %q", code, out3.String())
 	}
 }
+
+// TestClientFlagErrors: every usage error of the client modes is reported in
+// the main command's words and exits 1, never 2.
+func TestClientFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check", "--json=1"}, "hcinit check: option --json takes no value"},
+		{[]string{"status", "--live"}, "hcinit status: unknown option --live"},
+		{[]string{"status", "--ready=1"}, "hcinit status: unknown option --ready"},
+		{[]string{"check", "--timeout"}, "hcinit check: option --timeout needs a value"},
+		{[]string{"check", "--socket"}, "hcinit check: option --socket needs a value"},
+		{[]string{"check", "-x"}, "hcinit check: unknown option -x"},
+		{[]string{"check", "--", "extra"}, `hcinit check: unexpected argument "extra"`},
+		{[]string{"check", "--timeout", "0"}, `hcinit check: option --timeout: want a positive duration, have "0"`},
+		{[]string{"check", "--help=1"}, "hcinit check: option --help takes no value"},
+		{[]string{"-healthcheck", "--bogus"}, "hcinit check: unknown option --bogus"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(tc.args, &out, &errb)
+		first, _, _ := strings.Cut(errb.String(), "\n")
+		if code != 1 || first != tc.want || out.Len() != 0 {
+			t.Errorf("%q: exit %d, stderr %q, stdout %q; want exit 1, %q", tc.args, code, errb.String(), out.String(), tc.want)
+		}
+	}
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
-const checkHelp = health.SpecSyntax + "\n" + checkUsage + "\n" + statusUsage
+var checkHelp = health.SpecSyntax + "\n" + checkUsage + "\n" + statusUsage
 
 // shared is what the child actor and the health side both work with, made
 // before either.

@@ -20,39 +20,9 @@ import (
 // the components in dependency order and one run.Group with every actor. It
 // returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	// A client mode never exits 2 (Docker's reserved code): what a health
-	// probe sends, -healthcheck anywhere among hcinit's options included,
-	// goes to the client, whose every failure is 1.
-	switch sub, rest := subcmd.Of(args); sub {
-	case "check":
-		return checkMain(rest, stdout, stderr)
-	case "status":
-		return statusMain(rest, stdout, stderr)
-	case "version":
-		return versionMain(rest, stdout, stderr)
-	}
-	if len(args) == 1 && args[0] == "help" {
-		// `hcinit help`, as `go help` and `docker help`; a command named
-		// help still runs as `hcinit -- help`.
-		printUsage(stdout, checkHelp)
-		return 0
-	}
-	cfg, err := parseArgs(args, os.Getenv)
-	switch {
-	case err != nil:
-		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
-		return 2
-	case cfg.Help:
-		printUsage(stdout, checkHelp)
-		return 0
-	case cfg.Version:
-		return versionMain(nil, stdout, stderr)
-	case cfg.PrintConfig:
-		if err := printConfig(stdout, cfg); err != nil {
-			fmt.Fprintf(stderr, "hcinit: print config: %v\n", err)
-			return 1
-		}
-		return 0
+	cfg, code, done := commandLine(args, stdout, stderr)
+	if done {
+		return code
 	}
 	log := newLogger(cfg, stderr)
 	for _, w := range startupWarnings(cfg, args, os.Environ()) {
@@ -106,6 +76,47 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.WithError(err).Error("supervisor failed")
 	}
 	return supervisor.ExitStatus(err)
+}
+
+// commandLine handles what args ask for other than supervising: the client
+// modes, help, version and --print-config; done says it did, and code is the
+// exit status then. Otherwise cfg is the supervisor's configuration.
+func commandLine(args []string, stdout, stderr io.Writer) (cfg supervisor.Config, code int, done bool) {
+	// A client mode never exits 2 (Docker's reserved code): what a health
+	// probe sends, -healthcheck anywhere among hcinit's options included,
+	// goes to the client, whose every failure is 1.
+	switch sub, rest := subcmd.Of(args); sub {
+	case "check":
+		return cfg, checkMain(rest, stdout, stderr), true
+	case "status":
+		return cfg, statusMain(rest, stdout, stderr), true
+	case "version":
+		return cfg, versionMain(rest, stdout, stderr), true
+	}
+	if len(args) == 1 && args[0] == "help" {
+		// `hcinit help`, as `go help` and `docker help`; a command named
+		// help still runs as `hcinit -- help`.
+		printUsage(stdout, checkHelp)
+		return cfg, 0, true
+	}
+	cfg, err := parseArgs(args, os.Getenv)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+		return cfg, 2, true
+	case cfg.Help:
+		printUsage(stdout, checkHelp)
+		return cfg, 0, true
+	case cfg.Version:
+		return cfg, versionMain(nil, stdout, stderr), true
+	case cfg.PrintConfig:
+		if err := printConfig(stdout, cfg); err != nil {
+			fmt.Fprintf(stderr, "hcinit: print config: %v\n", err)
+			return cfg, 1, true
+		}
+		return cfg, 0, true
+	}
+	return cfg, 0, false
 }
 
 // keep runs a health actor, which must never end the group: a failure is
