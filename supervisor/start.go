@@ -15,6 +15,45 @@ import (
 // with 127 or 126, naming the path.
 func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
 	argv := s.cfg.Command
+	pid, exited, err := s.reaper.Exec(argv[0], argv, s.procAttr())
+	var ee *reaper.ExecError
+	if errors.As(err, &ee) {
+		return 0, nil, &ExitError{Code: ee.Code, Err: ee}
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	s.mu.Lock()
+	s.pid, s.pgid = pid, pid
+	s.mu.Unlock()
+	return pid, exited, nil
+}
+
+// procAttr is how the child starts: in a process group of its own with
+// hcinit's stdin, stdout and stderr, as --user, in the foreground of a
+// terminal hcinit has.
+func (s *Supervisor) procAttr() *syscall.ProcAttr {
+	attr := &syscall.ProcAttr{
+		Env:   s.childEnv(),
+		Files: []uintptr{0, 1, 2},
+		Sys: &syscall.SysProcAttr{
+			Setpgid: true,
+		},
+	}
+	if s.tty {
+		// An interactive child owns the terminal: Ctrl-C and job control reach it.
+		attr.Sys.Foreground = true
+		attr.Sys.Ctty = 0
+	}
+	if s.id != nil {
+		attr.Sys.Credential = s.id.Cred
+	}
+	return attr
+}
+
+// childEnv is hcinit's environment with the health side's variables and
+// --user's HOME in place of inherited ones.
+func (s *Supervisor) childEnv() []string {
 	env := os.Environ()
 	if s.observer != nil {
 		// hcinit's own NOTIFY_SOCKET, HEALTHCHECK_* and WATCHDOG_* replace
@@ -29,33 +68,7 @@ func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
 	if s.id != nil {
 		env = setEnv(env, "HOME", s.id.Home)
 	}
-	attr := &syscall.ProcAttr{
-		Env:   env,
-		Files: []uintptr{0, 1, 2},
-		Sys: &syscall.SysProcAttr{
-			Setpgid: true,
-		},
-	}
-	if s.tty {
-		// An interactive child owns the terminal: Ctrl-C and job control reach it.
-		attr.Sys.Foreground = true
-		attr.Sys.Ctty = 0
-	}
-	if s.id != nil {
-		attr.Sys.Credential = s.id.Cred
-	}
-	pid, exited, err := s.reaper.Exec(argv[0], argv, attr)
-	var ee *reaper.ExecError
-	if errors.As(err, &ee) {
-		return 0, nil, &ExitError{Code: ee.Code, Err: ee}
-	}
-	if err != nil {
-		return 0, nil, err
-	}
-	s.mu.Lock()
-	s.pid, s.pgid = pid, pid
-	s.mu.Unlock()
-	return pid, exited, nil
+	return env
 }
 
 // setEnv replaces key in env; an empty val removes it.
