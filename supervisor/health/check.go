@@ -213,3 +213,19 @@ func (m *Monitor) logResult(c *check, r Result, ch change) {
 		m.log.WithField("state", ch.st.Overall).WithField("reason", ch.st.Reason).Info("health changed")
 	}
 }
+
+// kickKind runs every check of kind at once.
+func (m *Monitor) kickKind(kind string) {
+	m.mu.Lock()
+	var cs []*check
+	for _, c := range m.checks {
+		if c.spec.Kind == kind {
+			c.runNow = true
+			cs = append(cs, c)
+		}
+	}
+	m.mu.Unlock()
+	for _, c := range cs {
+		c.wakeUp()
+	}
+}

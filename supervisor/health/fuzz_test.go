@@ -8,11 +8,14 @@ package health
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 	"github.com/wisdom-oss/go-healthcheck/internal/httpwire"
@@ -115,7 +118,9 @@ func FuzzNotifyMessage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		n := &notifier{m: &Monitor{}, change: make(chan struct{})}
+		n := &notifier{d: notifyDeps{ctx: context.Background(), log: logrus.NewEntry(logrus.New()),
+			allowed: func(int) bool { return true }, pid: func() int { return 0 },
+			kick: func() {}, fired: func() {}, mainPID: func(int) {}}, change: make(chan struct{})}
 		n.handle(data, time.Now())
 		if n.watchdog < 0 {
 			t.Fatalf("%q set a negative watchdog %s", data, n.watchdog)

@@ -34,6 +34,7 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/common"
 	"github.com/wisdom-oss/go-healthcheck/internal/admit"
 	"github.com/wisdom-oss/go-healthcheck/internal/hcclient"
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
@@ -190,7 +191,7 @@ func New(cfg Config) (*Monitor, error) {
 		}
 	}
 	m.setupRuntimeDir()
-	m.notify, err = newNotifier(m)
+	m.notify, err = newNotifier(m.notifyDeps(), m.runtimeDir, func(path string) { m.chownToChild(path, true) })
 	if err != nil {
 		if needsNotify(specs) {
 			return nil, fmt.Errorf("create notify socket: %w", err)
@@ -612,6 +613,50 @@ func (m *Monitor) ChildStarted(pid int) {
 	for _, c := range checks {
 		c.wakeUp()
 	}
+}
+
+// notifyDeps is what the notifier may ask of m.
+func (m *Monitor) notifyDeps() notifyDeps {
+	return notifyDeps{access: m.cfg.NotifyAccess, watchdog: m.cfg.Watchdog, ctx: m.ctx, log: m.log,
+		allowed: m.peerAllowed, pid: m.pid, kick: func() { m.kickKind(KindNotify) },
+		fired: m.watchdogFired, mainPID: m.newMainPID}
+}
+
+// watchdogFired sends --watchdog-signal (systemd's WatchdogSignal=, SIGABRT
+// there, so the service dumps core) to the main process.
+func (m *Monitor) watchdogFired() {
+	sig := m.cfg.WatchdogSignal
+	pid := m.pid()
+	if sig == 0 || pid <= 0 {
+		return
+	}
+	m.log.WithField("pid", pid).WithField("signal", sigs.Name(sig)).Warn("watchdog: signalling the main process")
+	if err := unix.Kill(pid, sig); err != nil {
+		m.log.WithError(err).Warn("watchdog signal")
+	}
+}
+
+// newMainPID applies MAINPID=: the supervisor supervises pid from now on, as
+// it does a --pidfile daemon. Only a process of hcinit's own tree is taken.
+func (m *Monitor) newMainPID(pid int) {
+	if pid == m.pid() {
+		return
+	}
+	if !inTree(pid) {
+		m.log.WithField("pid", pid).Warn("ignoring MAINPID=: not a process of hcinit's tree")
+		return
+	}
+	if m.cfg.MainPID == nil {
+		m.log.WithField("pid", pid).Warn("ignoring MAINPID=: not supported here")
+		return
+	}
+	m.log.WithField("pid", pid).Info("new main process (MAINPID=)")
+	m.cfg.MainPID(pid)
+	m.mu.Lock()
+	if m.child.active {
+		m.child.pid = pid
+	}
+	m.mu.Unlock()
 }
 
 // ChildExited reports that the child is gone: health is unhealthy and

@@ -2,6 +2,7 @@ package health
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -13,10 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/wisdom-oss/go-healthcheck/internal/proc"
-	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 )
 
 // NotifyAccess values, as systemd.service(5) names them.
@@ -31,7 +32,7 @@ const (
 // told apart by their credentials (SO_PASSCRED, SCM_CREDENTIALS); in every
 // mode the sender must also be root, hcinit's or the child's user.
 type notifier struct {
-	m    *Monitor
+	d    notifyDeps
 	conn *net.UnixConn
 	addr string // the NOTIFY_SOCKET value
 	path string // the socket file, "" for an abstract socket
@@ -55,12 +56,27 @@ type notifier struct {
 	change       chan struct{} // closed and replaced on every message
 }
 
-// newNotifier binds the socket in the runtime directory, else as the abstract
-// socket @hcinit-notify-<pid>.
-func newNotifier(m *Monitor) (*notifier, error) {
-	n := &notifier{m: m, watchdog: m.cfg.Watchdog, change: make(chan struct{})}
-	if m.runtimeDir != "" {
-		path := filepath.Join(m.runtimeDir, "notify-"+strconv.Itoa(os.Getpid())+".sock")
+// notifyDeps is what the notifier needs of the rest of hcinit: the access
+// rule and the watchdog, who the main process is, and what to do when the
+// child says something that acts (MAINPID=, a verdict).
+type notifyDeps struct {
+	access   string          // Config.NotifyAccess
+	watchdog time.Duration   // Config.Watchdog
+	ctx      context.Context // ends at Interrupt
+	log      *logrus.Entry
+	allowed  func(uid int) bool // the wrapper sockets' peer rule
+	pid      func() int         // the main process, 0 while none
+	kick     func()             // run the notify checks now
+	fired    func()             // the watchdog expired or WATCHDOG=trigger: --watchdog-signal
+	mainPID  func(pid int)      // MAINPID=
+}
+
+// newNotifier binds the socket in runtimeDir (chown hands it to the child's
+// user), else as the abstract socket @hcinit-notify-<pid>.
+func newNotifier(d notifyDeps, runtimeDir string, chown func(path string)) (*notifier, error) {
+	n := &notifier{d: d, watchdog: d.watchdog, change: make(chan struct{})}
+	if runtimeDir != "" {
+		path := filepath.Join(runtimeDir, "notify-"+strconv.Itoa(os.Getpid())+".sock")
 		conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 		if errors.Is(err, syscall.EADDRINUSE) {
 			// Ours from an earlier life with the same pid: nobody else's name.
@@ -69,10 +85,10 @@ func newNotifier(m *Monitor) (*notifier, error) {
 		}
 		if err == nil {
 			os.Chmod(path, 0o600)
-			m.chownToChild(path, true) // permission to send is to write the file
+			chown(path) // permission to send is to write the file
 			n.conn, n.addr, n.path = conn, path, path
 		} else {
-			m.log.WithError(err).WithField("path", path).Debug("notify socket not in the runtime directory")
+			d.log.WithError(err).WithField("path", path).Debug("notify socket not in the runtime directory")
 		}
 	}
 	if n.conn == nil {
@@ -98,16 +114,16 @@ func (n *notifier) run() {
 	for {
 		nb, noob, flags, _, err := n.conn.ReadMsgUnix(buf, oob)
 		if err != nil {
-			if n.m.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if n.d.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			n.m.log.WithError(err).Warn("read notify socket")
+			n.d.log.WithError(err).Warn("read notify socket")
 			continue
 		}
 		if flags&unix.MSG_TRUNC != 0 {
 			// systemd drops a datagram larger than its buffer rather than
 			// apply a cut message (src/core/manager.c, notify dispatch).
-			n.m.log.WithField("limit", len(buf)).Warn("ignoring a notify message larger than the buffer")
+			n.d.log.WithField("limit", len(buf)).Warn("ignoring a notify message larger than the buffer")
 			continue
 		}
 		uid, pid := -1, 0
@@ -118,12 +134,12 @@ func (n *notifier) run() {
 				}
 			}
 		}
-		if !n.m.peerAllowed(provenUID(uid, pid)) {
-			n.m.log.WithField("uid", uid).WithField("pid", pid).Warn("ignoring notify message from a foreign user")
+		if !n.d.allowed(provenUID(uid, pid)) {
+			n.d.log.WithField("uid", uid).WithField("pid", pid).Warn("ignoring notify message from a foreign user")
 			continue
 		}
 		n.order.Lock()
-		switch why := n.m.notifyRefused(pid); {
+		switch why := n.refused(pid); {
 		case n.holding(pid):
 			n.hold(pid, buf[:nb]) // behind its earlier messages
 		case why == "":
@@ -131,7 +147,7 @@ func (n *notifier) run() {
 		case n.mayBeMain(pid):
 			n.hold(pid, buf[:nb])
 		default:
-			n.m.log.WithField("pid", pid).WithField("main_pid", n.m.pid()).Warn("ignoring notify message: " + why)
+			n.d.log.WithField("pid", pid).WithField("main_pid", n.d.pid()).Warn("ignoring notify message: " + why)
 		}
 		n.order.Unlock()
 	}
@@ -153,7 +169,7 @@ type heldMsg struct {
 // systemd knows the main pid from fork on; hcinit learns it once fork returned,
 // and a child may send READY=1 first.
 func (n *notifier) mayBeMain(pid int) bool {
-	if a := n.m.cfg.NotifyAccess; a == NotifyAccessExec || a == NotifyAccessAll || pid <= 0 || n.m.pid() != 0 {
+	if a := n.d.access; a == NotifyAccessExec || a == NotifyAccessAll || pid <= 0 || n.d.pid() != 0 {
 		return false
 	}
 	p, err := proc.Stat(pid)
@@ -173,7 +189,7 @@ func (n *notifier) holding(pid int) bool {
 // hold keeps msg of pid until release (n.order held).
 func (n *notifier) hold(pid int, msg []byte) {
 	if len(n.held) == maxHeld {
-		n.m.log.WithField("pid", n.held[0].pid).Warn("ignoring notify message: held too long for a main process not started yet")
+		n.d.log.WithField("pid", n.held[0].pid).Warn("ignoring notify message: held too long for a main process not started yet")
 		n.held = n.held[1:]
 	}
 	n.held = append(n.held, heldMsg{pid: pid, msg: bytes.Clone(msg), at: time.Now()})
@@ -192,15 +208,15 @@ func (n *notifier) release(pid int) {
 		if h.pid == pid {
 			n.handle(h.msg, h.at)
 		} else {
-			n.m.log.WithField("pid", h.pid).WithField("main_pid", pid).Warn("ignoring notify message: only the main process may send (--notify-access main, systemd's NotifyAccess=main)")
+			n.d.log.WithField("pid", h.pid).WithField("main_pid", pid).Warn("ignoring notify message: only the main process may send (--notify-access main, systemd's NotifyAccess=main)")
 		}
 	}
 }
 
-// notifyRefused says why a message from pid does not count under
+// refused says why a message from pid does not count under
 // NotifyAccess, "" when it does.
-func (m *Monitor) notifyRefused(pid int) string {
-	switch m.cfg.NotifyAccess {
+func (n *notifier) refused(pid int) string {
+	switch n.d.access {
 	case NotifyAccessAll:
 		return ""
 	case NotifyAccessExec:
@@ -209,7 +225,7 @@ func (m *Monitor) notifyRefused(pid int) string {
 		}
 		return "the sender is not in hcinit's process tree (--notify-access exec)"
 	}
-	if main := m.pid(); pid > 0 && pid == main {
+	if main := n.d.pid(); pid > 0 && pid == main {
 		return ""
 	}
 	return "only the main process may send (--notify-access main, systemd's NotifyAccess=main)"
@@ -252,13 +268,13 @@ func (n *notifier) handle(msg []byte, now time.Time) {
 	n.change = make(chan struct{})
 	n.mu.Unlock()
 	if e.mainPID > 0 {
-		n.m.newMainPID(e.mainPID)
+		n.d.mainPID(e.mainPID)
 	}
 	if e.fired {
-		n.m.watchdogFired()
+		n.d.fired()
 	}
 	if e.kick {
-		n.m.kickKind(KindNotify)
+		n.d.kick()
 	}
 }
 
@@ -361,9 +377,9 @@ func (n *notifier) expire() {
 	n.missed = true
 	watchdog := n.watchdog // WATCHDOG_USEC= may change it once unlocked
 	n.mu.Unlock()
-	n.m.log.WithField("watchdog", watchdog.String()).Warn("watchdog expired: no WATCHDOG=1 in time")
-	n.m.watchdogFired()
-	n.m.kickKind(KindNotify)
+	n.d.log.WithField("watchdog", watchdog.String()).Warn("watchdog expired: no WATCHDOG=1 in time")
+	n.d.fired()
+	n.d.kick()
 }
 
 // stop ends the watchdog timer.
@@ -382,7 +398,7 @@ func (n *notifier) reset(now time.Time) {
 	defer n.mu.Unlock()
 	n.since, n.ready, n.everReady, n.status, n.triggered = now, false, false, "", false
 	n.readyAt, n.stopped, n.missed = time.Time{}, false, false
-	n.lastWatchdog, n.watchdog = time.Time{}, n.m.cfg.Watchdog
+	n.lastWatchdog, n.watchdog = time.Time{}, n.d.watchdog
 	if n.timer != nil {
 		n.timer.Stop()
 	}
@@ -444,57 +460,4 @@ func (n *notifier) lastMessage() time.Time {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.last
-}
-
-// kickKind runs every check of kind at once.
-func (m *Monitor) kickKind(kind string) {
-	m.mu.Lock()
-	var cs []*check
-	for _, c := range m.checks {
-		if c.spec.Kind == kind {
-			c.runNow = true
-			cs = append(cs, c)
-		}
-	}
-	m.mu.Unlock()
-	for _, c := range cs {
-		c.wakeUp()
-	}
-}
-
-// watchdogFired sends --watchdog-signal (systemd's WatchdogSignal=, SIGABRT
-// there, so the service dumps core) to the main process.
-func (m *Monitor) watchdogFired() {
-	sig := m.cfg.WatchdogSignal
-	pid := m.pid()
-	if sig == 0 || pid <= 0 {
-		return
-	}
-	m.log.WithField("pid", pid).WithField("signal", sigs.Name(sig)).Warn("watchdog: signalling the main process")
-	if err := unix.Kill(pid, sig); err != nil {
-		m.log.WithError(err).Warn("watchdog signal")
-	}
-}
-
-// newMainPID applies MAINPID=: the supervisor supervises pid from now on, as
-// it does a --pidfile daemon. Only a process of hcinit's own tree is taken.
-func (m *Monitor) newMainPID(pid int) {
-	if pid == m.pid() {
-		return
-	}
-	if !inTree(pid) {
-		m.log.WithField("pid", pid).Warn("ignoring MAINPID=: not a process of hcinit's tree")
-		return
-	}
-	if m.cfg.MainPID == nil {
-		m.log.WithField("pid", pid).Warn("ignoring MAINPID=: not supported here")
-		return
-	}
-	m.log.WithField("pid", pid).Info("new main process (MAINPID=)")
-	m.cfg.MainPID(pid)
-	m.mu.Lock()
-	if m.child.active {
-		m.child.pid = pid
-	}
-	m.mu.Unlock()
 }
