@@ -394,11 +394,6 @@ func sensitiveHeader(name string) bool {
 func printConfig(w io.Writer, c supervisor.Config) error {
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	add := func(key string, v *yaml.Node) { root.Content = append(root.Content, str(key), v) }
-	dur := func(d time.Duration) *yaml.Node { return str(d.String()) }
-	num := func(n int) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(n)} }
-	boolean := func(b bool) *yaml.Node {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
-	}
 	if len(c.Command) > 0 {
 		add("command", strList(c.Command))
 	}
@@ -412,6 +407,44 @@ func printConfig(w io.Writer, c supervisor.Config) error {
 	if len(checks.Content) > 0 {
 		add("checks", checks)
 	}
+	printHealth(c, add)
+	printSignals(c, add)
+	add("subreaper", boolean(c.Subreaper))
+	if c.PdeathSig != 0 {
+		add("pdeath-signal", str(sigs.Name(c.PdeathSig)))
+	}
+	if c.Verbosity >= 0 {
+		add("verbose", num(c.Verbosity))
+	}
+	add("warn-zombies", boolean(c.WarnZombies))
+	add("user", str(c.User))
+	add("pidfile", str(c.Pidfile))
+	add("restart", str(c.Restart))
+	add("restart-delay", dur(c.RestartDelay))
+	add("restart-max-delay", dur(c.RestartMaxDelay))
+	add("log-level", str(c.LogLevel))
+	add("log-format", str(c.LogFormat))
+
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+func dur(d time.Duration) *yaml.Node { return str(d.String()) }
+
+func num(n int) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(n)}
+}
+
+func boolean(b bool) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
+}
+
+// printHealth adds the checks' settings (but the checks) and the endpoints'.
+func printHealth(c supervisor.Config, add func(string, *yaml.Node)) {
 	add("interval", dur(c.Interval))
 	add("timeout", dur(c.Timeout))
 	add("start-period", dur(c.StartPeriod))
@@ -423,6 +456,10 @@ func printConfig(w io.Writer, c supervisor.Config) error {
 	add("http", str(c.HTTPAddr))
 	add("http-details", boolean(c.HTTPDetails))
 	add("socket", str(c.Socket))
+}
+
+// printSignals adds the stop sequence's and the signals' settings.
+func printSignals(c supervisor.Config, add func(string, *yaml.Node)) {
 	add("stop-signal", str(sigs.Name(c.StopSignal)))
 	var triggers []string
 	for _, s := range c.StopTriggers {
@@ -452,28 +489,6 @@ func printConfig(w io.Writer, c supervisor.Config) error {
 		mapExit.Content = append(mapExit.Content, num(code))
 	}
 	add("map-exit", mapExit)
-	add("subreaper", boolean(c.Subreaper))
-	if c.PdeathSig != 0 {
-		add("pdeath-signal", str(sigs.Name(c.PdeathSig)))
-	}
-	if c.Verbosity >= 0 {
-		add("verbose", num(c.Verbosity))
-	}
-	add("warn-zombies", boolean(c.WarnZombies))
-	add("user", str(c.User))
-	add("pidfile", str(c.Pidfile))
-	add("restart", str(c.Restart))
-	add("restart-delay", dur(c.RestartDelay))
-	add("restart-max-delay", dur(c.RestartMaxDelay))
-	add("log-level", str(c.LogLevel))
-	add("log-format", str(c.LogFormat))
-
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
-		return err
-	}
-	return enc.Close()
 }
 
 func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
@@ -503,7 +518,6 @@ func specNode(sp health.Spec) *yaml.Node {
 			add(d.key, str(d.v.String()))
 		}
 	}
-	num := func(n int) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(n)} }
 	if sp.Retries != health.Unset {
 		add("retries", num(sp.Retries))
 	}

@@ -33,9 +33,15 @@ func (o option) envName() string {
 	return "HCINIT_" + strings.ToUpper(strings.ReplaceAll(o.long, "-", "_"))
 }
 
-// options is the table both the parser and the usage text are built from.
+// options is the table both the parser and the usage text are built from,
+// in --help's order.
 func options() []option {
 	d := supervisor.Defaults() // each default is written once, there
+	return slices.Concat(healthOptions(d), signalOptions(), childOptions(d))
+}
+
+// healthOptions are the checks' and the health endpoints' options.
+func healthOptions(d supervisor.Config) []option {
 	return []option{
 		{long: "check", arg: "SPEC", help: "add a health check (repeatable; see CHECKS below)",
 			set: func(c *supervisor.Config, v string) error { c.Checks = append(c.Checks, v); return nil }},
@@ -58,6 +64,12 @@ func options() []option {
 			set: func(c *supervisor.Config, v string) error { c.HTTPDetails = true; return nil }},
 		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list is tried in order)",
 			set: setSocket},
+	}
+}
+
+// signalOptions are the stop sequence's and tini's and dumb-init's options.
+func signalOptions() []option {
+	return []option{
 		{long: "stop-signal", arg: "SIG", help: "signal the child gets in place of TERM, and when hcinit stops it itself (default TERM)",
 			set: setStopSignal},
 		{long: "stop-triggers", arg: "SIGS", help: "signals that start the stop sequence, comma-separated (default TERM,INT); any other signal is only forwarded",
@@ -84,6 +96,12 @@ func options() []option {
 			set: setVerbose},
 		{long: "warn-zombies", short: 'w', help: "log a warning for every orphan reaped (tini -w)",
 			set: func(c *supervisor.Config, v string) error { c.WarnZombies = true; return nil }},
+	}
+}
+
+// childOptions are the child's, the log's and the command's own options.
+func childOptions(d supervisor.Config) []option {
+	return []option{
 		{long: "user", arg: "USER[:GROUP]", help: "run the child (and exec checks) as USER, by name or number",
 			set: func(c *supervisor.Config, v string) error { c.User = v; return nil }},
 		{long: "pidfile", arg: "PATH", help: "the child daemonizes: supervise the pid it writes to PATH",
