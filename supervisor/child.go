@@ -72,7 +72,7 @@ type childActor struct {
 	clock     clock
 	obs       Observer
 	mainPIDs  <-chan int
-	unhealthy <-chan struct{}
+	verdicts  <-chan struct{} // the health side: a live-level check turned unhealthy
 	interrupt <-chan struct{}
 
 	phase     phase
@@ -88,6 +88,7 @@ type childActor struct {
 
 	stopSig     unix.Signal // the stop signal of the running stop sequence
 	restart     bool        // the stop restarts an unhealthy child (--on-unhealthy restart)
+	unhealthy   bool        // hcinit stops the child as unhealthy (--on-unhealthy exit): see onExit
 	restStopped bool        // what the child left got stopSig too
 }
 
@@ -96,7 +97,7 @@ func newChildActor(cfg *Config, procs processes, c clock, obs Observer, log *log
 		obs = noObserver{}
 	}
 	return &childActor{cfg: cfg, log: log, procs: procs, clock: c, obs: obs,
-		unhealthy: obs.Unhealthy(), delay: cfg.RestartDelay}
+		verdicts: obs.Unhealthy(), delay: cfg.RestartDelay}
 }
 
 // run starts the child and handles events until hcinit exits.
@@ -124,7 +125,7 @@ func (a *childActor) run(sigc <-chan os.Signal) error {
 			a.onGrace()
 		case <-a.treeEmpty():
 			err = a.exit()
-		case <-a.unhealthy:
+		case <-a.verdicts:
 			a.onUnhealthy()
 		case <-a.interrupt:
 			a.onInterrupt()
@@ -194,6 +195,14 @@ func (a *childActor) onExit(e reaper.Exit) error {
 	a.code = mapExit(a.cfg, e.Code())
 	a.procs.lost()
 	a.log.WithFields(logrus.Fields{"pid": e.Pid, "exit_code": e.Code()}).Debug("child exited")
+	if a.unhealthy && e.Code() == 0 {
+		// hcinit stopped it as unhealthy: a clean shutdown is no success, or
+		// Docker's and Swarm's on-failure and Kubernetes' OnFailure would
+		// take the failed container for done. Report what an app without a
+		// handler would: 128+N of the stop signal.
+		a.code = 128 + int(a.stopSig)
+		a.log.WithField("exit_code", a.code).Warn("the child, stopped as unhealthy, exited 0: exiting with 128 + the stop signal")
+	}
 	if a.cfg.Pidfile != "" && !a.daemon && !a.phase.inStop() && e.Code() == 0 {
 		// The launcher is done; its daemon writes the pid file. Wait for
 		// it without blocking this loop: signals still count meanwhile.
@@ -280,6 +289,7 @@ func (a *childActor) onUnhealthy() {
 	case OnUnhealthyExit:
 		a.log.Warn("child unhealthy: stopping")
 		a.beginStop(a.cfg.StopSignal, true)
+		a.unhealthy = true
 	}
 }
 
@@ -351,7 +361,7 @@ func (a *childActor) backOff(raw int) {
 // beginStop starts the stop sequence: readiness off at once, the stop signal
 // after the drain delay, SIGKILL after the grace (see graceFor).
 func (a *childActor) beginStop(sig unix.Signal, own bool) {
-	a.stopSig, a.restStopped, a.restart = sig, false, false
+	a.stopSig, a.restStopped, a.restart, a.unhealthy = sig, false, false, false
 	a.adoption = nil // a daemon not adopted yet is still in the tree: it gets the signal
 	a.obs.Stopping()
 	if a.cfg.DrainDelay > 0 && a.exited != nil {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
+	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
@@ -327,5 +328,48 @@ while :; do sleep 1 & wait $!; done`)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run still running")
+	}
+}
+
+// --on-unhealthy exit: hcinit stopped the child itself, as unhealthy. A child
+// that then shuts down cleanly (exit 0) must not make hcinit exit 0, or
+// Docker's --restart on-failure, Swarm's on-failure and Kubernetes' OnFailure
+// would count the failed container as done (see notes/swarm.md): hcinit exits
+// 128+N of the stop signal it sent, what an app without a handler reports. A
+// non-zero status is the child's own and stays. The old code exited 0.
+func TestRunUnhealthyExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		trap string
+		stop unix.Signal
+		want int
+	}{
+		{"clean exit after TERM", "exit 0", unix.SIGTERM, 143},
+		{"clean exit after --stop-signal QUIT", "exit 0", unix.SIGQUIT, 128 + int(unix.SIGQUIT)},
+		{"a status of its own", "exit 3", unix.SIGTERM, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ready := fifo(t)
+			name := strings.TrimPrefix(sigs.Name(tc.stop), "SIG")
+			cfg := config("sh", "-c", `trap '`+tc.trap+`' `+name+`
+echo ready > `+ready+`
+while :; do sleep 1 & wait $!; done`)
+			cfg.OnUnhealthy, cfg.StopSignal = OnUnhealthyExit, tc.stop
+			log := logrus.New()
+			log.SetOutput(io.Discard)
+			obs := unhealthyObserver{make(chan struct{}, 1)}
+			done := make(chan int, 1)
+			go func() { done <- runGroupWith(t, cfg, make(chan os.Signal), log, obs) }()
+			waitReady(t, ready, 10*time.Second)
+			obs.c <- struct{}{}
+			select {
+			case code := <-done:
+				if code != tc.want {
+					t.Errorf("exit %d, want %d", code, tc.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run still running")
+			}
+		})
 	}
 }

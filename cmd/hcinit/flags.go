@@ -51,7 +51,7 @@ func healthOptions(d supervisor.Config) []option {
 		{long: "start-interval", arg: "D", help: "time between checks while starting, inside the start period (default " + d.StartInterval.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.StartInterval })},
 		{long: "retries", arg: "N", help: "consecutive failures that make a check unhealthy (default " + strconv.Itoa(d.Retries) + ")", set: intOpt(1, func(c *supervisor.Config) *int { return &c.Retries })},
 		{long: "success-threshold", arg: "N", help: "consecutive successes before a check counts as ready (default " + strconv.Itoa(d.SuccessThreshold) + ")", set: intOpt(1, func(c *supervisor.Config) *int { return &c.SuccessThreshold })},
-		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when a live-level check turns unhealthy (default none)",
+		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when a live-level check turns unhealthy (default none); exit: a child's 0 after that stop becomes 128+N of the stop signal",
 			set: setOnUnhealthy},
 		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.Watchdog })},
 		{long: "watchdog-signal", arg: "SIG", help: "send SIG to the main process when the watchdog expires (systemd's WatchdogSignal=, e.g. ABRT for a core dump; default none)",
