@@ -14,7 +14,7 @@
 // failing the run if anything of it is left. Not being root skips them outside
 // CI.
 //
-// The helper commands under e2e/cmd (zcount, orphaner, sleeper, httpget) are
+// The helper commands internal/testbin/{zcount,orphaner,sleeper,httpget} are
 // put into the test image; a scratch image has no shell, ps or curl; pause is
 // the cluster's sandbox image.
 package e2e

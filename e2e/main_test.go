@@ -158,7 +158,8 @@ func (h *harness) build() error {
 	env := []string{"CGO_ENABLED=0"}
 	if _, err := command(5*time.Minute, h.root, env, "go", "build", "-trimpath", "-ldflags=-s -w",
 		"-o", h.bin+string(filepath.Separator),
-		"./cmd/hcinit", "./examples/legacy-http", "./e2e/cmd/..."); err != nil {
+		"./cmd/hcinit", "./examples/legacy-http", "./internal/testbin/zcount", "./internal/testbin/orphaner",
+		"./internal/testbin/sleeper", "./internal/testbin/httpget", "./internal/testbin/pause"); err != nil {
 		return err
 	}
 	imageEnv := []string{

@@ -273,7 +273,7 @@ kc() { "$BIN/kubectl" --kubeconfig "$KCFG" "$@"; }
 pause_image() {
 	local dir
 	dir=$(mktemp -d)
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/pause" ./e2e/cmd/pause
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/pause" ./internal/testbin/pause
 	printf 'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n' >"$dir/Dockerfile"
 	local out
 	out=$(docker build -q -t hcinit-k8s-pause:1 "$dir" 2>&1) || die "building the pause image: $out"
