@@ -168,7 +168,7 @@ func roundTrip(ctx context.Context, u *url.URL, req []byte, insecure bool) (http
 	if p := u.Port(); p != "" {
 		port = p
 	}
-	conn, err := checkDialer.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	conn, err := dialCheck(ctx, u.Scheme, u.Hostname(), port)
 	if err != nil {
 		return httpwire.Response{}, ctxErr(ctx, err)
 	}
