@@ -64,7 +64,7 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 
 // childActor starts the command, forwards signals, runs the stop sequence and
 // returns an *ExitError once the process tree is empty. One handler per event
-// moves it from phase to phase; Run's loop only dispatches.
+// moves it from phase to phase; run's loop only dispatches.
 type childActor struct {
 	cfg       *Config
 	log       *logrus.Entry
