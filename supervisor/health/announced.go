@@ -53,9 +53,11 @@ func checkOwned(path string, st *unix.Stat_t, kind uint32, what string, owner in
 }
 
 // readNameFile reads a name file the child announces: never through a
-// symlink, only a regular file (a FIFO would block), and only one the child
-// owns when it runs as another user.
-func (m *Monitor) readNameFile(path string) (string, error) {
+// symlink, only a regular file (a FIFO would block), and only one owned by
+// owner (the child's uid when it runs as another user, else -1: any), or,
+// for ours (the .hc-socket hcinit wrote, not yet handed to the child), by
+// hcinit's uid.
+func readNameFile(path string, owner int, ours string) (string, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ELOOP) {
 		return "", refusal{fmt.Errorf("name file %s is a symbolic link: not followed", path)}
@@ -69,8 +71,7 @@ func (m *Monitor) readNameFile(path string) (string, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return "", fmt.Errorf("read name file %s: %w", path, err)
 	}
-	owner := m.childOwner()
-	if path == m.v1File && int(st.Uid) == os.Getuid() {
+	if path == ours && int(st.Uid) == os.Getuid() {
 		owner = -1 // the .hc-socket hcinit wrote, not yet handed to the child
 	}
 	if err := checkOwned(path, &st, unix.S_IFREG, "regular file", owner); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -228,4 +230,50 @@ func (m *Monitor) kickKind(kind string) {
 	for _, c := range cs {
 		c.wakeUp()
 	}
+}
+
+// adopt makes addrs the target of the delegate check, creating one named
+// "delegate" unless a delegate check without an address was configured. The
+// delegate starts over, with its own start period, and runs at once.
+func (m *Monitor) adopt(addrs []string, from string) {
+	m.mu.Lock()
+	var c *check
+	for _, x := range m.checks {
+		if x.spec.Kind == KindDelegate && (x.adopted || x.spec.Addr == "") {
+			c = x
+			break
+		}
+	}
+	if c != nil && slices.Equal(c.addrs, addrs) {
+		m.mu.Unlock()
+		return
+	}
+	if c == nil {
+		sp, _ := ParseSpec(KindDelegate)
+		sp.Name = KindDelegate
+		for n := 2; m.hasCheckLocked(sp.Name); n++ {
+			sp.Name = KindDelegate + "-" + strconv.Itoa(n)
+		}
+		c, _ = m.newCheck(sp)
+		c.adopted = true
+		m.checks = append(m.checks, c)
+		m.startLoopLocked(c)
+	}
+	c.addrs = addrs
+	c.st.reset()
+	c.since = time.Now()
+	c.runNow = true
+	m.mu.Unlock()
+	m.log.WithField("check", c.spec.Name).WithField("path", from).WithField("socket", addrs).
+		Info("delegating to the child's health socket")
+	c.wakeUp()
+}
+
+func (m *Monitor) hasCheckLocked(name string) bool {
+	for _, c := range m.checks {
+		if c.spec.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -213,9 +213,10 @@ func TestStaleNameFileNotAdopted(t *testing.T) {
 
 	m := bare(t, Config{Dir: dir})
 	m.created = time.Now()
-	w, files := m.startWatcher()
+	nw := m.nameWatcher()
+	w := nw.start()
 	done := make(chan struct{})
-	go func() { m.watch(w, files); close(done) }()
+	go func() { nw.watch(w); close(done) }()
 	defer func() { m.cancel(); w.Close(); <-done }()
 	time.Sleep(100 * time.Millisecond)
 	m.mu.Lock()

@@ -96,13 +96,12 @@ func FuzzNameFile(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	dir := f.TempDir()
-	m := &Monitor{}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(dir, common.HealthcheckSocketNameFile)
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		name, err := m.readNameFile(path)
+		name, err := readNameFile(path, -1, "")
 		if err != nil {
 			return
 		}

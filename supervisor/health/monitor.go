@@ -407,7 +407,7 @@ func (m *Monitor) setupV1() *net.UnixListener {
 	if childFirst {
 		// As the watcher would: adopt the child's socket and write ours, or
 		// leave a file that is not usable alone.
-		m.nameFileChanged(file)
+		m.nameWatcher().changed(file)
 	} else {
 		if err := common.WriteNameFile(file, name); err != nil {
 			m.log.WithError(err).WithField("path", file).Debug("no name file for v1.0.x clients")
@@ -529,14 +529,15 @@ func (m *Monitor) Watch() error {
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); m.ServeSocket(ln) }()
 	}
-	w, files := m.startWatcher()
+	nw := m.nameWatcher()
+	w := nw.start()
 	if w == nil {
 		<-m.ctx.Done()
 		return nil
 	}
 	stop := context.AfterFunc(m.ctx, func() { w.Close() })
 	defer stop()
-	m.watch(w, files)
+	nw.watch(w)
 	return nil
 }
 

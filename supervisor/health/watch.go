@@ -5,11 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/sirupsen/logrus"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 )
@@ -27,50 +27,69 @@ const debounce = 20 * time.Millisecond
 // was left by an earlier run and is not adopted.
 const staleSlack = time.Second
 
-// nameFiles are the files a child announces its own socket in: .hc-socket in
-// Dir (v1.0.x and today's server without HEALTHCHECK_NAME_FILE) and the file
-// HEALTHCHECK_NAME_FILE names.
-func (m *Monitor) nameFiles() []string {
-	var files []string
+// nameWatcher is the name-file actor: it reads where the child announces
+// its own socket and hands the socket to adopt. It knows nothing of the
+// checks.
+type nameWatcher struct {
+	// files are the name files: .hc-socket in Dir (v1.0.x and today's
+	// server without HEALTHCHECK_NAME_FILE) and the file
+	// HEALTHCHECK_NAME_FILE names.
+	files    []string
+	childDir string // HEALTHCHECK_SOCKET_DIR, where the child's socket is; "" = none
+	nameFile string // HEALTHCHECK_NAME_FILE; "" = none
+	v1File   string // the .hc-socket hcinit wrote its v1Name into; "" = none
+	v1Name   string
+	created  time.Time // a name file older than this (less staleSlack) is an earlier run's
+	owner    int       // the uid announced files must have, -1 = any (childOwner)
+	log      *logrus.Entry
+	adopt    func(addrs []string, from string) // Monitor.adopt
+	chown    func(path string)                 // hands a restored .hc-socket to the child's user
+}
+
+// nameWatcher is m's name-file actor; v1File and v1Name are set already.
+func (m *Monitor) nameWatcher() *nameWatcher {
+	nw := &nameWatcher{childDir: m.childDir, nameFile: m.childNameFile, v1File: m.v1File, v1Name: m.v1Name,
+		created: m.created, owner: m.childOwner(), log: m.log, adopt: m.adopt,
+		chown: func(path string) { m.chownToChild(path, true) }}
 	if m.cfg.Dir != "" {
-		files = append(files, filepath.Join(m.cfg.Dir, common.HealthcheckSocketNameFile))
+		nw.files = append(nw.files, filepath.Join(m.cfg.Dir, common.HealthcheckSocketNameFile))
 	}
 	if m.childNameFile != "" {
-		files = append(files, m.childNameFile)
+		nw.files = append(nw.files, m.childNameFile)
 	}
-	return files
+	return nw
 }
 
 // startWatcher watches the directories of the name files (never the files: an
 // atomic replace would drop a file watch); watch then looks at files already there.
-func (m *Monitor) startWatcher() (*fsnotify.Watcher, []string) {
-	files := m.nameFiles()
-	if len(files) == 0 {
-		return nil, nil
+func (nw *nameWatcher) start() *fsnotify.Watcher {
+	if len(nw.files) == 0 {
+		return nil
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		m.log.WithError(err).Warn("cannot watch for the child's health socket")
-		return nil, nil
+		nw.log.WithError(err).Warn("cannot watch for the child's health socket")
+		return nil
 	}
 	var watched []string
-	for _, f := range files {
+	for _, f := range nw.files {
 		dir := filepath.Dir(f)
 		if slices.Contains(watched, dir) {
 			continue
 		}
 		if err := w.Add(dir); err != nil {
-			m.log.WithError(err).WithField("path", dir).Debug("cannot watch directory")
+			nw.log.WithError(err).WithField("path", dir).Debug("cannot watch directory")
 			continue
 		}
 		watched = append(watched, dir)
 	}
-	return w, files
+	return w
 }
 
 // watch adopts what the name files announce until w is closed.
-func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
-	m.adoptWritten(files)
+func (nw *nameWatcher) watch(w *fsnotify.Watcher) {
+	files := nw.files
+	nw.adoptWritten()
 	pending := map[string]bool{}
 	t := time.NewTimer(time.Hour)
 	t.Stop()
@@ -90,7 +109,7 @@ func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
 				return
 			}
 			if !errors.Is(err, fsnotify.ErrEventOverflow) {
-				m.log.WithError(err).Warn("watch name files")
+				nw.log.WithError(err).Warn("watch name files")
 				continue
 			}
 			for _, f := range files {
@@ -99,7 +118,7 @@ func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
 			t.Reset(debounce)
 		case <-t.C:
 			for f := range pending {
-				m.nameFileChanged(f)
+				nw.changed(f)
 			}
 			clear(pending)
 		}
@@ -108,10 +127,10 @@ func (m *Monitor) watch(w *fsnotify.Watcher, files []string) {
 
 // adoptWritten adopts what the name files written since hcinit started
 // announce (before the watch began).
-func (m *Monitor) adoptWritten(files []string) {
-	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(m.created.Add(-staleSlack)) {
-			m.nameFileChanged(f)
+func (nw *nameWatcher) adoptWritten() {
+	for _, f := range nw.files {
+		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(nw.created.Add(-staleSlack)) {
+			nw.changed(f)
 		}
 	}
 }
@@ -126,89 +145,43 @@ func nameFileEvent(ev fsnotify.Event, files []string) (string, bool) {
 	return name, true
 }
 
-// nameFileChanged adopts the socket a name file announces, unless it is
+// changed adopts the socket a name file announces, unless it is
 // hcinit's own, and puts hcinit's name back into .hc-socket so v1.0.x clients
 // keep asking hcinit (which includes the child's answer).
-func (m *Monitor) nameFileChanged(path string) {
-	name, err := m.readNameFile(path)
+func (nw *nameWatcher) changed(path string) {
+	name, err := readNameFile(path, nw.owner, nw.v1File)
 	if r := (refusal{}); errors.As(err, &r) {
-		m.log.WithError(err).Warn("name file refused")
+		nw.log.WithError(err).Warn("name file refused")
 		return
 	}
 	if err != nil {
-		m.log.WithError(err).WithField("path", path).Debug("name file not usable yet")
+		nw.log.WithError(err).WithField("path", path).Debug("name file not usable yet")
 		return
 	}
-	if path == m.v1File && name == m.v1Name {
+	if path == nw.v1File && name == nw.v1Name {
 		return
 	}
 	if strings.HasPrefix(name, v1Prefix) {
 		// Another hcinit in the same working directory: it is not our child's
 		// server, and fighting over the file would make both loop for ever.
-		m.log.WithField("path", path).Debug("name file belongs to another hcinit; leaving it")
+		nw.log.WithField("path", path).Debug("name file belongs to another hcinit; leaving it")
 		return
 	}
 	var addrs []string
-	if m.childDir != "" {
-		a, _ := common.SocketPath(m.childDir, name)
+	if nw.childDir != "" {
+		a, _ := common.SocketPath(nw.childDir, name)
 		addrs = append(addrs, a)
 	}
-	if path != m.childNameFile {
+	if path != nw.nameFile {
 		a, _ := common.SocketPath(common.SocketPrefix, name)
 		addrs = append(addrs, a)
 	}
-	m.adopt(addrs, path)
-	if path == m.v1File {
-		if err := common.WriteNameFile(path, m.v1Name); err != nil {
-			m.log.WithError(err).WithField("path", path).Warn("cannot restore hcinit's name file")
+	nw.adopt(addrs, path)
+	if path == nw.v1File {
+		if err := common.WriteNameFile(path, nw.v1Name); err != nil {
+			nw.log.WithError(err).WithField("path", path).Warn("cannot restore hcinit's name file")
 			return
 		}
-		m.chownToChild(path, true)
+		nw.chown(path)
 	}
-}
-
-// adopt makes addrs the target of the delegate check, creating one named
-// "delegate" unless a delegate check without an address was configured. The
-// delegate starts over, with its own start period, and runs at once.
-func (m *Monitor) adopt(addrs []string, from string) {
-	m.mu.Lock()
-	var c *check
-	for _, x := range m.checks {
-		if x.spec.Kind == KindDelegate && (x.adopted || x.spec.Addr == "") {
-			c = x
-			break
-		}
-	}
-	if c != nil && slices.Equal(c.addrs, addrs) {
-		m.mu.Unlock()
-		return
-	}
-	if c == nil {
-		sp, _ := ParseSpec(KindDelegate)
-		sp.Name = KindDelegate
-		for n := 2; m.hasCheckLocked(sp.Name); n++ {
-			sp.Name = KindDelegate + "-" + strconv.Itoa(n)
-		}
-		c, _ = m.newCheck(sp)
-		c.adopted = true
-		m.checks = append(m.checks, c)
-		m.startLoopLocked(c)
-	}
-	c.addrs = addrs
-	c.st.reset()
-	c.since = time.Now()
-	c.runNow = true
-	m.mu.Unlock()
-	m.log.WithField("check", c.spec.Name).WithField("path", from).WithField("socket", addrs).
-		Info("delegating to the child's health socket")
-	c.wakeUp()
-}
-
-func (m *Monitor) hasCheckLocked(name string) bool {
-	for _, c := range m.checks {
-		if c.spec.Name == name {
-			return true
-		}
-	}
-	return false
 }
