@@ -131,6 +131,19 @@ func spawn(t testing.TB, argv []string, opts ...spawnOpt) (*proc, error) {
 	return p, nil
 }
 
+// startReady spawns argv and waits for its child's "child ready PID" line:
+// the prelude of every test that signals an init.
+func startReady(t testing.TB, argv []string, opts ...spawnOpt) (*proc, error) {
+	p, err := spawn(t, argv, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.out.ready(readyWait, "child"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
 // signal sends sig to the init.

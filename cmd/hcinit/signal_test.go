@@ -165,11 +165,8 @@ func forwardAll(t *testing.T, in initProg, group bool) error {
 func stopSignals(t *testing.T, in initProg, mode []string) error {
 	for _, sig := range []unix.Signal{unix.SIGINT, unix.SIGQUIT} {
 		name := sigs.Name(sig)
-		p, err := spawn(t, in.argv(mode, "sigprint", "-exit", name))
+		p, err := startReady(t, in.argv(mode, "sigprint", "-exit", name))
 		if err != nil {
-			return err
-		}
-		if err := p.out.ready(readyWait, "child"); err != nil {
 			return err
 		}
 		if err := p.signal(sig); err != nil {
@@ -226,11 +223,8 @@ func TestForwardSIGPROF(t *testing.T) {
 	}
 	compare(t, rowFwdProf, func(t *testing.T, in initProg) error {
 		// sh announces itself, then becomes sleep, which dies of SIGPROF.
-		p, err := spawn(t, in.argv(nil, "sh", "-c", "echo child ready $$; exec sleep 30"))
+		p, err := startReady(t, in.argv(nil, "sh", "-c", "echo child ready $$; exec sleep 30"))
 		if err != nil {
-			return err
-		}
-		if err := p.out.ready(readyWait, "child"); err != nil {
 			return err
 		}
 		child := p.out.readyPid("child")
@@ -259,11 +253,8 @@ func TestRewrite(t *testing.T) {
 		if in.name != "hcinit" && in.name != "dumb-init" {
 			return na("no --rewrite")
 		}
-		p, err := spawn(t, in.argv([]string{"-r", "15:3"}, "sigprint", "-exit", "SIGQUIT"))
+		p, err := startReady(t, in.argv([]string{"-r", "15:3"}, "sigprint", "-exit", "SIGQUIT"))
 		if err != nil {
-			return err
-		}
-		if err := p.out.ready(readyWait, "child"); err != nil {
 			return err
 		}
 		if err := p.signal(unix.SIGTERM); err != nil {

@@ -32,11 +32,8 @@ func TestStopGraceKill(t *testing.T) {
 		if !in.hcinit {
 			return na("no grace option")
 		}
-		p, err := spawn(t, in.argv(stopFlags(in, "1s"), "sigprint"))
+		p, err := startReady(t, in.argv(stopFlags(in, "1s"), "sigprint"))
 		if err != nil {
-			return err
-		}
-		if err := p.out.ready(readyWait, "child"); err != nil {
 			return err
 		}
 		sent := time.Now()
@@ -64,11 +61,8 @@ func TestStopGraceKill(t *testing.T) {
 func TestStopPrompt(t *testing.T) {
 	t.Parallel()
 	compare(t, rowPrompt, func(t *testing.T, in initProg) error {
-		p, err := spawn(t, in.argv(stopFlags(in, "5s"), "sigprint", "-exit", "SIGTERM"))
+		p, err := startReady(t, in.argv(stopFlags(in, "5s"), "sigprint", "-exit", "SIGTERM"))
 		if err != nil {
-			return err
-		}
-		if err := p.out.ready(readyWait, "child"); err != nil {
 			return err
 		}
 		if err := p.signal(unix.SIGTERM); err != nil {
@@ -124,11 +118,8 @@ func TestStopWaitsForBackground(t *testing.T) {
 func TestStopSecondTerm(t *testing.T) {
 	t.Parallel()
 	compare(t, rowSecondTerm, func(t *testing.T, in initProg) error {
-		p, err := spawn(t, in.argv(stopFlags(in, "30s"), "sigprint"))
+		p, err := startReady(t, in.argv(stopFlags(in, "30s"), "sigprint"))
 		if err != nil {
-			return err
-		}
-		if err := p.out.ready(readyWait, "child"); err != nil {
 			return err
 		}
 		if err := p.signal(unix.SIGTERM); err != nil {
@@ -195,11 +186,8 @@ func TestStopQUITOnlyForwarded(t *testing.T) {
 			sock = filepath.Join(t.TempDir(), "hc.sock")
 			flags = []string{"--socket", sock, "--interval", "300ms"}
 		}
-		p, err := spawn(t, in.argv(flags, "sigprint", "-exit", "SIGTERM"))
+		p, err := startReady(t, in.argv(flags, "sigprint", "-exit", "SIGTERM"))
 		if err != nil {
-			return err
-		}
-		if err := p.out.ready(readyWait, "child"); err != nil {
 			return err
 		}
 		if in.hcinit {
@@ -264,11 +252,8 @@ func TestStopLongGrace(t *testing.T) {
 	compare(t, rowLongGrace, func(t *testing.T, in initProg) error {
 		const shutdown = 10 * time.Second
 		done := filepath.Join(t.TempDir(), "done")
-		p, err := spawn(t, in.argv(nil, "sigprint", "-exit", "SIGTERM", "-linger", shutdown.String(), "-touch", done))
+		p, err := startReady(t, in.argv(nil, "sigprint", "-exit", "SIGTERM", "-linger", shutdown.String(), "-touch", done))
 		if err != nil {
-			return err
-		}
-		if err := p.out.ready(readyWait, "child"); err != nil {
 			return err
 		}
 		sent := time.Now()
