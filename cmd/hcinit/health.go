@@ -54,6 +54,9 @@ func newHealth(cfg supervisor.Config, log *logrus.Logger, sh shared) (*health.Mo
 		// The first result's code and logging are done with once it is in:
 		// hand those pages back too (see internal/memtrim).
 		Settled: func() { time.AfterFunc(100*time.Millisecond, memtrim.Idle) },
+		// A check that runs seldom maps its code back in each time: hand it
+		// back after the result (see memtrim.AfterCheck).
+		Checked: memtrim.AfterCheck,
 		// After a burst of connections: the garbage and free pages it left.
 		Trim:   memtrim.Idle,
 		Reaper: sh.reaper,

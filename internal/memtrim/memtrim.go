@@ -26,6 +26,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,7 +75,45 @@ func Idle() {
 		debug.FreeOSMemory()
 		base = anonymous()
 	}
-	for _, r := range executableRegions() {
+	dropExecutable()
+}
+
+// quietGap: check results further apart than this mean the checks run
+// seldom (the default process check runs every 30 s), and the code a check
+// maps back in would stay resident until the next one for nothing.
+const quietGap = 10 * time.Second
+
+var (
+	lastCheck time.Time   // guarded by mu
+	regions   [][2]uint64 // the executable's read-only mappings, read once (guarded by mu)
+	read      bool        // regions was read
+	now       = time.Now  // tests replace it
+	drop      = dropExecutable
+)
+
+// AfterCheck hands the executable's pages back after a check result when the
+// previous result came at least quietGap before: then the check code (about
+// 0.9 MiB for the default process check) is mapped for one check and dropped
+// again, for some 15 page faults the next time. When checks run more often,
+// it does nothing. It never forces a collection. Call it after each result.
+func AfterCheck() {
+	mu.Lock()
+	defer mu.Unlock()
+	t := now()
+	prev := lastCheck
+	lastCheck = t
+	if !prev.IsZero() && t.Sub(prev) >= quietGap {
+		drop()
+	}
+}
+
+// dropExecutable drops the executable's read-only pages from the page tables
+// (the page cache keeps them). Call with mu held.
+func dropExecutable() {
+	if !read {
+		regions, read = executableRegions(), true
+	}
+	for _, r := range regions {
 		_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(r[0]), uintptr(r[1]-r[0]), unix.MADV_DONTNEED)
 	}
 }

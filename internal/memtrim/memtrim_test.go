@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func rssFile(t *testing.T) int {
@@ -69,4 +70,35 @@ func TestIdleCollectsOnlyAfterAllocating(t *testing.T) {
 	if got := forcedGCs(); got != before+1 {
 		t.Fatalf("Idle did not collect after the heap grew by 2 MiB: forced collections %d → %d", before, got)
 	}
+}
+
+// Results further apart than quietGap hand the executable's pages back;
+// frequent ones do not (their code would only be mapped in again).
+func TestAfterCheckOnlyWhenChecksAreRare(t *testing.T) {
+	mu.Lock()
+	clock := time.Unix(1000, 0)
+	drops := 0
+	now = func() time.Time { return clock }
+	drop = func() { drops++ }
+	lastCheck = time.Time{}
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		now, drop, lastCheck = time.Now, dropExecutable, time.Time{}
+		mu.Unlock()
+	}()
+	step := func(d time.Duration, want int) {
+		t.Helper()
+		clock = clock.Add(d)
+		AfterCheck()
+		if drops != want {
+			t.Fatalf("after a result %v after the previous one: %d drops, want %d", d, drops, want)
+		}
+	}
+	step(0, 0)              // the first result: Config.Settled trims then
+	step(time.Second, 0)    // checks every second: nothing
+	step(time.Second, 0)    //
+	step(30*time.Second, 1) // the default 30 s process check
+	step(30*time.Second, 2) //
+	step(200*time.Millisecond, 2)
 }

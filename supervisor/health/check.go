@@ -148,6 +148,9 @@ func (m *Monitor) record(c *check, gen int, r Result, fatal bool) {
 	if !ok {
 		return
 	}
+	if m.cfg.Checked != nil {
+		defer m.cfg.Checked() // after this result's logging
+	}
 	if ch.settle {
 		defer m.cfg.Settled() // after this result's logging
 	}
