@@ -25,41 +25,98 @@ import (
 // connections (nobody listens on it), a child directory whose hcinit pid is
 // gone and whose notify socket refuses too.
 func (m *Monitor) reclaimStale() {
+	var files []staleFile
 	uid := os.Getuid()
 	if m.runtimeDir != "" {
 		entries, _ := os.ReadDir(m.runtimeDir)
 		for _, e := range entries {
-			m.reclaimRuntimeEntry(e.Name(), uid)
+			if f, ok := m.runtimeLeftover(e.Name(), uid); ok {
+				files = append(files, f)
+			}
 		}
 	}
 	matches, _ := filepath.Glob(filepath.Join(common.SocketPrefix, v1Prefix+"*.sock"))
 	for _, path := range matches {
-		if ownedBy(path, uid, os.ModeSocket) && m.refuses("unix", path) {
-			m.removeStale(path)
+		if ownedBy(path, uid, os.ModeSocket) {
+			files = append(files, staleFile{path, "unix", path})
+		}
+	}
+	dead := m.deadSockets(files)
+	for _, f := range files {
+		if f.sock == "" || dead[f.sock] {
+			m.removeStale(f.path)
 		}
 	}
 }
 
-// reclaimRuntimeEntry removes the runtime directory's entry name if it is a
+// staleFile is what a dead hcinit may have left: path goes if the socket sock
+// (of network) is dead, at once if sock is "".
+type staleFile struct {
+	path, network, sock string
+}
+
+// runtimeLeftover reports whether the runtime directory's entry name may be a
 // dead hcinit's notify socket or child directory.
-func (m *Monitor) reclaimRuntimeEntry(name string, uid int) {
+func (m *Monitor) runtimeLeftover(name string, uid int) (staleFile, bool) {
 	path := filepath.Join(m.runtimeDir, name)
 	switch {
 	case strings.HasPrefix(name, "notify-") && strings.HasSuffix(name, ".sock"):
-		if ownedBy(path, uid, os.ModeSocket) && m.refuses("unixgram", path) {
-			m.removeStale(path)
-		}
+		return staleFile{path, "unixgram", path}, ownedBy(path, uid, os.ModeSocket)
 	case strings.HasPrefix(name, "child-"):
 		pid, err := strconv.Atoi(strings.TrimPrefix(name, "child-"))
 		if err != nil || pid == os.Getpid() || !ownedByAnyone(path, os.ModeDir) || alive(pid) {
-			return
+			return staleFile{}, false
 		}
 		notify := filepath.Join(m.runtimeDir, "notify-"+strconv.Itoa(pid)+".sock")
-		if _, err := os.Lstat(notify); err == nil && !m.refuses("unixgram", notify) {
-			return // an hcinit in another pid namespace still uses it
+		if _, err := os.Lstat(notify); err != nil {
+			return staleFile{path: path}, true
 		}
-		m.removeStale(path)
+		// An hcinit in another pid namespace may still use it.
+		return staleFile{path, "unixgram", notify}, true
 	}
+	return staleFile{}, false
+}
+
+// deadSockets returns the sockets of files that nobody listens on any more:
+// connecting is refused. A socket between bind and listen refuses too, for a
+// moment: it must refuse twice, 200 ms apart, and be the same file. One wait
+// serves every socket, however many were left.
+func (m *Monitor) deadSockets(files []staleFile) map[string]bool {
+	network := map[string]string{}
+	first := map[string]os.FileInfo{} // the sockets that refused once
+	for _, f := range files {
+		if f.sock == "" || network[f.sock] != "" {
+			continue
+		}
+		network[f.sock] = f.network
+		if fi, err := os.Lstat(f.sock); err == nil && refused(f.network, f.sock) {
+			first[f.sock] = fi
+		}
+	}
+	dead := map[string]bool{}
+	if len(first) == 0 {
+		return dead
+	}
+	select {
+	case <-time.After(200 * time.Millisecond):
+	case <-m.ctx.Done(): // stopping: leave them to the next start
+		return dead
+	}
+	for sock, before := range first {
+		after, err := os.Lstat(sock)
+		dead[sock] = err == nil && os.SameFile(before, after) && refused(network[sock], sock)
+	}
+	return dead
+}
+
+// refused reports whether connecting to the socket at path is refused.
+func refused(network, path string) bool {
+	c, err := net.DialTimeout(network, path, time.Second)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
 func (m *Monitor) removeStale(path string) {
@@ -85,31 +142,6 @@ func ownedBy(path string, uid int, typ os.FileMode) bool {
 func ownedByAnyone(path string, typ os.FileMode) bool {
 	fi, err := os.Lstat(path)
 	return err == nil && fi.Mode().Type() == typ
-}
-
-// refuses reports whether connecting to the socket at path is refused:
-// nobody listens there any more. A socket between bind and listen refuses
-// too, for a moment: it must refuse twice, 200 ms apart, and be the same file.
-func (m *Monitor) refuses(network, path string) bool {
-	once := func() bool {
-		c, err := net.DialTimeout(network, path, time.Second)
-		if err == nil {
-			c.Close()
-			return false
-		}
-		return errors.Is(err, syscall.ECONNREFUSED)
-	}
-	before, err := os.Lstat(path)
-	if err != nil || !once() {
-		return false
-	}
-	select {
-	case <-time.After(200 * time.Millisecond):
-	case <-m.ctx.Done(): // stopping: leave it to the next start
-		return false
-	}
-	after, err := os.Lstat(path)
-	return err == nil && os.SameFile(before, after) && once()
 }
 
 // alive reports whether a process pid exists in our pid namespace.
