@@ -69,7 +69,9 @@ func (c processChecker) Check(context.Context) outcome {
 func (c tcpChecker) Check(ctx context.Context) outcome { return probeTCP(ctx, c.addr) }
 
 func probeTCP(ctx context.Context, addr string) outcome {
-	var d net.Dialer
+	// No TCP keep-alive: the connection is closed at once, and enabling it
+	// costs setsockopt calls on every check.
+	d := net.Dialer{KeepAlive: -1}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return fail("%v", err)
