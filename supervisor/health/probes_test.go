@@ -164,8 +164,11 @@ func TestFileProbe(t *testing.T) {
 
 func TestSignalProbeWithHeartbeatFile(t *testing.T) {
 	hb := filepath.Join(t.TempDir(), "hb")
-	// The "child" is a shell that touches hb on USR1.
-	child := exec.Command("/bin/sh", "-c", `trap 'touch `+hb+`' USR1; touch `+hb+`.up; while :; do sleep 0.05; done`)
+	// The "child" is a shell that touches hb on USR1. hb exists first: touch
+	// creating it changes its mtime twice (create, then utimensat), and the
+	// second change, after a probe passed on the first, would pass the next
+	// probe early and the WINCH one (seen once in land.sh).
+	child := exec.Command("/bin/sh", "-c", `touch `+hb+`; trap 'touch `+hb+`' USR1; touch `+hb+`.up; while :; do sleep 0.05; done`)
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
