@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
 // Restart policies, as Docker names them.
@@ -22,7 +20,9 @@ const (
 	OnUnhealthyExit    = "exit"
 )
 
-// Config is everything hcinit's command line and environment decide.
+// Config is what the command line, the environment and the config file decide
+// for the child and the signals (hcinit's own command line is cmd/hcinit's;
+// the checks' settings are health.Config).
 type Config struct {
 	Command []string
 
@@ -44,52 +44,22 @@ type Config struct {
 	RestartDelay    time.Duration
 	RestartMaxDelay time.Duration
 
-	LogLevel  string
-	LogFormat string
-
-	Checks           []string      // --check values
-	Specs            []health.Spec // the config file's checks; dropped when --check (or its env twin) is given
-	Interval         time.Duration
-	Timeout          time.Duration
-	StartPeriod      time.Duration
-	StartInterval    time.Duration
-	Retries          int
-	SuccessThreshold int
-	OnUnhealthy      string
-	Watchdog         time.Duration
-	WatchdogSignal   unix.Signal // 0 = none
-	NotifyAccess     string
-	HTTPAddr         string
-	HTTPDetails      bool
-	Socket           string
-
-	ConfigFile  string // --config: YAML settings under the environment and the command line
-	PrintConfig bool   // --print-config: print the effective configuration and exit
-
-	Help    bool
-	Version bool
+	OnUnhealthy string // what a live-level check turning unhealthy does
 }
 
-// Defaults returns the configuration with no option given. The checks'
-// defaults are health's (its Default constants); --help prints these values.
+// Defaults returns the configuration with no option given; --help prints
+// these values.
 func Defaults() Config {
 	return Config{
-		StopSignal:       unix.SIGTERM,
-		StopTriggers:     []unix.Signal{unix.SIGTERM, unix.SIGINT},
-		StopTimeout:      0, // the orchestrator owns the grace: docker stop -t, terminationGracePeriodSeconds
-		Rewrite:          map[unix.Signal]unix.Signal{},
-		MapToZero:        map[int]bool{},
-		Verbosity:        -1,
-		Restart:          RestartNo,
-		RestartDelay:     time.Second,
-		RestartMaxDelay:  30 * time.Second,
-		LogLevel:         "info",
-		LogFormat:        "text",
-		Interval:         health.DefaultInterval,
-		Timeout:          health.DefaultTimeout,
-		StartInterval:    health.DefaultStartInterval,
-		Retries:          health.DefaultRetries,
-		SuccessThreshold: health.DefaultSuccessThreshold,
-		OnUnhealthy:      OnUnhealthyNone,
+		StopSignal:      unix.SIGTERM,
+		StopTriggers:    []unix.Signal{unix.SIGTERM, unix.SIGINT},
+		StopTimeout:     0, // the orchestrator owns the grace: docker stop -t, terminationGracePeriodSeconds
+		Rewrite:         map[unix.Signal]unix.Signal{},
+		MapToZero:       map[int]bool{},
+		Verbosity:       -1,
+		Restart:         RestartNo,
+		RestartDelay:    time.Second,
+		RestartMaxDelay: 30 * time.Second,
+		OnUnhealthy:     OnUnhealthyNone,
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
-	"github.com/wisdom-oss/go-healthcheck/supervisor"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
@@ -81,7 +80,7 @@ func configError(path string, n *yaml.Node, format string, a ...any) error {
 
 // loadConfigFile applies the file at path to c. Unknown keys, wrong types and
 // invalid values are errors naming the line.
-func loadConfigFile(c *supervisor.Config, path string, opts []option) error {
+func loadConfigFile(c *config, path string, opts []option) error {
 	root, err := readConfigFile(path)
 	if root == nil || err != nil {
 		return err // nil, nil: an empty file
@@ -129,7 +128,7 @@ func readConfigFile(path string) (*yaml.Node, error) {
 }
 
 // applyConfigKey applies the file's setting k: v.
-func applyConfigKey(c *supervisor.Config, path string, opts []option, k, v *yaml.Node) error {
+func applyConfigKey(c *config, path string, opts []option, k, v *yaml.Node) error {
 	switch key := k.Value; key {
 	case "command":
 		argv, err := stringList(v)
@@ -143,7 +142,7 @@ func applyConfigKey(c *supervisor.Config, path string, opts []option, k, v *yaml
 		if err != nil {
 			return err
 		}
-		c.Specs = specs
+		c.Health.Checks = specs
 		return nil
 	}
 	o, ok := findLong(opts, k.Value)
@@ -189,7 +188,7 @@ func stringList(n *yaml.Node) ([]string, error) {
 
 // applyFileOption sets one option from a YAML value, through the option's own
 // parser: the file accepts exactly what the flag accepts.
-func applyFileOption(c *supervisor.Config, o option, v *yaml.Node) error {
+func applyFileOption(c *config, o option, v *yaml.Node) error {
 	switch {
 	case slices.Contains(listOptions, o.long):
 		return applyFileList(c, o, v)
@@ -204,7 +203,7 @@ func applyFileOption(c *supervisor.Config, o option, v *yaml.Node) error {
 }
 
 // applyFileList sets a repeatable option from a value or a list of them.
-func applyFileList(c *supervisor.Config, o option, v *yaml.Node) error {
+func applyFileList(c *config, o option, v *yaml.Node) error {
 	vals := []string{v.Value}
 	if v.Kind == yaml.SequenceNode {
 		var err error
@@ -223,7 +222,7 @@ func applyFileList(c *supervisor.Config, o option, v *yaml.Node) error {
 }
 
 // applyFileSwitch sets a switch: true or false (verbose: a level).
-func applyFileSwitch(c *supervisor.Config, o option, v string) error {
+func applyFileSwitch(c *config, o option, v string) error {
 	if o.long == "verbose" {
 		if _, err := strconv.Atoi(v); err == nil {
 			return o.set(c, v)
@@ -362,14 +361,14 @@ func header(n *yaml.Node) (health.Header, error) {
 
 // resetLists drops the file's value of each list option that the environment
 // or the command line gives: a list is one setting, replaced whole.
-func resetLists(c *supervisor.Config, opts []option, given map[string]bool, getenv func(string) string) {
+func resetLists(c *config, opts []option, given map[string]bool, getenv func(string) string) {
 	for _, o := range opts {
 		if !slices.Contains(listOptions, o.long) || !given[o.long] && getenv(o.envName()) == "" {
 			continue
 		}
 		switch o.long {
 		case "check":
-			c.Specs = nil
+			c.Health.Checks = nil
 		case "rewrite":
 			c.Rewrite = map[unix.Signal]unix.Signal{}
 		case "map-exit":
@@ -391,17 +390,17 @@ func sensitiveHeader(name string) bool {
 
 // printConfig writes the effective configuration as a config file would hold
 // it, with secrets redacted (a URL's password, sensitive header values).
-func printConfig(w io.Writer, c supervisor.Config) error {
+func printConfig(w io.Writer, c config) error {
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	add := func(key string, v *yaml.Node) { root.Content = append(root.Content, str(key), v) }
 	if len(c.Command) > 0 {
 		add("command", strList(c.Command))
 	}
 	checks := &yaml.Node{Kind: yaml.SequenceNode}
-	for _, sp := range c.Specs {
+	for _, sp := range c.Health.Checks {
 		checks.Content = append(checks.Content, specNode(sp))
 	}
-	for _, s := range c.Checks {
+	for _, s := range c.Health.Specs {
 		checks.Content = append(checks.Content, str(health.RedactURLs(s)))
 	}
 	if len(checks.Content) > 0 {
@@ -444,22 +443,22 @@ func boolean(b bool) *yaml.Node {
 }
 
 // printHealth adds the checks' settings (but the checks) and the endpoints'.
-func printHealth(c supervisor.Config, add func(string, *yaml.Node)) {
-	add("interval", dur(c.Interval))
-	add("timeout", dur(c.Timeout))
-	add("start-period", dur(c.StartPeriod))
-	add("start-interval", dur(c.StartInterval))
-	add("retries", num(c.Retries))
-	add("success-threshold", num(c.SuccessThreshold))
+func printHealth(c config, add func(string, *yaml.Node)) {
+	add("interval", dur(c.Health.Interval))
+	add("timeout", dur(c.Health.Timeout))
+	add("start-period", dur(c.Health.StartPeriod))
+	add("start-interval", dur(c.Health.StartInterval))
+	add("retries", num(c.Health.Retries))
+	add("success-threshold", num(c.Health.SuccessThreshold))
 	add("on-unhealthy", str(c.OnUnhealthy))
-	add("watchdog", dur(c.Watchdog))
-	add("http", str(c.HTTPAddr))
-	add("http-details", boolean(c.HTTPDetails))
-	add("socket", str(c.Socket))
+	add("watchdog", dur(c.Health.Watchdog))
+	add("http", str(c.Health.HTTPAddr))
+	add("http-details", boolean(c.Health.HTTPDetails))
+	add("socket", str(c.Health.Socket))
 }
 
 // printSignals adds the stop sequence's and the signals' settings.
-func printSignals(c supervisor.Config, add func(string, *yaml.Node)) {
+func printSignals(c config, add func(string, *yaml.Node)) {
 	add("stop-signal", str(sigs.Name(c.StopSignal)))
 	var triggers []string
 	for _, s := range c.StopTriggers {

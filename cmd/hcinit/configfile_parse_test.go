@@ -59,17 +59,17 @@ func TestConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Interval != 2*time.Second || c.Retries != 5 || c.OnUnhealthy != supervisor.OnUnhealthyRestart || !c.SingleChild ||
+	if c.Health.Interval != 2*time.Second || c.Health.Retries != 5 || c.OnUnhealthy != supervisor.OnUnhealthyRestart || !c.SingleChild ||
 		c.Rewrite[unix.SIGUSR1] != unix.SIGTERM || !c.MapToZero[143] {
 		t.Errorf("settings: %+v", c)
 	}
 	if strings.Join(c.Command, " ") != "/app --port 8080" {
 		t.Errorf("command %q", c.Command)
 	}
-	if len(c.Specs) != 3 {
-		t.Fatalf("%d checks, want 3", len(c.Specs))
+	if len(c.Health.Checks) != 3 {
+		t.Fatalf("%d checks, want 3", len(c.Health.Checks))
 	}
-	web, pg, grpc := c.Specs[0], c.Specs[1], c.Specs[2]
+	web, pg, grpc := c.Health.Checks[0], c.Health.Checks[1], c.Health.Checks[2]
 	if web.Kind != health.KindHTTP || web.Body != "ok, ready" || web.Level != health.LevelReady ||
 		len(web.Headers) != 2 || web.Headers[0] != (health.Header{Name: "X-Probe", Value: "a, b"}) {
 		t.Errorf("http check: %+v", web)
@@ -84,7 +84,7 @@ func TestConfigFile(t *testing.T) {
 	// A JSON document is YAML too.
 	jpath := writeConfig(t, `{"interval": "3s", "checks": [{"type": "tcp", "addr": "127.0.0.1:5432"}], "command": ["/app"]}`)
 	c, err = parseArgs([]string{"--config", jpath}, envOf(nil))
-	if err != nil || c.Interval != 3*time.Second || len(c.Specs) != 1 || c.Specs[0].Addr != "127.0.0.1:5432" {
+	if err != nil || c.Health.Interval != 3*time.Second || len(c.Health.Checks) != 1 || c.Health.Checks[0].Addr != "127.0.0.1:5432" {
 		t.Errorf("JSON config: %+v, %v", c, err)
 	}
 }
@@ -116,7 +116,7 @@ func TestConfigPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			have := []any{c.Interval, c.Retries, len(c.Specs), len(c.Checks), strings.Join(c.Command, " ")}
+			have := []any{c.Health.Interval, c.Health.Retries, len(c.Health.Checks), len(c.Health.Specs), strings.Join(c.Command, " ")}
 			want := []any{tc.interval, tc.retries, tc.checks, tc.flags, tc.command}
 			for i := range have {
 				if have[i] != want[i] {
@@ -196,7 +196,7 @@ func TestPrintConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("--print-config output does not parse: %v\n%s", err, text)
 	}
-	if back.Retries != 9 || back.Timeout != 7*time.Second || len(back.Specs) != 3 || back.Specs[1].Argv[2] != "dbname=app user=probe" {
+	if back.Health.Retries != 9 || back.Health.Timeout != 7*time.Second || len(back.Health.Checks) != 3 || back.Health.Checks[1].Argv[2] != "dbname=app user=probe" {
 		t.Errorf("read back: %+v", back)
 	}
 }

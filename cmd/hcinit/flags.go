@@ -14,10 +14,39 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/internal/duration"
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
 	"github.com/wisdom-oss/go-healthcheck/supervisor"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
 // minRestartDelay keeps a crash loop from spinning.
 const minRestartDelay = 100 * time.Millisecond
+
+// config is everything hcinit's command line, environment and config file
+// decide.
+type config struct {
+	supervisor.Config               // the child's and the signals' settings
+	Health            health.Config // the checks' and the health endpoints' (run() adds what is not a setting)
+
+	LogLevel, LogFormat string
+	ConfigFile          string // --config: YAML settings under the environment and the command line
+	PrintConfig         bool   // --print-config: print the effective configuration and exit
+	Help, Version       bool
+}
+
+// defaults is the configuration with no option given.
+func defaults() config {
+	return config{
+		Config: supervisor.Defaults(),
+		Health: health.Config{
+			Interval:         health.DefaultInterval,
+			Timeout:          health.DefaultTimeout,
+			StartInterval:    health.DefaultStartInterval,
+			Retries:          health.DefaultRetries,
+			SuccessThreshold: health.DefaultSuccessThreshold,
+		},
+		LogLevel:  "info",
+		LogFormat: "text",
+	}
+}
 
 // option is one command-line option with its environment twin.
 type option struct {
@@ -25,7 +54,7 @@ type option struct {
 	short byte   // 0 when none
 	arg   string // "" for a switch
 	help  string
-	set   func(c *supervisor.Config, v string) error
+	set   func(c *config, v string) error
 	env   []string // extra environment names (tini's, dumb-init's)
 }
 
@@ -36,24 +65,24 @@ func (o option) envName() string {
 // options is the table both the parser and the usage text are built from,
 // in --help's order.
 func options() []option {
-	d := supervisor.Defaults() // each default is written once, there
+	d := defaults() // each default is written once: there, or health's Default constants
 	return slices.Concat(healthOptions(d), signalOptions(), childOptions(d))
 }
 
 // healthOptions are the checks' and the health endpoints' options.
-func healthOptions(d supervisor.Config) []option {
+func healthOptions(d config) []option {
 	return []option{
 		{long: "check", arg: "SPEC", help: "add a health check (repeatable; see CHECKS below)",
-			set: func(c *supervisor.Config, v string) error { c.Checks = append(c.Checks, v); return nil }},
-		{long: "interval", arg: "D", help: "time between checks (default " + d.Interval.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.Interval })},
-		{long: "timeout", arg: "D", help: "time one check may take (default " + d.Timeout.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.Timeout })},
-		{long: "start-period", arg: "D", help: "failures starting inside it do not count (default 0)", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.StartPeriod })},
-		{long: "start-interval", arg: "D", help: "time between checks while starting, inside the start period (default " + d.StartInterval.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.StartInterval })},
-		{long: "retries", arg: "N", help: "consecutive failures that make a check unhealthy (default " + strconv.Itoa(d.Retries) + ")", set: intOpt(1, func(c *supervisor.Config) *int { return &c.Retries })},
-		{long: "success-threshold", arg: "N", help: "consecutive successes before a check counts as ready (default " + strconv.Itoa(d.SuccessThreshold) + ")", set: intOpt(1, func(c *supervisor.Config) *int { return &c.SuccessThreshold })},
+			set: func(c *config, v string) error { c.Health.Specs = append(c.Health.Specs, v); return nil }},
+		{long: "interval", arg: "D", help: "time between checks (default " + d.Health.Interval.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.Health.Interval })},
+		{long: "timeout", arg: "D", help: "time one check may take (default " + d.Health.Timeout.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.Health.Timeout })},
+		{long: "start-period", arg: "D", help: "failures starting inside it do not count (default 0)", set: durationOpt(func(c *config) *time.Duration { return &c.Health.StartPeriod })},
+		{long: "start-interval", arg: "D", help: "time between checks while starting, inside the start period (default " + d.Health.StartInterval.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.Health.StartInterval })},
+		{long: "retries", arg: "N", help: "consecutive failures that make a check unhealthy (default " + strconv.Itoa(d.Health.Retries) + ")", set: intOpt(1, func(c *config) *int { return &c.Health.Retries })},
+		{long: "success-threshold", arg: "N", help: "consecutive successes before a check counts as ready (default " + strconv.Itoa(d.Health.SuccessThreshold) + ")", set: intOpt(1, func(c *config) *int { return &c.Health.SuccessThreshold })},
 		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when a live-level check turns unhealthy (default none); exit: a child's 0 after that stop becomes 128+N of the stop signal",
 			set: setOnUnhealthy},
-		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.Watchdog })},
+		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *config) *time.Duration { return &c.Health.Watchdog })},
 		{long: "watchdog-signal", arg: "SIG", help: "send SIG to the main process when the watchdog expires (systemd's WatchdogSignal=, e.g. ABRT for a core dump; default none)",
 			set: setWatchdogSignal},
 		{long: "notify-access", arg: "WHO", help: "whose sd_notify messages count: main (the main process, default), exec (any process hcinit started) or all (systemd's NotifyAccess=)",
@@ -61,7 +90,7 @@ func healthOptions(d supervisor.Config) []option {
 		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081)",
 			set: setHTTP},
 		{long: "http-details", help: "also serve check outputs (response bodies, exec output) on --http; by default only the health socket has them",
-			set: func(c *supervisor.Config, v string) error { c.HTTPDetails = true; return nil }},
+			set: func(c *config, v string) error { c.Health.HTTPDetails = true; return nil }},
 		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list is tried in order)",
 			set: setSocket},
 	}
@@ -74,58 +103,58 @@ func signalOptions() []option {
 			set: setStopSignal},
 		{long: "stop-triggers", arg: "SIGS", help: "signals that start the stop sequence, comma-separated (default TERM,INT); any other signal is only forwarded",
 			set: setStopTriggers},
-		{long: "stop-timeout", arg: "D", help: "kill everything left D after the stop signal (default 0: never; the orchestrator's grace decides)", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.StopTimeout })},
-		{long: "drain-delay", arg: "D", help: "on a stop trigger, report not ready for D before forwarding the stop signal; it counts against the orchestrator's grace (default 0)", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.DrainDelay })},
+		{long: "stop-timeout", arg: "D", help: "kill everything left D after the stop signal (default 0: never; the orchestrator's grace decides)", set: durationOpt(func(c *config) *time.Duration { return &c.StopTimeout })},
+		{long: "drain-delay", arg: "D", help: "on a stop trigger, report not ready for D before forwarding the stop signal; it counts against the orchestrator's grace (default 0)", set: durationOpt(func(c *config) *time.Duration { return &c.DrainDelay })},
 		{long: "single-child", short: 'c', help: "signal only the child, not its process group (dumb-init -c)",
 			env: []string{"DUMB_INIT_SETSID"},
-			set: func(c *supervisor.Config, v string) error { c.SingleChild = true; return nil }},
+			set: func(c *config, v string) error { c.SingleChild = true; return nil }},
 		{long: "kill-group", short: 'g', help: "signal the child's process group (the default; tini -g)",
 			env: []string{"TINI_KILL_PROCESS_GROUP"},
-			set: func(c *supervisor.Config, v string) error { c.SingleChild = false; return nil }},
+			set: func(c *config, v string) error { c.SingleChild = false; return nil }},
 		{long: "rewrite", short: 'r', arg: "FROM:TO", help: "forward signal FROM as TO; TO 0 drops it (repeatable; dumb-init -r)",
 			set: setRewrite},
 		{long: "map-exit", short: 'e', arg: "CODE", help: "exit 0 when the child exits with CODE (repeatable; tini -e)",
 			set: setMapExit},
 		{long: "subreaper", short: 's', help: "register as child subreaper (automatic when not PID 1; tini -s)",
 			env: []string{"TINI_SUBREAPER"},
-			set: func(c *supervisor.Config, v string) error { c.Subreaper = true; return nil }},
+			set: func(c *config, v string) error { c.Subreaper = true; return nil }},
 		{long: "pdeath-signal", short: 'p', arg: "SIG", help: "signal hcinit receives when its parent dies (tini -p)",
 			set: setPdeathSignal},
 		{long: "verbose", short: 'v', help: "more logging; repeat for more (tini -v, dumb-init -v)",
 			env: []string{"TINI_VERBOSITY"},
 			set: setVerbose},
 		{long: "warn-zombies", short: 'w', help: "log a warning for every orphan reaped (tini -w)",
-			set: func(c *supervisor.Config, v string) error { c.WarnZombies = true; return nil }},
+			set: func(c *config, v string) error { c.WarnZombies = true; return nil }},
 	}
 }
 
 // childOptions are the child's, the log's and the command's own options.
-func childOptions(d supervisor.Config) []option {
+func childOptions(d config) []option {
 	return []option{
 		{long: "user", arg: "USER[:GROUP]", help: "run the child (and exec checks) as USER, by name or number",
-			set: func(c *supervisor.Config, v string) error { c.User = v; return nil }},
+			set: func(c *config, v string) error { c.User = v; return nil }},
 		{long: "pidfile", arg: "PATH", help: "the child daemonizes: supervise the pid it writes to PATH",
-			set: func(c *supervisor.Config, v string) error { c.Pidfile = v; return nil }},
+			set: func(c *config, v string) error { c.Pidfile = v; return nil }},
 		{long: "restart", arg: "POLICY", help: "no, on-failure or always: restart the child when it exits (default no)",
 			set: setRestart},
-		{long: "restart-delay", arg: "D", help: "first delay before a restart, doubled each time (default " + d.RestartDelay.String() + ", at least " + minRestartDelay.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.RestartDelay })},
-		{long: "restart-max-delay", arg: "D", help: "longest delay before a restart (default " + d.RestartMaxDelay.String() + ")", set: durationOpt(func(c *supervisor.Config) *time.Duration { return &c.RestartMaxDelay })},
+		{long: "restart-delay", arg: "D", help: "first delay before a restart, doubled each time (default " + d.RestartDelay.String() + ", at least " + minRestartDelay.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.RestartDelay })},
+		{long: "restart-max-delay", arg: "D", help: "longest delay before a restart (default " + d.RestartMaxDelay.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.RestartMaxDelay })},
 		{long: "log-level", arg: "LEVEL", help: "error, warn, info or debug (default " + d.LogLevel + ")",
 			set: setLogLevel},
 		{long: "log-format", arg: "FORMAT", help: "text or json (default " + d.LogFormat + ")",
 			set: setLogFormat},
 		{long: "config", arg: "FILE", help: "read settings from a YAML (or JSON) file; the environment and the command line override it (see CONFIG FILE below)",
-			set: func(c *supervisor.Config, v string) error { c.ConfigFile = v; return nil }},
+			set: func(c *config, v string) error { c.ConfigFile = v; return nil }},
 		{long: "print-config", help: "print the effective configuration (file, environment, command line; secrets redacted) as YAML and exit",
-			set: func(c *supervisor.Config, v string) error { c.PrintConfig = true; return nil }},
+			set: func(c *config, v string) error { c.PrintConfig = true; return nil }},
 		{long: "help", short: 'h', help: "print this help and exit",
-			set: func(c *supervisor.Config, v string) error { c.Help = true; return nil }},
+			set: func(c *config, v string) error { c.Help = true; return nil }},
 		{long: "version", short: 'V', help: "print the version and exit",
-			set: func(c *supervisor.Config, v string) error { c.Version = true; return nil }},
+			set: func(c *config, v string) error { c.Version = true; return nil }},
 	}
 }
 
-func setOnUnhealthy(c *supervisor.Config, v string) error {
+func setOnUnhealthy(c *config, v string) error {
 	switch v {
 	case supervisor.OnUnhealthyNone, supervisor.OnUnhealthyRestart, supervisor.OnUnhealthyExit:
 		c.OnUnhealthy = v
@@ -134,40 +163,40 @@ func setOnUnhealthy(c *supervisor.Config, v string) error {
 	return fmt.Errorf("want none, restart or exit, have %q", v)
 }
 
-func setWatchdogSignal(c *supervisor.Config, v string) error {
+func setWatchdogSignal(c *config, v string) error {
 	s, err := sigs.Parse(v)
-	c.WatchdogSignal = s
+	c.Health.WatchdogSignal = s
 	return err
 }
 
-func setNotifyAccess(c *supervisor.Config, v string) error {
+func setNotifyAccess(c *config, v string) error {
 	switch v = strings.ToLower(v); v {
 	case "main", "exec", "all":
-		c.NotifyAccess = v
+		c.Health.NotifyAccess = v
 		return nil
 	}
 	return fmt.Errorf("want main, exec or all, have %q", v)
 }
 
-func setHTTP(c *supervisor.Config, v string) error {
+func setHTTP(c *config, v string) error {
 	if err := checkTCPAddr(v); err != nil {
 		return err
 	}
-	c.HTTPAddr = v
+	c.Health.HTTPAddr = v
 	return nil
 }
 
-func setSocket(c *supervisor.Config, v string) error {
+func setSocket(c *config, v string) error {
 	for _, a := range strings.Split(v, ",") {
 		if len(a) > maxSocketPath {
 			return fmt.Errorf("socket address %q is longer than %d bytes (the kernel's limit)", a, maxSocketPath)
 		}
 	}
-	c.Socket = v
+	c.Health.Socket = v
 	return nil
 }
 
-func setStopSignal(c *supervisor.Config, v string) error {
+func setStopSignal(c *config, v string) error {
 	s, err := sigs.Parse(v)
 	if err == nil && s == 0 {
 		err = fmt.Errorf("signal 0 cannot stop anything")
@@ -176,7 +205,7 @@ func setStopSignal(c *supervisor.Config, v string) error {
 	return err
 }
 
-func setStopTriggers(c *supervisor.Config, v string) error {
+func setStopTriggers(c *config, v string) error {
 	var list []unix.Signal
 	for _, f := range strings.Split(v, ",") {
 		s, err := sigs.Parse(f)
@@ -194,7 +223,7 @@ func setStopTriggers(c *supervisor.Config, v string) error {
 	return nil
 }
 
-func setRewrite(c *supervisor.Config, v string) error {
+func setRewrite(c *config, v string) error {
 	from, to, ok := strings.Cut(v, ":")
 	if !ok {
 		return fmt.Errorf("want FROM:TO, have %q", v)
@@ -214,7 +243,7 @@ func setRewrite(c *supervisor.Config, v string) error {
 	return nil
 }
 
-func setMapExit(c *supervisor.Config, v string) error {
+func setMapExit(c *config, v string) error {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil || n < 0 || n > 255 {
 		return fmt.Errorf("want an exit code 0..255, have %q", v)
@@ -223,13 +252,13 @@ func setMapExit(c *supervisor.Config, v string) error {
 	return nil
 }
 
-func setPdeathSignal(c *supervisor.Config, v string) error {
+func setPdeathSignal(c *config, v string) error {
 	s, err := sigs.Parse(v)
 	c.PdeathSig = s
 	return err
 }
 
-func setVerbose(c *supervisor.Config, v string) error {
+func setVerbose(c *config, v string) error {
 	if v == "" {
 		if c.Verbosity < 1 {
 			c.Verbosity = 1
@@ -245,7 +274,7 @@ func setVerbose(c *supervisor.Config, v string) error {
 	return nil
 }
 
-func setRestart(c *supervisor.Config, v string) error {
+func setRestart(c *config, v string) error {
 	switch v {
 	case supervisor.RestartNo, supervisor.RestartOnFailure, supervisor.RestartAlways:
 		c.Restart = v
@@ -254,7 +283,7 @@ func setRestart(c *supervisor.Config, v string) error {
 	return fmt.Errorf("want no, on-failure or always, have %q", v)
 }
 
-func setLogLevel(c *supervisor.Config, v string) error {
+func setLogLevel(c *config, v string) error {
 	switch v = strings.ToLower(v); v {
 	case "error", "warn", "warning", "info", "debug", "trace":
 		c.LogLevel = v
@@ -263,7 +292,7 @@ func setLogLevel(c *supervisor.Config, v string) error {
 	return fmt.Errorf("want error, warn, info or debug, have %q", v)
 }
 
-func setLogFormat(c *supervisor.Config, v string) error {
+func setLogFormat(c *config, v string) error {
 	if v = strings.ToLower(v); v != "text" && v != "json" {
 		return fmt.Errorf("want text or json, have %q", v)
 	}
@@ -286,8 +315,8 @@ func checkTCPAddr(v string) error {
 	return nil
 }
 
-func durationOpt(field func(*supervisor.Config) *time.Duration) func(*supervisor.Config, string) error {
-	return func(c *supervisor.Config, v string) error {
+func durationOpt(field func(*config) *time.Duration) func(*config, string) error {
+	return func(c *config, v string) error {
 		d, err := duration.Parse(v)
 		if err != nil {
 			return err
@@ -297,8 +326,8 @@ func durationOpt(field func(*supervisor.Config) *time.Duration) func(*supervisor
 	}
 }
 
-func intOpt(min int, field func(*supervisor.Config) *int) func(*supervisor.Config, string) error {
-	return func(c *supervisor.Config, v string) error {
+func intOpt(min int, field func(*config) *int) func(*config, string) error {
+	return func(c *config, v string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < min {
 			return fmt.Errorf("want a whole number ≥ %d, have %q", min, v)
@@ -311,8 +340,8 @@ func intOpt(min int, field func(*supervisor.Config) *int) func(*supervisor.Confi
 // parseArgs reads the environment (through getenv) and then args; an explicit flag
 // wins over its environment twin. Parsing stops at "--" or at the first argument
 // that is not an option, which starts the command, as in tini and dumb-init.
-func parseArgs(args []string, getenv func(string) string) (supervisor.Config, error) {
-	c := supervisor.Defaults()
+func parseArgs(args []string, getenv func(string) string) (config, error) {
+	c := defaults()
 	opts := options()
 	if err := applySources(&c, args, opts, getenv); err != nil {
 		return c, err
@@ -343,7 +372,7 @@ func parseArgs(args []string, getenv func(string) string) (supervisor.Config, er
 
 // applySources applies what is under the command line: the config file, then
 // the environment.
-func applySources(c *supervisor.Config, args []string, opts []option, getenv func(string) string) error {
+func applySources(c *config, args []string, opts []option, getenv func(string) string) error {
 	// A repeatable option given on the command line replaces its environment
 	// twin instead of adding to it: an explicit option wins.
 	given := givenOptions(args, opts)
@@ -368,7 +397,7 @@ func applySources(c *supervisor.Config, args []string, opts []option, getenv fun
 
 // setLong applies the long option args[i] (--name, --name=VALUE or --name
 // VALUE) and returns the index of the last argument it used.
-func setLong(c *supervisor.Config, opts []option, args []string, i int) (int, error) {
+func setLong(c *config, opts []option, args []string, i int) (int, error) {
 	name, val, hasVal := strings.Cut(args[i][2:], "=")
 	o, ok := findLong(opts, name)
 	if !ok {
@@ -391,7 +420,7 @@ func setLong(c *supervisor.Config, opts []option, args []string, i int) (int, er
 
 // setShorts applies the cluster of short options args[i], getopt style (-sg,
 // -e143, -e 143, -vvv), and returns the index of the last argument it used.
-func setShorts(c *supervisor.Config, opts []option, args []string, i int) (int, error) {
+func setShorts(c *config, opts []option, args []string, i int) (int, error) {
 	a := args[i]
 	for j := 1; j < len(a); j++ {
 		o, ok := findShort(opts, a[j])
@@ -455,7 +484,7 @@ func givenOptions(args []string, opts []option) map[string]bool {
 	return given
 }
 
-func validate(c supervisor.Config) error {
+func validate(c config) error {
 	if c.Help || c.Version || c.PrintConfig {
 		return nil
 	}
@@ -494,7 +523,7 @@ func findShort(opts []option, b byte) (option, bool) {
 
 // applyEnv applies HCINIT_* twins and the peers' variables. Repeatable options
 // take several values separated by newlines or ';' (a check spec contains commas).
-func applyEnv(c *supervisor.Config, opts []option, getenv func(string) string) error {
+func applyEnv(c *config, opts []option, getenv func(string) string) error {
 	for _, o := range opts {
 		if o.long == "help" || o.long == "version" || o.long == "print-config" {
 			continue
@@ -518,7 +547,7 @@ func applyEnv(c *supervisor.Config, opts []option, getenv func(string) string) e
 }
 
 // applyTwin applies v, the value of o's HCINIT_* twin.
-func applyTwin(c *supervisor.Config, o option, v string) error {
+func applyTwin(c *config, o option, v string) error {
 	if o.arg == "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -543,7 +572,7 @@ func applyTwin(c *supervisor.Config, o option, v string) error {
 }
 
 // applyPeerEnv maps tini's and dumb-init's variables onto our options.
-func applyPeerEnv(c *supervisor.Config, o option, name, v string) error {
+func applyPeerEnv(c *config, o option, name, v string) error {
 	switch name {
 	case "TINI_SUBREAPER", "TINI_KILL_PROCESS_GROUP":
 		// tini: any value, even empty-but-set, turns it on; we see only non-empty.

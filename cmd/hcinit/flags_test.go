@@ -21,43 +21,43 @@ func TestEnvTwins(t *testing.T) {
 		envName   string
 		envValue  string
 		flag      []string
-		field     func(supervisor.Config) any
+		field     func(config) any
 		fromEnv   any
 		fromFlags any
 	}{
 		{"stop-signal", "HCINIT_STOP_SIGNAL", "USR1", []string{"--stop-signal", "HUP"},
-			func(c supervisor.Config) any { return c.StopSignal }, unix.SIGUSR1, unix.SIGHUP},
+			func(c config) any { return c.StopSignal }, unix.SIGUSR1, unix.SIGHUP},
 		{"stop-timeout", "HCINIT_STOP_TIMEOUT", "30s", []string{"--stop-timeout", "1s"},
-			func(c supervisor.Config) any { return c.StopTimeout }, 30 * time.Second, time.Second},
+			func(c config) any { return c.StopTimeout }, 30 * time.Second, time.Second},
 		{"stop-triggers", "HCINIT_STOP_TRIGGERS", "QUIT", []string{"--stop-triggers", "TERM,int,3"},
-			func(c supervisor.Config) any { return fmt.Sprint(c.StopTriggers) },
+			func(c config) any { return fmt.Sprint(c.StopTriggers) },
 			fmt.Sprint([]unix.Signal{unix.SIGQUIT}), fmt.Sprint([]unix.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGQUIT})},
 		{"drain-delay", "HCINIT_DRAIN_DELAY", "2s", []string{"--drain-delay", "1"},
-			func(c supervisor.Config) any { return c.DrainDelay }, 2 * time.Second, time.Second},
+			func(c config) any { return c.DrainDelay }, 2 * time.Second, time.Second},
 		{"restart", "HCINIT_RESTART", "always", []string{"--restart", "on-failure"},
-			func(c supervisor.Config) any { return c.Restart }, "always", "on-failure"},
+			func(c config) any { return c.Restart }, "always", "on-failure"},
 		{"restart-delay", "HCINIT_RESTART_DELAY", "2s", []string{"--restart-delay", "3s"},
-			func(c supervisor.Config) any { return c.RestartDelay }, 2 * time.Second, 3 * time.Second},
+			func(c config) any { return c.RestartDelay }, 2 * time.Second, 3 * time.Second},
 		{"user", "HCINIT_USER", "65534", []string{"--user", "0"},
-			func(c supervisor.Config) any { return c.User }, "65534", "0"},
+			func(c config) any { return c.User }, "65534", "0"},
 		{"pidfile", "HCINIT_PIDFILE", "/run/a.pid", []string{"--pidfile", "/run/b.pid"},
-			func(c supervisor.Config) any { return c.Pidfile }, "/run/a.pid", "/run/b.pid"},
+			func(c config) any { return c.Pidfile }, "/run/a.pid", "/run/b.pid"},
 		{"log-level", "HCINIT_LOG_LEVEL", "debug", []string{"--log-level", "error"},
-			func(c supervisor.Config) any { return c.LogLevel }, "debug", "error"},
+			func(c config) any { return c.LogLevel }, "debug", "error"},
 		{"log-format", "HCINIT_LOG_FORMAT", "json", []string{"--log-format", "text"},
-			func(c supervisor.Config) any { return c.LogFormat }, "json", "text"},
+			func(c config) any { return c.LogFormat }, "json", "text"},
 		{"pdeath-signal", "HCINIT_PDEATH_SIGNAL", "KILL", []string{"-p", "TERM"},
-			func(c supervisor.Config) any { return c.PdeathSig }, unix.SIGKILL, unix.SIGTERM},
+			func(c config) any { return c.PdeathSig }, unix.SIGKILL, unix.SIGTERM},
 		// A switch set in the environment is turned back by its opposite flag.
 		{"single-child", "HCINIT_SINGLE_CHILD", "true", []string{"-g"},
-			func(c supervisor.Config) any { return c.SingleChild }, true, false},
+			func(c config) any { return c.SingleChild }, true, false},
 		{"kill-group", "HCINIT_KILL_GROUP", "true", []string{"-c"},
-			func(c supervisor.Config) any { return c.SingleChild }, false, true},
+			func(c config) any { return c.SingleChild }, false, true},
 		// -v on the command line replaces the environment's verbosity.
 		{"verbose", "HCINIT_VERBOSE", "true", []string{"-vv"},
-			func(c supervisor.Config) any { return c.Verbosity }, 2, 3},
+			func(c config) any { return c.Verbosity }, 2, 3},
 		{"warn-zombies", "HCINIT_WARN_ZOMBIES", "1", nil,
-			func(c supervisor.Config) any { return c.WarnZombies }, true, true},
+			func(c config) any { return c.WarnZombies }, true, true},
 		{"subreaper", "HCINIT_SUBREAPER", "yes-not-a-bool", nil, nil, nil, nil}, // an error, below
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,8 +119,8 @@ func TestRepeatable(t *testing.T) {
 	if !maps.Equal(cfg.Rewrite, want) {
 		t.Errorf("rewrite %v, want %v", cfg.Rewrite, want)
 	}
-	if wantChecks := []string{"tcp=:80,timeout=1s", "file=/tmp/alive"}; !slices.Equal(cfg.Checks, wantChecks) {
-		t.Errorf("checks %q, want %q", cfg.Checks, wantChecks)
+	if wantChecks := []string{"tcp=:80,timeout=1s", "file=/tmp/alive"}; !slices.Equal(cfg.Health.Specs, wantChecks) {
+		t.Errorf("checks %q, want %q", cfg.Health.Specs, wantChecks)
 	}
 
 	// The explicit option wins: given on the command line, a repeatable
@@ -135,8 +135,8 @@ func TestRepeatable(t *testing.T) {
 	if !maps.Equal(cfg.Rewrite, map[unix.Signal]unix.Signal{unix.SIGHUP: unix.SIGUSR2}) {
 		t.Errorf("rewrite %v, want only HUP:USR2", cfg.Rewrite)
 	}
-	if !slices.Equal(cfg.Checks, []string{"process"}) {
-		t.Errorf("checks %q, want only process", cfg.Checks)
+	if !slices.Equal(cfg.Health.Specs, []string{"process"}) {
+		t.Errorf("checks %q, want only process", cfg.Health.Specs)
 	}
 }
 
@@ -243,7 +243,7 @@ func TestEnvCheckEscapedSeparator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{`exec=/bin/sh -c 'a; b',name=x`, "process"}; !slices.Equal(c.Checks, want) {
-		t.Errorf("checks %q, want %q", c.Checks, want)
+	if want := []string{`exec=/bin/sh -c 'a; b',name=x`, "process"}; !slices.Equal(c.Health.Specs, want) {
+		t.Errorf("checks %q, want %q", c.Health.Specs, want)
 	}
 }

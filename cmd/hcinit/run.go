@@ -42,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer checks.Close()
-	child := supervisor.New(cfg, supervisor.Deps{Reaper: r, Identity: id, Observer: checks,
+	child := supervisor.New(cfg.Config, supervisor.Deps{Reaper: r, Identity: id, Observer: checks,
 		Env: checks.ChildEnv(), Sent: sh.sent, MainPIDs: sh.mainPIDs, Log: log})
 
 	// A signal sent the moment the child runs (by the child, by docker kill)
@@ -81,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // commandLine handles what args ask for other than supervising: the client
 // modes, help, version and --print-config; done says it did, and code is the
 // exit status then. Otherwise cfg is the supervisor's configuration.
-func commandLine(args []string, stdout, stderr io.Writer) (cfg supervisor.Config, code int, done bool) {
+func commandLine(args []string, stdout, stderr io.Writer) (cfg config, code int, done bool) {
 	// A client mode never exits 2 (Docker's reserved code): what a health
 	// probe sends, -healthcheck anywhere among hcinit's options included,
 	// goes to the client, whose every failure is 1.
@@ -140,7 +140,7 @@ func keep(log *logrus.Logger, execute func() error, interrupt func(error)) (func
 }
 
 // zombieLogger reports reaped processes nobody waited for, with --warn-zombies.
-func zombieLogger(cfg supervisor.Config, log *logrus.Logger) func(reaper.Exit, bool) {
+func zombieLogger(cfg config, log *logrus.Logger) func(reaper.Exit, bool) {
 	if !cfg.WarnZombies {
 		return nil
 	}
@@ -151,7 +151,7 @@ func zombieLogger(cfg supervisor.Config, log *logrus.Logger) func(reaper.Exit, b
 	}
 }
 
-func newLogger(cfg supervisor.Config, stderr io.Writer) *logrus.Logger {
+func newLogger(cfg config, stderr io.Writer) *logrus.Logger {
 	log := logrus.New()
 	log.SetOutput(stderr)
 	if cfg.LogFormat == "json" {

@@ -11,17 +11,17 @@ import (
 // startupWarnings names the settings that can never take effect as given, so
 // a typo or a misunderstanding shows in the first lines of the log instead of
 // at the first incident. args are hcinit's arguments, environ its environment.
-func startupWarnings(cfg supervisor.Config, args, environ []string) []string {
+func startupWarnings(cfg config, args, environ []string) []string {
 	warns := configWarnings(cfg)
 	warns = append(warns, envWarnings(environ)...)
 	return append(warns, argWarnings(args)...)
 }
 
 // configWarnings names the settings that contradict each other.
-func configWarnings(cfg supervisor.Config) []string {
+func configWarnings(cfg config) []string {
 	var warns []string
-	hasNotify, hasLive := false, len(cfg.Checks) == 0 // the default process check is level both
-	for _, s := range cfg.Checks {
+	hasNotify, hasLive := false, len(cfg.Health.Specs) == 0 // the default process check is level both
+	for _, s := range cfg.Health.Specs {
 		sp, err := health.ParseSpec(s)
 		if err != nil {
 			continue // reported as an error when the health side starts
@@ -29,8 +29,8 @@ func configWarnings(cfg supervisor.Config) []string {
 		hasNotify = hasNotify || sp.Kind == health.KindNotify
 		hasLive = hasLive || sp.Level == health.LevelLive || sp.Level == health.LevelBoth
 	}
-	if cfg.Watchdog > 0 && !hasNotify {
-		warns = append(warns, "--watchdog without a notify check: one is added, so the child must send READY=1, then WATCHDOG=1 at least every "+cfg.Watchdog.String()+" (--check notify makes this explicit)")
+	if cfg.Health.Watchdog > 0 && !hasNotify {
+		warns = append(warns, "--watchdog without a notify check: one is added, so the child must send READY=1, then WATCHDOG=1 at least every "+cfg.Health.Watchdog.String()+" (--check notify makes this explicit)")
 	}
 	if cfg.OnUnhealthy != supervisor.OnUnhealthyNone && !hasLive {
 		warns = append(warns, "--on-unhealthy "+cfg.OnUnhealthy+" never acts: every check has level=ready, and readiness never restarts or stops (as in Kubernetes)")
