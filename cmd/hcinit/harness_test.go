@@ -248,83 +248,89 @@ func (l *lines) snapshot() []string {
 	return append([]string(nil), l.all...)
 }
 
-// await waits up to d until every wanted line has been printed.
-func (l *lines) await(d time.Duration, want ...string) error {
+// errEnded and errLate are how waitFor fails: the output ended, or the time
+// was up.
+var (
+	errEnded = errors.New("output ended")
+	errLate  = errors.New("time is up")
+)
+
+// waitFor waits up to d until done holds for the lines printed so far; it
+// looks again each time more come.
+func (l *lines) waitFor(d time.Duration, done func(all []string) bool) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
 		l.mu.Lock()
-		missing := missingLines(l.all, want)
-		eof, wake := l.eof, l.wake
+		ok, eof, wake := done(l.all), l.eof, l.wake
 		l.mu.Unlock()
 		switch {
-		case len(missing) == 0:
+		case ok:
 			return nil
 		case eof:
-			return fmt.Errorf("output ended without %q", missing)
+			return errEnded
 		}
 		select {
 		case <-wake:
 		case <-timer.C:
-			return fmt.Errorf("no %q within %s", missing, d)
+			return errLate
 		}
 	}
+}
+
+// await waits up to d until every wanted line has been printed.
+func (l *lines) await(d time.Duration, want ...string) error {
+	var missing []string
+	switch l.waitFor(d, func(all []string) bool {
+		missing = missingLines(all, want)
+		return len(missing) == 0
+	}) {
+	case errEnded:
+		return fmt.Errorf("output ended without %q", missing)
+	case errLate:
+		return fmt.Errorf("no %q within %s", missing, d)
+	}
+	return nil
 }
 
 // awaitCount waits up to d until line has been printed n times.
 func (l *lines) awaitCount(d time.Duration, line string, n int) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	for {
-		l.mu.Lock()
-		have := 0
-		for _, s := range l.all {
+	have := 0
+	switch l.waitFor(d, func(all []string) bool {
+		have = 0
+		for _, s := range all {
 			if s == line {
 				have++
 			}
 		}
-		eof, wake := l.eof, l.wake
-		l.mu.Unlock()
-		switch {
-		case have >= n:
-			return nil
-		case eof:
-			return fmt.Errorf("output ended with %q %d times, want %d", line, have, n)
-		}
-		select {
-		case <-wake:
-		case <-timer.C:
-			return fmt.Errorf("%q %d times within %s, want %d", line, have, d, n)
-		}
+		return have >= n
+	}) {
+	case errEnded:
+		return fmt.Errorf("output ended with %q %d times, want %d", line, have, n)
+	case errLate:
+		return fmt.Errorf("%q %d times within %s, want %d", line, have, d, n)
 	}
+	return nil
 }
 
 // ready waits for sigprint's "NAME ready PID" line of every name.
 func (l *lines) ready(d time.Duration, names ...string) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	for {
-		l.mu.Lock()
-		var missing []string
+	var missing []string
+	switch l.waitFor(d, func(all []string) bool {
+		missing = missing[:0]
 		for _, n := range names {
-			if !hasPrefix(l.all, n+" ready ") {
+			if !hasPrefix(all, n+" ready ") {
 				missing = append(missing, n)
 			}
 		}
-		eof, wake := l.eof, l.wake
-		l.mu.Unlock()
-		switch {
-		case len(missing) == 0:
-			return nil
-		case eof:
-			return fmt.Errorf("output ended before %v were ready", missing)
-		}
-		select {
-		case <-wake:
-		case <-timer.C:
-			return fmt.Errorf("%v not ready within %s", missing, d)
-		}
+		return len(missing) == 0
+	}) {
+	case errEnded:
+		return fmt.Errorf("output ended before %v were ready", missing)
+	case errLate:
+		return fmt.Errorf("%v not ready within %s", missing, d)
 	}
+	return nil
 }
 
 // readyPid is the pid the printer called name announced, 0 if none did.
@@ -601,21 +607,10 @@ func (p *proc) running(d time.Duration) error {
 
 // closed waits up to d until every process sharing the init's stdout closed it.
 func (l *lines) closed(d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	for {
-		l.mu.Lock()
-		eof, wake := l.eof, l.wake
-		l.mu.Unlock()
-		if eof {
-			return nil
-		}
-		select {
-		case <-wake:
-		case <-timer.C:
-			return fmt.Errorf("output still open after %s", d)
-		}
+	if l.waitFor(d, func([]string) bool { return false }) == errLate {
+		return fmt.Errorf("output still open after %s", d)
 	}
+	return nil
 }
 
 // childOf waits up to d for a child of ppid running comm and returns its pid.
