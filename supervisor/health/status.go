@@ -3,6 +3,8 @@ package health
 import (
 	"fmt"
 	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
 )
 
 // checkView is one check as status sees it, copied under Monitor.mu.
@@ -141,4 +143,68 @@ func (c checkView) reason(details bool) string {
 		return fmt.Sprintf("check %s: %s", c.spec.Name, c.st.status)
 	}
 	return fmt.Sprintf("check %s: %s", c.spec.Name, c.st.lastOutput())
+}
+
+// Status returns the current state, with each check's last results.
+func (m *Monitor) Status() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.statusLocked()
+}
+
+// statusLocked computes overall health, liveness and readiness from the checks.
+func (m *Monitor) statusLocked() Status { return m.statusLockedFor(true) }
+
+// publicStatus is Status for the unauthenticated HTTP endpoint: without the
+// checks' outputs (response bodies, exec output, which may hold secrets),
+// unless Config.HTTPDetails asks for them. kubelet keeps bodies out of its
+// user-facing probe messages for the same reason.
+func (m *Monitor) publicStatus() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cfg.HTTPDetails {
+		return m.statusLockedFor(true)
+	}
+	st := m.statusLockedFor(false)
+	for i := range st.Checks {
+		for j := range st.Checks[i].Log {
+			st.Checks[i].Log[j].Output = ""
+		}
+	}
+	return st
+}
+
+// statusLockedFor computes the status from copies of the checks and the
+// child's life (status, status.go).
+func (m *Monitor) statusLockedFor(details bool) Status {
+	views := make([]checkView, len(m.checks))
+	for i, c := range m.checks {
+		views[i] = checkView{spec: c.spec, st: c.st, adopted: c.adopted, target: c.target(),
+			changed: c.changed, runs: c.results, failures: c.failures}
+	}
+	var notify *NotifyStatus
+	if m.notify != nil {
+		notify = m.notify.snapshot()
+	}
+	return status(views, m.child, notify, time.Now(), details)
+}
+
+// replyFrom is the reply to word given the status st.
+func replyFrom(word string, st Status) string {
+	var line string
+	switch {
+	case word == wordLive && st.Live, word == wordReady && st.Ready,
+		word == wordPing && st.Overall == StatusHealthy:
+		return common.HealthcheckIPCResponse
+	case word == wordLive:
+		line = "not live: " + st.LiveReason
+	case word == wordReady:
+		line = "not ready: " + st.ReadyReason
+	default:
+		line = string(st.Overall) + ": " + st.Reason
+	}
+	if len(line) > common.BufferSize {
+		line = line[:common.BufferSize]
+	}
+	return line
 }
