@@ -6,7 +6,7 @@ package subcmd
 import "strings"
 
 // ValueOptions are hcinit's options that take a value as the next argument,
-// long names and short letters; supervisor's tests keep the list in step with
+// long names and short letters; cmd/hcinit's tests keep the list in step with
 // its option table.
 var ValueOptions = []string{
 	"check", "interval", "timeout", "start-period", "start-interval", "retries",
