@@ -10,6 +10,21 @@
 // reports the child's life with ChildStarted, ChildExited and Stopping. Exec
 // checks are started through the single wait owner, the reaper, and never wait
 // themselves.
+//
+// Where things are:
+//
+//   - spec.go, specfields.go: the --check language.
+//   - checker.go, probes.go, exec.go, httpclient.go, grpc.go: one checker type
+//     per kind (checker.Check), knowing nothing of the scheduler.
+//   - check.go: the scheduler (one loop per check, Docker's timing) and
+//     adopt; state.go: Docker's and kubelet's rules per check.
+//   - status.go: Status, a pure function of the checks' views and the
+//     child's life; lifecycle.go: that life as the supervisor reports it.
+//   - The other actors depend on narrow functions, not on the checks:
+//     server.go (socketServer: a func() Status), notify.go (notifier:
+//     notifyDeps), watch.go (nameWatcher: an adopt callback). httpd.go
+//     (--http) still reads the Monitor (status, metrics, its pool).
+//   - monitor.go: Config, New and the actors' entry points.
 package health
 
 import (
