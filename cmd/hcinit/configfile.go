@@ -37,38 +37,15 @@ var notInFile = []string{"help", "version", "config", "print-config", "check"}
 // configPath returns --config's value from args (before the command), else
 // $HCINIT_CONFIG.
 func configPath(args []string, opts []option, getenv func(string) string) string {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--" || len(a) < 2 || a[0] != '-':
-			return getenv("HCINIT_CONFIG")
-		case strings.HasPrefix(a, "--"):
-			name, val, hasVal := strings.Cut(a[2:], "=")
-			o, ok := findLong(opts, name)
-			if !ok {
-				continue
-			}
-			if o.arg != "" && !hasVal && i+1 < len(args) {
-				i++
-				val = args[i]
-			}
-			if name == "config" {
-				return val
-			}
-		default:
-			for j := 1; j < len(a); j++ {
-				o, ok := findShort(opts, a[j])
-				if !ok {
-					break
-				}
-				if o.arg != "" {
-					if j == len(a)-1 {
-						i++
-					}
-					break
-				}
-			}
+	path, given := "", false
+	scanOptions(args, opts, func(o option, val string) bool {
+		if o.long == "config" {
+			path, given = val, true
 		}
+		return !given
+	})
+	if given {
+		return path
 	}
 	return getenv("HCINIT_CONFIG")
 }

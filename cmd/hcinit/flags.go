@@ -452,36 +452,72 @@ func setShorts(c *config, opts []option, args []string, i int) (int, error) {
 // givenOptions names the options args sets before the command starts.
 func givenOptions(args []string, opts []option) map[string]bool {
 	given := map[string]bool{}
+	scanOptions(args, opts, func(o option, _ string) bool { given[o.long] = true; return true })
+	return given
+}
+
+// scanOptions calls visit, until it returns false, for each known option args
+// sets before the command starts, with its value ("" for a switch, or when
+// the value is missing). Unknown options are passed over: parseArgs reports
+// them.
+func scanOptions(args []string, opts []option, visit func(o option, val string) bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		switch {
-		case a == "--" || len(a) < 2 || a[0] != '-':
-			return given
-		case strings.HasPrefix(a, "--"):
-			name, _, hasVal := strings.Cut(a[2:], "=")
-			if o, ok := findLong(opts, name); ok {
-				given[o.long] = true
-				if o.arg != "" && !hasVal {
-					i++
-				}
-			}
-		default:
-			for j := 1; j < len(a); j++ {
-				o, ok := findShort(opts, a[j])
-				if !ok {
-					break
-				}
-				given[o.long] = true
-				if o.arg != "" {
-					if j == len(a)-1 {
-						i++
-					}
-					break
-				}
-			}
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return
 		}
+		next := ""
+		if i+1 < len(args) {
+			next = args[i+1]
+		}
+		var used int
+		var more bool
+		if strings.HasPrefix(a, "--") {
+			used, more = scanLong(a, next, opts, visit)
+		} else {
+			used, more = scanShorts(a, next, opts, visit)
+		}
+		if !more {
+			return
+		}
+		i += used
 	}
-	return given
+}
+
+// scanLong visits the long option a, whose value may be next; it returns how
+// many arguments after a it used and visit's answer.
+func scanLong(a, next string, opts []option, visit func(option, string) bool) (int, bool) {
+	name, val, hasVal := strings.Cut(a[2:], "=")
+	o, ok := findLong(opts, name)
+	switch {
+	case !ok:
+		return 0, true
+	case o.arg == "" || hasVal:
+		return 0, visit(o, val)
+	}
+	return 1, visit(o, next)
+}
+
+// scanShorts visits the cluster of short options a (-sg, -e143, -e 143) up to
+// the first unknown one; the last one's value may be next.
+func scanShorts(a, next string, opts []option, visit func(option, string) bool) (int, bool) {
+	for j := 1; j < len(a); j++ {
+		o, ok := findShort(opts, a[j])
+		if !ok {
+			return 0, true
+		}
+		if o.arg == "" {
+			if !visit(o, "") {
+				return 0, false
+			}
+			continue
+		}
+		if val := a[j+1:]; val != "" {
+			return 0, visit(o, val)
+		}
+		return 1, visit(o, next)
+	}
+	return 0, true
 }
 
 func validate(c config) error {
