@@ -67,12 +67,13 @@ func FuzzHTTPRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	m := &Monitor{}
+	s := m.httpServer()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req, err := httpwire.ReadRequest(bytes.NewReader(data), maxRequestHeader)
 		if err != nil {
 			return
 		}
-		resp := m.respond(req).bytes(req)
+		resp := s.respond(req).bytes(req)
 		if !bytes.HasPrefix(resp, []byte("HTTP/1.")) || !bytes.Contains(resp, []byte("\r\n\r\n")) {
 			t.Fatalf("response to %q: %q", data, resp)
 		}

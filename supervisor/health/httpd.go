@@ -51,25 +51,40 @@ func (m *Monitor) listenHTTP() net.Listener {
 	return ln
 }
 
-// serveHTTP accepts connections until the listener is closed, one goroutine
-// per connection, each holding a place in m.httpConns: when it is full the
+// httpServer is the --http actor: it answers from a status function (the
+// public one: see Monitor.publicStatus) and a metrics function, and knows
+// nothing else of the checks.
+type httpServer struct {
+	status  func() Status
+	metrics func() []byte
+	conns   *admit.Pool
+	accept  acceptor
+}
+
+// httpServer is m's --http actor.
+func (m *Monitor) httpServer() httpServer {
+	return httpServer{status: m.publicStatus, metrics: m.metrics, conns: m.httpConns, accept: m.acceptor()}
+}
+
+// serve accepts connections until the listener is closed, one goroutine
+// per connection, each holding a place in s.conns: when it is full the
 // connection that has waited longest for its request is closed, so idle or
 // slow clients never make a new one wait.
-func (m *Monitor) serveHTTP(ln net.Listener) {
+func (s httpServer) serve(ln net.Listener) {
 	defer ln.Close()
-	m.acceptLoop(ln, "accept HTTP health connection", func(c net.Conn) func() {
-		pc := m.httpConns.Admit(c)
-		return func() { m.handleHTTP(pc) }
+	s.accept.loop(ln, "accept HTTP health connection", func(c net.Conn) func() {
+		pc := s.conns.Admit(c)
+		return func() { s.handle(pc) }
 	})
 }
 
 // handleHTTP answers one request and closes the connection. Reading the
 // request and writing the answer share one ioTimeout; on shutdown a pending
 // read ends at once and a write gets one more second.
-func (m *Monitor) handleHTTP(conn *admit.Conn) {
+func (s httpServer) handle(conn *admit.Conn) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(ioTimeout))
-	stop := context.AfterFunc(m.ctx, func() {
+	stop := context.AfterFunc(s.accept.ctx, func() {
 		conn.SetReadDeadline(aLongTimeAgo)
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
 	})
@@ -81,7 +96,7 @@ func (m *Monitor) handleHTTP(conn *admit.Conn) {
 	var se *httpwire.StatusError
 	switch {
 	case err == nil:
-		resp = m.respond(req).bytes(req)
+		resp = s.respond(req).bytes(req)
 	case errors.As(err, &se):
 		resp = errorResponse(se)
 	default:
@@ -97,7 +112,7 @@ func (m *Monitor) handleHTTP(conn *admit.Conn) {
 	if conn.CloseWrite() == nil {
 		stop()
 		conn.SetReadDeadline(time.Now().Add(lingerTimeout))
-		stop = context.AfterFunc(m.ctx, func() { conn.SetReadDeadline(aLongTimeAgo) })
+		stop = context.AfterFunc(s.accept.ctx, func() { conn.SetReadDeadline(aLongTimeAgo) })
 		io.CopyN(io.Discard, conn, 256<<10)
 	}
 }
@@ -120,7 +135,7 @@ type httpReply struct {
 // respond routes a request as the http.ServeMux used before did:
 // unclean paths are redirected, unknown paths are 404, and a known path
 // with a method other than GET or HEAD is 405.
-func (m *Monitor) respond(req *httpwire.Request) httpReply {
+func (s httpServer) respond(req *httpwire.Request) httpReply {
 	if req.Method == "OPTIONS" && req.Target == "*" {
 		return httpReply{code: 200}
 	}
@@ -136,7 +151,7 @@ func (m *Monitor) respond(req *httpwire.Request) httpReply {
 		r.header = append(r.header, "Allow: GET, HEAD")
 		return r
 	}
-	return m.answer(word)
+	return s.answer(word)
 }
 
 // redirectUnclean is http.ServeMux's 307 to the clean path ("/a/../livez"
@@ -175,15 +190,15 @@ func endpointWord(path string) (string, bool) {
 }
 
 // answer is the 200 or 503 to a GET of a known path.
-func (m *Monitor) answer(word string) httpReply {
+func (s httpServer) answer(word string) httpReply {
 	switch word {
 	case "metrics":
-		return httpReply{code: 200, header: []string{"Content-Type: " + metricsContentType, "Cache-Control: no-store"}, body: m.metrics()}
+		return httpReply{code: 200, header: []string{"Content-Type: " + metricsContentType, "Cache-Control: no-store"}, body: s.metrics()}
 	case wordStatus:
-		b, _ := json.MarshalIndent(m.publicStatus(), "", "  ")
+		b, _ := json.MarshalIndent(s.status(), "", "  ")
 		return httpReply{code: 200, header: []string{"Content-Type: application/json", "Cache-Control: no-store"}, body: append(b, '\n')}
 	}
-	reply := replyFrom(word, m.publicStatus())
+	reply := replyFrom(word, s.status())
 	code := 200
 	if reply != common.HealthcheckIPCResponse {
 		code = 503

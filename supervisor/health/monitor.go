@@ -21,9 +21,9 @@
 //   - status.go: Status, a pure function of the checks' views and the
 //     child's life; lifecycle.go: that life as the supervisor reports it.
 //   - The other actors depend on narrow functions, not on the checks:
-//     server.go (socketServer: a func() Status), notify.go (notifier:
-//     notifyDeps), watch.go (nameWatcher: an adopt callback). httpd.go
-//     (--http) still reads the Monitor (status, metrics, its pool).
+//     server.go (socketServer: a func() Status), httpd.go (httpServer: the
+//     public func() Status and the metrics), notify.go (notifier:
+//     notifyDeps), watch.go (nameWatcher: an adopt callback).
 //   - monitor.go: Config, New and the actors' entry points.
 package health
 
@@ -523,7 +523,7 @@ func (m *Monitor) ServeHTTP() error {
 	}
 	stop := context.AfterFunc(m.ctx, func() { ln.Close() })
 	defer stop()
-	m.serveHTTP(ln)
+	m.httpServer().serve(ln)
 	return nil
 }
 

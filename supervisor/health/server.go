@@ -170,11 +170,6 @@ func (m *Monitor) acceptor() acceptor {
 	return acceptor{ctx: m.ctx, log: m.log, wg: &m.wg, trim: &m.trim}
 }
 
-// acceptLoop is m's accept loop (see acceptor.loop).
-func (m *Monitor) acceptLoop(ln net.Listener, what string, admit func(net.Conn) func()) {
-	m.acceptor().loop(ln, what, admit)
-}
-
 // loop accepts on ln until it is closed or the monitor stops. It never
 // waits for a free slot: admit runs for each connection at once (it takes
 // the connection into a pool, which may evict an older one) and returns the
