@@ -35,8 +35,6 @@ type Config struct {
 	MapToZero    map[int]bool                // tini -e
 	Subreaper    bool                        // tini -s; hcinit registers by itself anyway
 	PdeathSig    unix.Signal                 // tini -p
-	Verbosity    int                         // tini -v / TINI_VERBOSITY; -1 = not given
-	WarnZombies  bool                        // tini -w
 	User         string
 	Pidfile      string
 
@@ -56,7 +54,6 @@ func Defaults() Config {
 		StopTimeout:     0, // the orchestrator owns the grace: docker stop -t, terminationGracePeriodSeconds
 		Rewrite:         map[unix.Signal]unix.Signal{},
 		MapToZero:       map[int]bool{},
-		Verbosity:       -1,
 		Restart:         RestartNo,
 		RestartDelay:    time.Second,
 		RestartMaxDelay: 30 * time.Second,

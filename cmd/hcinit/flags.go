@@ -27,6 +27,8 @@ type config struct {
 	Health            health.Config // the checks' and the health endpoints' (run() adds what is not a setting)
 
 	LogLevel, LogFormat string
+	Verbosity           int    // tini -v / TINI_VERBOSITY; -1 = not given
+	WarnZombies         bool   // tini -w: log every orphan reaped
 	ConfigFile          string // --config: YAML settings under the environment and the command line
 	PrintConfig         bool   // --print-config: print the effective configuration and exit
 	Help, Version       bool
@@ -45,6 +47,7 @@ func defaults() config {
 		},
 		LogLevel:  "info",
 		LogFormat: "text",
+		Verbosity: -1,
 	}
 }
 
