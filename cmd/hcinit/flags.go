@@ -69,7 +69,7 @@ func (o option) envName() string {
 // in --help's order.
 func options() []option {
 	d := defaults() // each default is written once: there, or health's Default constants
-	return slices.Concat(healthOptions(d), signalOptions(), childOptions(d))
+	return slices.Concat(healthOptions(d), signalOptions(d), childOptions(d))
 }
 
 // healthOptions are the checks' and the health endpoints' options.
@@ -100,11 +100,20 @@ func healthOptions(d config) []option {
 }
 
 // signalOptions are the stop sequence's and tini's and dumb-init's options.
-func signalOptions() []option {
+// signalList names signals as the options take them: TERM,INT.
+func signalList(ss ...unix.Signal) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = strings.TrimPrefix(sigs.Name(s), "SIG")
+	}
+	return strings.Join(names, ",")
+}
+
+func signalOptions(d config) []option {
 	return []option{
-		{long: "stop-signal", arg: "SIG", help: "signal the child gets in place of TERM, and when hcinit stops it itself (default TERM)",
+		{long: "stop-signal", arg: "SIG", help: "signal the child gets in place of TERM, and when hcinit stops it itself (default " + signalList(d.StopSignal) + ")",
 			set: setStopSignal},
-		{long: "stop-triggers", arg: "SIGS", help: "signals that start the stop sequence, comma-separated (default TERM,INT); any other signal is only forwarded",
+		{long: "stop-triggers", arg: "SIGS", help: "signals that start the stop sequence, comma-separated (default " + signalList(d.StopTriggers...) + "); any other signal is only forwarded",
 			set: setStopTriggers},
 		{long: "stop-timeout", arg: "D", help: "kill everything left D after the stop signal (default 0: never; the orchestrator's grace decides)", set: durationOpt(func(c *config) *time.Duration { return &c.StopTimeout })},
 		{long: "drain-delay", arg: "D", help: "on a stop trigger, report not ready for D before forwarding the stop signal; it counts against the orchestrator's grace (default 0)", set: durationOpt(func(c *config) *time.Duration { return &c.DrainDelay })},
