@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make lint: staticcheck and deadcode must be clean on product code (the
 # library, hcinit and internal/, not bench/, e2e/, examples/ or the test
-# helpers); the ten most complex product functions are printed (gocyclo). The
-# tools are installed at pinned versions through the module proxy.
+# helpers); no product function may be over cyclomatic 15 (gocyclo) or 60
+# lines, and the ten most complex are printed. The tools are installed at
+# pinned versions through the module proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -26,3 +27,18 @@ fi
 
 echo "-- gocyclo: the 10 most complex product functions"
 "$bin/gocyclo" -top 10 -ignore '_test\.go$|bench/|testbin/|e2e/|examples/|release/' .
+
+files=$(git ls-files '*.go' | grep -Ev '_test\.go$|^(bench|e2e|examples|release)/|/testbin/')
+echo "-- no product function over cyclomatic 15 or 60 lines"
+# shellcheck disable=SC2086
+over=$("$bin/gocyclo" -over 15 $files || true)
+# gofmt'd code: a function runs from "func" at the start of a line to the
+# first "}" at the start of a line; one-line functions end where they start.
+# shellcheck disable=SC2086
+long=$(awk '/^func .*}$/ { start = 0; next }
+	/^(func|type|var|const) / { start = ($1 == "func") ? FNR : 0 }
+	/^}/ && start { if (FNR - start + 1 > 60) print FILENAME ":" start ": " FNR - start + 1 " lines"; start = 0 }' $files)
+if [ -n "$over$long" ]; then
+	printf '%s\n' "$over" "$long" | grep .
+	exit 1
+fi
