@@ -67,16 +67,26 @@ func (r *release) checkVersion() error {
 		return fmt.Errorf("version %q: not usable as an image tag", r.version)
 	}
 	for _, c := range r.version {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+		if !tagChar(c) {
 			return fmt.Errorf("version %q: not usable as an image tag (%q)", r.version, c)
 		}
 	}
 	for _, c := range r.revision {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+		if !hashChar(c) {
 			return fmt.Errorf("revision %q: want a commit hash", r.revision)
 		}
 	}
 	return nil
+}
+
+// tagChar: c may be in an image tag ([A-Za-z0-9_.-]).
+func tagChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+}
+
+// hashChar: c may be in a commit hash as git prints it ([a-z0-9]).
+func hashChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
 }
 
 // buildEnv is the environment of every release build: the caller's, without

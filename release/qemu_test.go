@@ -138,19 +138,7 @@ while :; do sleep 1 & wait $!; done`
 				return exec.Command("nsenter", append([]string{"--target", strconv.Itoa(pid1), "--mount", "--pid", "--"}, args...)...)
 			}
 
-			waitFor(t, 30*time.Second, "the orphan's pid", exited, func() bool { return exists(filepath.Join(dir, "orphan")) })
-			b, _ := os.ReadFile(filepath.Join(dir, "orphan"))
-			orphan := strings.TrimSpace(string(b))
-			if out, err := ns("cat", "/proc/"+orphan+"/stat").Output(); err != nil {
-				t.Errorf("the orphan %s is gone before it could be seen (sleep 3): %v", orphan, err)
-			} else if f := strings.Fields(string(out[bytes.LastIndexByte(out, ')')+1:])); len(f) < 2 || f[1] != "1" {
-				t.Errorf("orphan %s: stat %q, want its parent to be 1 (hcinit)", orphan, out)
-			}
-			// Gone from /proc once its parent, PID 1, has waited for it;
-			// a zombie keeps its entry.
-			waitFor(t, 30*time.Second, "the orphan to be reaped", exited, func() bool {
-				return ns("test", "-e", "/proc/"+orphan).Run() != nil
-			})
+			checkOrphanReaped(t, dir, ns, exited)
 
 			var check string
 			waitFor(t, 60*time.Second, "hcinit check to answer healthy", exited, func() bool {
@@ -185,6 +173,26 @@ while :; do sleep 1 & wait $!; done`
 			}
 		})
 	}
+}
+
+// checkOrphanReaped: the orphan whose pid the script publishes in dir/orphan
+// is re-parented to PID 1 (hcinit) and then reaped; ns runs a command in
+// hcinit's namespaces, exited says whether hcinit is gone.
+func checkOrphanReaped(t *testing.T, dir string, ns func(args ...string) *exec.Cmd, exited func() bool) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "the orphan's pid", exited, func() bool { return exists(filepath.Join(dir, "orphan")) })
+	b, _ := os.ReadFile(filepath.Join(dir, "orphan"))
+	orphan := strings.TrimSpace(string(b))
+	if out, err := ns("cat", "/proc/"+orphan+"/stat").Output(); err != nil {
+		t.Errorf("the orphan %s is gone before it could be seen (sleep 3): %v", orphan, err)
+	} else if f := strings.Fields(string(out[bytes.LastIndexByte(out, ')')+1:])); len(f) < 2 || f[1] != "1" {
+		t.Errorf("orphan %s: stat %q, want its parent to be 1 (hcinit)", orphan, out)
+	}
+	// Gone from /proc once its parent, PID 1, has waited for it;
+	// a zombie keeps its entry.
+	waitFor(t, 30*time.Second, "the orphan to be reaped", exited, func() bool {
+		return ns("test", "-e", "/proc/"+orphan).Run() != nil
+	})
 }
 
 // needQemu returns the emulator's path; without it the test fails when the

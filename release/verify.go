@@ -35,21 +35,7 @@ func (r *release) verify() error {
 		return err
 	}
 	for _, t := range targets {
-		for _, f := range []string{t.binary(), t.tarball()} {
-			want, ok := sums[f]
-			if !ok {
-				fail("%s: not in %s", f, sumFile)
-				continue
-			}
-			if have, err := fileSum(filepath.Join(r.dist, f)); err != nil {
-				fail("%v", err)
-			} else if have != want {
-				fail("%s: sha256 %s, %s says %s", f, have, sumFile, want)
-			}
-		}
-		if err := checkELF(filepath.Join(r.dist, t.binary()), t); err != nil {
-			fail("%s: %v", t.binary(), err)
-		}
+		r.checkFiles(t, sums, fail)
 	}
 
 	images, err := r.indexImages()
@@ -57,33 +43,7 @@ func (r *release) verify() error {
 		return errors.Join(append(errs, err)...)
 	}
 	for _, t := range targets {
-		img, ok := images[t.platform()]
-		if !ok {
-			fail("index: no manifest for %s", t.platform())
-			continue
-		}
-		if err := r.checkImage(img, t, sums[t.binary()]); err != nil {
-			fail("index, %s: %v", t.platform(), err)
-		}
-		tb, err := tarball.ImageFromPath(filepath.Join(r.dist, t.tarball()), nil)
-		if err != nil {
-			fail("%s: %v", t.tarball(), err)
-			continue
-		}
-		if err := r.checkImage(tb, t, sums[t.binary()]); err != nil {
-			fail("%s: %v", t.tarball(), err)
-		}
-		// The tarball is the index's image: same config, same layer.
-		a, _ := img.ConfigName()
-		b, _ := tb.ConfigName()
-		if a != b {
-			fail("%s: config %s, the index's %s has %s", t.tarball(), b, t.platform(), a)
-		}
-		if m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(filepath.Join(r.dist, t.tarball())) }); err != nil {
-			fail("%s: %v", t.tarball(), err)
-		} else if want := r.image + ":" + r.version; len(m) != 1 || !slices.Equal(m[0].RepoTags, []string{want}) {
-			fail("%s: tags %v, want [%s]", t.tarball(), m, want)
-		}
+		r.checkPlatform(images, t, sums[t.binary()], fail)
 	}
 	if len(images) != len(targets) {
 		fail("index: %d manifests, want %d (one per platform)", len(images), len(targets))
@@ -95,24 +55,76 @@ func (r *release) verify() error {
 	return errors.Join(errs...)
 }
 
+// failFunc records one problem of verify and lets it go on.
+type failFunc func(format string, args ...any)
+
+// checkFiles: t's binary and tarball match SHA256SUMS, and the binary is a
+// static stripped ELF for t's machine.
+func (r *release) checkFiles(t target, sums map[string]string, fail failFunc) {
+	for _, f := range []string{t.binary(), t.tarball()} {
+		r.checkSum(f, sums, fail)
+	}
+	if err := checkELF(filepath.Join(r.dist, t.binary()), t); err != nil {
+		fail("%s: %v", t.binary(), err)
+	}
+}
+
+// checkSum: file f of the release is in SHA256SUMS with its sha256.
+func (r *release) checkSum(f string, sums map[string]string, fail failFunc) {
+	want, ok := sums[f]
+	if !ok {
+		fail("%s: not in %s", f, sumFile)
+		return
+	}
+	if have, err := fileSum(filepath.Join(r.dist, f)); err != nil {
+		fail("%v", err)
+	} else if have != want {
+		fail("%s: sha256 %s, %s says %s", f, have, sumFile, want)
+	}
+}
+
+// checkPlatform: the index has an image for t, which checks out, and so does
+// t's tarball.
+func (r *release) checkPlatform(images map[string]v1.Image, t target, binSum string, fail failFunc) {
+	img, ok := images[t.platform()]
+	if !ok {
+		fail("index: no manifest for %s", t.platform())
+		return
+	}
+	if err := r.checkImage(img, t, binSum); err != nil {
+		fail("index, %s: %v", t.platform(), err)
+	}
+	r.checkTarball(img, t, binSum, fail)
+}
+
+// checkTarball: t's tarball holds an image that checks out, is the index's
+// image img (same config, same layer) and is tagged image:version.
+func (r *release) checkTarball(img v1.Image, t target, binSum string, fail failFunc) {
+	tb, err := tarball.ImageFromPath(filepath.Join(r.dist, t.tarball()), nil)
+	if err != nil {
+		fail("%s: %v", t.tarball(), err)
+		return
+	}
+	if err := r.checkImage(tb, t, binSum); err != nil {
+		fail("%s: %v", t.tarball(), err)
+	}
+	// The tarball is the index's image: same config, same layer.
+	a, _ := img.ConfigName()
+	b, _ := tb.ConfigName()
+	if a != b {
+		fail("%s: config %s, the index's %s has %s", t.tarball(), b, t.platform(), a)
+	}
+	if m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(filepath.Join(r.dist, t.tarball())) }); err != nil {
+		fail("%s: %v", t.tarball(), err)
+	} else if want := r.image + ":" + r.version; len(m) != 1 || !slices.Equal(m[0].RepoTags, []string{want}) {
+		fail("%s: tags %v, want [%s]", t.tarball(), m, want)
+	}
+}
+
 // indexImages reads the OCI layout: index.json must name exactly one image
 // index, tagged with the version, whose manifests are the platforms' images.
 func (r *release) indexImages() (map[string]v1.Image, error) {
-	top, err := layout.ImageIndexFromPath(filepath.Join(r.dist, ociDir))
-	if err != nil {
-		return nil, err
-	}
-	tm, err := top.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	if len(tm.Manifests) != 1 || tm.Manifests[0].MediaType != types.OCIImageIndex {
-		return nil, fmt.Errorf("oci/index.json: want one image index, have %d entries", len(tm.Manifests))
-	}
-	if ref := tm.Manifests[0].Annotations["org.opencontainers.image.ref.name"]; ref != r.version {
-		return nil, fmt.Errorf("oci/index.json: ref.name %q, want %q", ref, r.version)
-	}
-	idx, err := top.ImageIndex(tm.Manifests[0].Digest)
+	idx, err := r.versionIndex()
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +141,33 @@ func (r *release) indexImages() (map[string]v1.Image, error) {
 			return nil, fmt.Errorf("index: annotation %s=%q, want %q", k, im.Annotations[k], v)
 		}
 	}
+	return platformImages(idx, im)
+}
+
+// versionIndex is the one image index that oci/index.json names, tagged with
+// the version.
+func (r *release) versionIndex() (v1.ImageIndex, error) {
+	top, err := layout.ImageIndexFromPath(filepath.Join(r.dist, ociDir))
+	if err != nil {
+		return nil, err
+	}
+	tm, err := top.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	if len(tm.Manifests) != 1 || tm.Manifests[0].MediaType != types.OCIImageIndex {
+		return nil, fmt.Errorf("oci/index.json: want one image index, have %d entries", len(tm.Manifests))
+	}
+	if ref := tm.Manifests[0].Annotations["org.opencontainers.image.ref.name"]; ref != r.version {
+		return nil, fmt.Errorf("oci/index.json: ref.name %q, want %q", ref, r.version)
+	}
+	return top.ImageIndex(tm.Manifests[0].Digest)
+}
+
+// platformImages are the images of index idx (whose manifest is im) by
+// platform ("os/arch[/variant]"): each an OCI image manifest with a platform,
+// none twice.
+func platformImages(idx v1.ImageIndex, im *v1.IndexManifest) (map[string]v1.Image, error) {
 	images := map[string]v1.Image{}
 	for _, d := range im.Manifests {
 		if d.Platform == nil || d.MediaType != types.OCIManifestSchema1 {
@@ -156,6 +195,15 @@ func (r *release) checkImage(img v1.Image, t target, binSum string) error {
 	if err := validate.Image(img); err != nil {
 		return err
 	}
+	if err := r.checkConfig(img, t); err != nil {
+		return err
+	}
+	return r.checkLayer(img, t, binSum)
+}
+
+// checkConfig: the image config's platform is t's, its ENTRYPOINT /hcinit and
+// its labels the release's.
+func (r *release) checkConfig(img v1.Image, t target) error {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return err
@@ -171,6 +219,12 @@ func (r *release) checkImage(img v1.Image, t target, binSum string) error {
 			return fmt.Errorf("label %s=%q, want %q", k, cf.Config.Labels[k], v)
 		}
 	}
+	return nil
+}
+
+// checkLayer: the image has a single layer, holding only /hcinit, which
+// checks out (checkBinary).
+func (r *release) checkLayer(img v1.Image, t target, binSum string) error {
 	layers, err := img.Layers()
 	if err != nil {
 		return err
@@ -183,34 +237,52 @@ func (r *release) checkImage(img v1.Image, t target, binSum string) error {
 		return err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
+	files, err := r.layerFiles(tar.NewReader(rc), t, binSum)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(files, []string{"hcinit"}) {
+		return fmt.Errorf("layer files %v, want [hcinit]", files)
+	}
+	return nil
+}
+
+// layerFiles reads a layer to its end and returns the names of its entries;
+// an "hcinit" entry must check out (checkBinary).
+func (r *release) layerFiles(tr *tar.Reader, t target, binSum string) ([]string, error) {
 	var files []string
 	for {
 		hd, err := tr.Next()
 		if err == io.EOF {
-			break
+			return files, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		files = append(files, hd.Name)
 		if hd.Name != "hcinit" {
 			continue
 		}
-		if hd.Typeflag != tar.TypeReg || hd.Mode != 0o755 || hd.Uid != 0 || hd.Gid != 0 || !hd.ModTime.Equal(r.created) {
-			return fmt.Errorf("/hcinit: type %c mode %o owner %d:%d mtime %s; want a regular file, 0755, 0:0, %s",
-				hd.Typeflag, hd.Mode, hd.Uid, hd.Gid, hd.ModTime.UTC(), r.created)
-		}
-		h := sha256.New()
-		if _, err := io.Copy(h, tr); err != nil {
-			return err
-		}
-		if have := hex.EncodeToString(h.Sum(nil)); have != binSum {
-			return fmt.Errorf("/hcinit: sha256 %s, %s in %s has %s", have, t.binary(), sumFile, binSum)
+		if err := r.checkBinary(hd, tr, t, binSum); err != nil {
+			return nil, err
 		}
 	}
-	if !slices.Equal(files, []string{"hcinit"}) {
-		return fmt.Errorf("layer files %v, want [hcinit]", files)
+}
+
+// checkBinary: the layer's /hcinit (header hd, bytes from content) is a
+// regular file, 0755, owned by 0:0, dated r.created, with the sha256 of t's
+// released binary.
+func (r *release) checkBinary(hd *tar.Header, content io.Reader, t target, binSum string) error {
+	if hd.Typeflag != tar.TypeReg || hd.Mode != 0o755 || hd.Uid != 0 || hd.Gid != 0 || !hd.ModTime.Equal(r.created) {
+		return fmt.Errorf("/hcinit: type %c mode %o owner %d:%d mtime %s; want a regular file, 0755, 0:0, %s",
+			hd.Typeflag, hd.Mode, hd.Uid, hd.Gid, hd.ModTime.UTC(), r.created)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, content); err != nil {
+		return err
+	}
+	if have := hex.EncodeToString(h.Sum(nil)); have != binSum {
+		return fmt.Errorf("/hcinit: sha256 %s, %s in %s has %s", have, t.binary(), sumFile, binSum)
 	}
 	return nil
 }
