@@ -90,7 +90,7 @@ func healthOptions(d config) []option {
 			set: setWatchdogSignal},
 		{long: "notify-access", arg: "WHO", help: "whose sd_notify messages count: main (the main process, default), exec (any process hcinit started) or all (systemd's NotifyAccess=)",
 			set: setNotifyAccess},
-		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081)",
+		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081); a port in use stops hcinit before the child starts (exit 2)",
 			set: setHTTP},
 		{long: "http-details", help: "also serve check outputs (response bodies, exec output) on --http; by default only the health socket has them",
 			set: func(c *config, v string) error { c.Health.HTTPDetails = true; return nil }},

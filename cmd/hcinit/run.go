@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sync"
 
@@ -38,7 +39,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sh := shared{reaper: r, id: id, sent: new(supervisor.SignalCounts), mainPIDs: supervisor.NewMainPIDs()}
 	checks, err := newHealth(cfg, log, sh) // binds the sockets before the fork
 	if err != nil {
-		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+		// A taken --http port is no usage error: no hint at --help.
+		if oe := (*net.OpError)(nil); errors.As(err, &oe) {
+			fmt.Fprintf(stderr, "hcinit: %v\n", err)
+		} else {
+			fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+		}
 		return 2
 	}
 	defer checks.Close()

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -30,25 +31,26 @@ const maxRequestHeader = 8 << 10
 const lingerTimeout = 500 * time.Millisecond
 
 // listenHTTP binds Config.HTTPAddr for /livez, /readyz, /healthz (200 with
-// "healthy", or 503 with the reason) and /status (the JSON Status). It returns
-// nil when there is no address; a failed bind is logged, not fatal.
-func (m *Monitor) listenHTTP() net.Listener {
+// "healthy", or 503 with the reason) and /status (the JSON Status). It
+// returns nil when there is no address. A failed bind (a port in use) is an
+// error: New refuses to start rather than run on without the endpoint while
+// a kubelet httpGet on that port is answered by whoever holds it.
+func (m *Monitor) listenHTTP() (net.Listener, error) {
 	if m.cfg.HTTPAddr == "" {
-		return nil
+		return nil, nil
 	}
 	// No TCP keep-alive: four setsockopt calls per connection that lives
 	// for one request.
 	lc := net.ListenConfig{KeepAlive: -1}
 	ln, err := lc.Listen(context.Background(), "tcp", m.cfg.HTTPAddr)
 	if err != nil {
-		m.log.WithError(err).WithField("addr", m.cfg.HTTPAddr).Error("cannot serve HTTP health endpoint")
-		return nil
+		return nil, fmt.Errorf("--http %s: %w", m.cfg.HTTPAddr, err)
 	}
 	m.mu.Lock()
 	m.httpAddr = ln.Addr().String()
 	m.mu.Unlock()
 	m.log.WithField("addr", m.httpAddr).Debug("serving HTTP health endpoint")
-	return ln
+	return ln, nil
 }
 
 // httpServer is the --http actor: it answers from a status function (the

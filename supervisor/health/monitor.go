@@ -138,7 +138,8 @@ type Monitor struct {
 	childNameFile string // HEALTHCHECK_NAME_FILE for the child
 	v1Name        string // our name in Dir/.hc-socket, "" when not written
 	v1File        string
-	httpAddr      string // (mu) bound HTTP address
+	httpAddr      string       // (mu) bound HTTP address
+	httpLn        net.Listener // --http, bound by New; nil without an address
 }
 
 // watchDelay is how long Execute waits before it starts watching for the
@@ -177,9 +178,9 @@ func connPools(fileLimit int) (conns, http *admit.Pool) {
 // binary): Execute makes them watchDelay later, together with the name file
 // watcher, so a child that exits at once never pays for them.
 // It starts no goroutine. Once New succeeded, Execute must run (and be
-// interrupted) to release what New bound. Only a bad spec, or a notify check
-// without a notify socket, is an error; every other resource that cannot be had
-// is logged and skipped.
+// interrupted) to release what New bound. Only a bad spec, a notify check
+// without a notify socket, or an --http address that cannot be bound is an
+// error; every other resource that cannot be had is logged and skipped.
 func New(cfg Config) (*Monitor, error) {
 	cfg, err := withDefaults(cfg)
 	if err != nil {
@@ -217,6 +218,10 @@ func New(cfg Config) (*Monitor, error) {
 		m.checks = append(m.checks, m.build(sp))
 	}
 	m.bindWrapper()
+	if m.httpLn, err = m.listenHTTP(); err != nil {
+		m.Close()
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -513,10 +518,10 @@ func (m *Monitor) RunNotify() error {
 	return nil
 }
 
-// ServeHTTP is the --http actor: it binds Config.HTTPAddr and serves until
-// Interrupt. Without an address, or when the bind fails (logged), it only waits.
+// ServeHTTP is the --http actor: it serves on the listener New bound until
+// Interrupt. Without an address it only waits.
 func (m *Monitor) ServeHTTP() error {
-	ln := m.listenHTTP()
+	ln := m.httpLn
 	if ln == nil {
 		<-m.ctx.Done()
 		return nil
@@ -566,6 +571,9 @@ func (m *Monitor) Close() {
 	m.cancel()
 	for _, ln := range m.listeners {
 		ln.Close()
+	}
+	if m.httpLn != nil {
+		m.httpLn.Close()
 	}
 	if m.notify != nil {
 		m.notify.conn.Close()
