@@ -39,13 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sh := shared{reaper: r, id: id, sent: new(supervisor.SignalCounts), mainPIDs: supervisor.NewMainPIDs()}
 	checks, err := newHealth(cfg, log, sh) // binds the sockets before the fork
 	if err != nil {
-		// A taken --http port is no usage error: no hint at --help.
-		if oe := (*net.OpError)(nil); errors.As(err, &oe) {
-			fmt.Fprintf(stderr, "hcinit: %v\n", err)
-		} else {
-			fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
-		}
-		return 2
+		return startError(stderr, err)
 	}
 	defer checks.Close()
 	child := supervisor.New(cfg.Config, supervisor.Deps{Reaper: r, Identity: id, Observer: checks,
@@ -82,6 +76,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.WithError(err).Error("supervisor failed")
 	}
 	return supervisor.ExitStatus(err)
+}
+
+// startError reports a health side that cannot start and returns status 2.
+// A taken --http port is no usage error: no hint at --help for it.
+func startError(stderr io.Writer, err error) int {
+	if oe := (*net.OpError)(nil); errors.As(err, &oe) {
+		fmt.Fprintf(stderr, "hcinit: %v\n", err)
+	} else {
+		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+	}
+	return 2
 }
 
 // commandLine handles what args ask for other than supervising: the client
