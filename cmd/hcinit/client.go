@@ -32,8 +32,8 @@ const defaultClientTimeout = 5 * time.Second
 var checkUsage = `Usage: hcinit check [--live|--ready] [--json] [--timeout D] [--socket ADDR]
        hcinit -healthcheck
 
-Ask the running hcinit whether its child is healthy. Exit status 0 means healthy
-(or live, or ready), 1 anything else, including "no hcinit answered"; never 2.
+Ask the running hcinit whether its child is healthy (every check counts, whatever
+its level). Exit status 0 means healthy (or live, or ready), 1 anything else, including "no hcinit answered"; never 2.
 The first output line is the status ("healthy", or what is wrong); at most 4096
 bytes are printed, as Docker keeps no more. The check never runs a probe itself:
 hcinit answers from its state, so any number of clients cost one probe per
