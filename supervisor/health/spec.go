@@ -419,10 +419,17 @@ func (sp *Spec) fromItems(s string) error {
 	if err != nil {
 		return err
 	}
+	given := map[string]bool{}
 	for _, it := range items {
 		if it.key == "type" {
 			continue
 		}
+		// One value per key (arg= is a list): a second one is a mistake
+		// whichever was meant, never silently the last.
+		if given[it.key] && it.key != "arg" {
+			return fmt.Errorf("%s given twice", it.key)
+		}
+		given[it.key] = true
 		if err := sp.set(it.key, it.val, allowed); err != nil {
 			return err
 		}
@@ -460,7 +467,11 @@ func firstItems(first string) ([]item, error) {
 		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			return nil, fmt.Errorf("want grpc://HOST:PORT[/SERVICE], have %q", first)
 		}
-		return []item{{"type", KindGRPC}, {"addr", u.Host}, {"service", strings.TrimPrefix(u.Path, "/")}}, nil
+		items := []item{{"type", KindGRPC}, {"addr", u.Host}}
+		if svc := strings.TrimPrefix(u.Path, "/"); svc != "" {
+			items = append(items, item{"service", svc})
+		}
+		return items, nil
 	case strings.HasPrefix(first, "tcp://"):
 		return []item{{"type", KindTCP}, {"addr", strings.TrimPrefix(first, "tcp://")}}, nil
 	case !strings.Contains(first, "="):
@@ -608,9 +619,11 @@ func (sp *Spec) validate() error {
 	case KindHTTP, KindHTTPS:
 		return sp.validateURL()
 	case KindTCP:
-		if _, _, err := net.SplitHostPort(sp.Addr); err != nil {
+		_, port, err := net.SplitHostPort(sp.Addr)
+		if err != nil {
 			return fmt.Errorf("addr: want HOST:PORT, have %q", sp.Addr)
 		}
+		return validPort("addr", port)
 	case KindGRPC:
 		return sp.validateGRPC()
 	case KindExec:
@@ -651,12 +664,33 @@ func (sp *Spec) validateURL() error {
 	if u.Scheme != sp.Kind {
 		return fmt.Errorf("url: a %s check needs a %s:// URL, have %q", sp.Kind, sp.Kind, sp.URL)
 	}
+	if p := u.Port(); p != "" || strings.HasSuffix(u.Host, ":") {
+		return validPort("url", p)
+	}
 	return nil
 }
 
+// validPort accepts a port a check can connect to: 1-65535 (kubelet
+// validates its probes' ports so), or a service name such as http. A port
+// out of range is a usage error now, not a check that fails at every run.
+func validPort(field, port string) error {
+	n, err := strconv.Atoi(port)
+	switch {
+	case err == nil && n >= 1 && n <= 65535:
+		return nil
+	case port != "" && err != nil && isToken(port) && strings.Trim(port, "0123456789-+") != "":
+		return nil // a service name (net.LookupPort)
+	}
+	return fmt.Errorf("%s: port: want 1-65535, have %q", field, port)
+}
+
 func (sp *Spec) validateGRPC() error {
-	if _, port, err := net.SplitHostPort(sp.Addr); err != nil || port == "" {
+	_, port, err := net.SplitHostPort(sp.Addr)
+	if err != nil {
 		return fmt.Errorf("addr: want HOST:PORT, have %q", sp.Addr)
+	}
+	if err := validPort("addr", port); err != nil {
+		return err
 	}
 	if sp.Insecure && !sp.TLS {
 		return fmt.Errorf("insecure: skips certificate verification, which needs tls=true")

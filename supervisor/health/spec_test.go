@@ -86,6 +86,26 @@ func TestParseSpecErrors(t *testing.T) {
 		{"process,name=a b", "name:"},
 		{"type=tcp,type=http", "type given twice"},
 		{"name=x", "no kind"},
+		// A port no connection can reach is refused up front, as --http's is
+		// (kubelet's probe ports are validated as 1-65535), not failed at run time.
+		{"tcp://:99999", "port: want 1-65535"},
+		{"tcp://127.0.0.1:0", "port: want 1-65535"},
+		{"tcp://127.0.0.1:", "port: want 1-65535"},
+		{"type=tcp,addr=127.0.0.1:-1", "port: want 1-65535"},
+		{"grpc://127.0.0.1:70000", "port: want 1-65535"},
+		{"http://127.0.0.1:99999/", "port: want 1-65535"},
+		{"https://h:0/", "port: want 1-65535"},
+		// A key given twice is a mistake whichever value was meant: the old
+		// code kept the last silently.
+		{"tcp://127.0.0.1:1,addr=127.0.0.1:2", "addr given twice"},
+		{"process,retries=2,retries=3", "retries given twice"},
+		{"grpc://h:1/svc,service=other", "service given twice"},
+		{"http://h/,url=http://h2/", "url given twice"},
+	}
+	for _, in := range []string{"grpc://h:1,service=x", "grpc://h:1/,service=x", "tcp://h:http", "exec=/bin/x,arg=a,arg=b", "http://h/"} {
+		if _, err := ParseSpec(in); err != nil {
+			t.Errorf("ParseSpec(%q): %v, want it accepted", in, err)
+		}
 	}
 	for _, tt := range tests {
 		_, err := ParseSpec(tt.in)
