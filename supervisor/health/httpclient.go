@@ -65,14 +65,13 @@ func newHTTPProbe(sp Spec, ua string) func(context.Context) outcome {
 		if err != nil {
 			return fail("%v", err)
 		}
-		if warning != "" {
-			return pass("HTTP %d: %s", code, warning)
-		}
 		switch {
 		case code < sp.StatusLow || code > sp.StatusHigh:
 			return fail("HTTP %d (want %d-%d): %s", code, sp.StatusLow, sp.StatusHigh, head(body, 512))
 		case sp.Body != "" && !bytes.Contains(body, []byte(sp.Body)):
 			return fail("HTTP %d: body lacks %q: %s", code, sp.Body, head(body, 512))
+		case warning != "":
+			return pass("HTTP %d: %s", code, warning)
 		}
 		var b [16]byte // "HTTP 200", without fmt: this is every passing run
 		return outcome{output: string(strconv.AppendInt(append(b[:0], "HTTP "...), int64(code), 10))}

@@ -258,6 +258,12 @@ func TestHTTPProbeRedirects(t *testing.T) {
 	wantPass(t, probeOnce(t, m, hop.url("/byname")), "HTTP 302: redirect to another host not followed (http://localhost:"+port+"/)")
 	wantPass(t, probeOnce(t, m, s.url("/nolocation")), "HTTP 302")
 	wantPass(t, probeOnce(t, m, s.url("/300")), "HTTP 300")
+	// The redirect not followed is kubelet's success only because 3xx is in
+	// its 200-399; a check that asks for less, or for a body, still decides
+	// (the old code passed both on the warning alone).
+	wantFail(t, probeOnce(t, m, s.url("/elsewhere")+",status=200-299"), "HTTP 307 (want 200-299)")
+	wantFail(t, probeOnce(t, m, s.url("/elsewhere")+",body=ok"), `body lacks "ok"`)
+	wantFail(t, probeOnce(t, m, s.url("/nolocation")+",status=200-299"), "HTTP 302 (want 200-299)")
 }
 
 func TestHTTPProbeUserInfo(t *testing.T) {
