@@ -615,6 +615,10 @@ func (sp *Spec) validate() error {
 	if err := validName(sp.Name); err != nil {
 		return err
 	}
+	if sp.Level == LevelLive && sp.SuccessThreshold > 1 {
+		// Kubernetes' API refuses it on a liveness probe too.
+		return fmt.Errorf("success-threshold: must be 1 for a check of level live (readiness alone reads it), have %d", sp.SuccessThreshold)
+	}
 	switch sp.Kind {
 	case KindHTTP, KindHTTPS:
 		return sp.validateURL()

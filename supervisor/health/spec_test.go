@@ -101,8 +101,12 @@ func TestParseSpecErrors(t *testing.T) {
 		{"process,retries=2,retries=3", "retries given twice"},
 		{"grpc://h:1/svc,service=other", "service given twice"},
 		{"http://h/,url=http://h2/", "url given twice"},
+		// Kubernetes refuses a liveness probe's successThreshold other than 1;
+		// hcinit reads it for readiness only, so on a live check it could
+		// never take effect.
+		{"process,level=live,success-threshold=3", "success-threshold: must be 1 for a check of level live"},
 	}
-	for _, in := range []string{"grpc://h:1,service=x", "grpc://h:1/,service=x", "tcp://h:http", "exec=/bin/x,arg=a,arg=b", "http://h/"} {
+	for _, in := range []string{"grpc://h:1,service=x", "grpc://h:1/,service=x", "tcp://h:http", "exec=/bin/x,arg=a,arg=b", "http://h/", "process,level=live,success-threshold=1", "process,level=both,success-threshold=3"} {
 		if _, err := ParseSpec(in); err != nil {
 			t.Errorf("ParseSpec(%q): %v, want it accepted", in, err)
 		}
