@@ -612,12 +612,8 @@ func (sp *Spec) setSignal(kv keyValue) error {
 
 // validate checks what a spec needs as a whole, once every key is applied.
 func (sp *Spec) validate() error {
-	if err := validName(sp.Name); err != nil {
+	if err := sp.validateCommon(); err != nil {
 		return err
-	}
-	if sp.Level == LevelLive && sp.SuccessThreshold > 1 {
-		// Kubernetes' API refuses it on a liveness probe too.
-		return fmt.Errorf("success-threshold: must be 1 for a check of level live (readiness alone reads it), have %d", sp.SuccessThreshold)
 	}
 	switch sp.Kind {
 	case KindHTTP, KindHTTPS:
@@ -645,6 +641,18 @@ func (sp *Spec) validate() error {
 		if sp.Heartbeat == "" {
 			sp.Heartbeat = "notify"
 		}
+	}
+	return nil
+}
+
+// validateCommon checks the keys every kind takes.
+func (sp *Spec) validateCommon() error {
+	if err := validName(sp.Name); err != nil {
+		return err
+	}
+	if sp.Level == LevelLive && sp.SuccessThreshold > 1 {
+		// Kubernetes' API refuses it on a liveness probe too.
+		return fmt.Errorf("success-threshold: must be 1 for a check of level live (readiness alone reads it), have %d", sp.SuccessThreshold)
 	}
 	return nil
 }
