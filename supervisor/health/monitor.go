@@ -481,12 +481,6 @@ func (m *Monitor) RunChecks() error {
 		m.startLoopLocked(c)
 	}
 	m.mu.Unlock()
-	// What SIGKILLed hcinits left behind, in the background.
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		m.reclaimStale()
-	}()
 	<-m.ctx.Done()
 	return nil
 }
@@ -532,9 +526,10 @@ func (m *Monitor) ServeHTTP() error {
 	return nil
 }
 
-// Watch is the name-file actor: after watchDelay it serves the v1.0.x name
-// file's socket and watches for the child's own health socket, which it adopts
-// as a delegate check, until Interrupt.
+// Watch is the name-file actor: after watchDelay it starts reclaiming what dead
+// hcinits left (reclaimStale), serves the v1.0.x name file's socket and
+// watches for the child's own health socket, which it adopts as a delegate
+// check, until Interrupt.
 func (m *Monitor) Watch() error {
 	t := time.NewTimer(watchDelay)
 	defer t.Stop()
@@ -543,6 +538,14 @@ func (m *Monitor) Watch() error {
 	case <-m.ctx.Done():
 		return nil
 	}
+	// What SIGKILLed hcinits left behind, in the background. Not at start:
+	// a child that exits at once never pays for it, nor does its start
+	// compete with the probes of other hcinits' sockets.
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.reclaimStale()
+	}()
 	// The v1.0.x name file and its socket come with the watcher, before it:
 	// no goroutine reads v1Name/v1File yet.
 	if ln := m.setupV1(); ln != nil {

@@ -23,7 +23,8 @@ import (
 // Only sockets and directories of hcinit's own uid are touched, never
 // through a symlink, and only when provably dead: a socket that refuses
 // connections (nobody listens on it), a child directory whose hcinit pid is
-// gone and whose notify socket refuses too.
+// gone and whose notify socket refuses too. It runs watchDelay after the
+// start (Watch), off the path of a child that exits at once.
 func (m *Monitor) reclaimStale() {
 	var files []staleFile
 	uid := os.Getuid()
@@ -60,6 +61,8 @@ type staleFile struct {
 func (m *Monitor) runtimeLeftover(name string, uid int) (staleFile, bool) {
 	path := filepath.Join(m.runtimeDir, name)
 	switch {
+	case m.notify != nil && path == m.notify.path: // our own
+		return staleFile{}, false
 	case strings.HasPrefix(name, "notify-") && strings.HasSuffix(name, ".sock"):
 		return staleFile{path, "unixgram", path}, ownedBy(path, uid, os.ModeSocket)
 	case strings.HasPrefix(name, "child-"):
