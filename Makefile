@@ -28,6 +28,8 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./supervisor/health/ || exit 1; done
 	for f in FuzzReadResponse FuzzReadRequest; do \
 		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./internal/httpwire/ || exit 1; done
+	for f in FuzzParse FuzzEncode; do \
+		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./internal/yamlite/ || exit 1; done
 
 # Without Docker: -short skips the e2e package.
 test-unit:

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"gopkg.in/yaml.v3"
 
 	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+	"github.com/wisdom-oss/go-healthcheck/internal/yamlite"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
@@ -51,7 +51,7 @@ func configPath(args []string, opts []option, getenv func(string) string) string
 }
 
 // configError is an error at a line of the file.
-func configError(path string, n *yaml.Node, format string, a ...any) error {
+func configError(path string, n *yamlite.Node, format string, a ...any) error {
 	return fmt.Errorf("config %s: line %d: %s", path, n.Line, fmt.Sprintf(format, a...))
 }
 
@@ -62,7 +62,7 @@ func loadConfigFile(c *config, path string, opts []option) error {
 	if root == nil || err != nil {
 		return err // nil, nil: an empty file
 	}
-	if root.Kind != yaml.MappingNode {
+	if root.Kind != yamlite.MappingNode {
 		return configError(path, root, "want a mapping of settings (interval: 5s, checks: […]), have %s", nodeKind(root))
 	}
 	seen := map[string]bool{}
@@ -81,7 +81,7 @@ func loadConfigFile(c *config, path string, opts []option) error {
 
 // readConfigFile reads and parses the file at path; an empty file has no
 // root node.
-func readConfigFile(path string) (*yaml.Node, error) {
+func readConfigFile(path string) (*yamlite.Node, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -94,18 +94,15 @@ func readConfigFile(path string) (*yaml.Node, error) {
 	if len(b) > maxConfigFile {
 		return nil, fmt.Errorf("config %s: larger than %d bytes", path, maxConfigFile)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
+	root, err := yamlite.Parse(b)
+	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	if len(doc.Content) == 0 {
-		return nil, nil
-	}
-	return doc.Content[0], nil
+	return root, nil
 }
 
 // applyConfigKey applies the file's setting k: v.
-func applyConfigKey(c *config, path string, opts []option, k, v *yaml.Node) error {
+func applyConfigKey(c *config, path string, opts []option, k, v *yamlite.Node) error {
 	switch key := k.Value; key {
 	case "command":
 		argv, err := stringList(v)
@@ -136,26 +133,26 @@ func applyConfigKey(c *config, path string, opts []option, k, v *yaml.Node) erro
 	return nil
 }
 
-func nodeKind(n *yaml.Node) string {
+func nodeKind(n *yamlite.Node) string {
 	switch n.Kind {
-	case yaml.SequenceNode:
+	case yamlite.SequenceNode:
 		return "a list"
-	case yaml.MappingNode:
+	case yamlite.MappingNode:
 		return "a mapping"
-	case yaml.ScalarNode:
+	case yamlite.ScalarNode:
 		return fmt.Sprintf("%q", n.Value)
 	}
 	return "nothing"
 }
 
 // stringList reads a sequence of scalars.
-func stringList(n *yaml.Node) ([]string, error) {
-	if n.Kind != yaml.SequenceNode {
+func stringList(n *yamlite.Node) ([]string, error) {
+	if n.Kind != yamlite.SequenceNode {
 		return nil, errors.New("not a list")
 	}
 	var out []string
 	for _, e := range n.Content {
-		if e.Kind != yaml.ScalarNode {
+		if e.Kind != yamlite.ScalarNode {
 			return nil, errors.New("not a list of strings")
 		}
 		out = append(out, e.Value)
@@ -165,11 +162,11 @@ func stringList(n *yaml.Node) ([]string, error) {
 
 // applyFileOption sets one option from a YAML value, through the option's own
 // parser: the file accepts exactly what the flag accepts.
-func applyFileOption(c *config, o option, v *yaml.Node) error {
+func applyFileOption(c *config, o option, v *yamlite.Node) error {
 	switch {
 	case slices.Contains(listOptions, o.long):
 		return applyFileList(c, o, v)
-	case v.Kind != yaml.ScalarNode:
+	case v.Kind != yamlite.ScalarNode:
 		return fmt.Errorf("want a value, have %s", nodeKind(v))
 	case o.arg == "":
 		return applyFileSwitch(c, o, v.Value)
@@ -180,14 +177,14 @@ func applyFileOption(c *config, o option, v *yaml.Node) error {
 }
 
 // applyFileList sets a repeatable option from a value or a list of them.
-func applyFileList(c *config, o option, v *yaml.Node) error {
+func applyFileList(c *config, o option, v *yamlite.Node) error {
 	vals := []string{v.Value}
-	if v.Kind == yaml.SequenceNode {
+	if v.Kind == yamlite.SequenceNode {
 		var err error
 		if vals, err = stringList(v); err != nil {
 			return err
 		}
-	} else if v.Kind != yaml.ScalarNode {
+	} else if v.Kind != yamlite.ScalarNode {
 		return fmt.Errorf("want a value or a list, have %s", nodeKind(v))
 	}
 	for _, val := range vals {
@@ -223,8 +220,8 @@ func applyFileSwitch(c *config, o option, v string) error {
 // fileChecks reads the checks list: each entry a one-line spec (a string) or
 // a mapping of the same keys, where an exec check's command is a list and an
 // http check's httpHeaders are kubelet's [{name, value}].
-func fileChecks(path string, n *yaml.Node) ([]health.Spec, error) {
-	if n.Kind != yaml.SequenceNode {
+func fileChecks(path string, n *yamlite.Node) ([]health.Spec, error) {
+	if n.Kind != yamlite.SequenceNode {
 		return nil, configError(path, n, "checks: want a list, have %s", nodeKind(n))
 	}
 	var specs []health.Spec
@@ -239,15 +236,15 @@ func fileChecks(path string, n *yaml.Node) ([]health.Spec, error) {
 }
 
 // fileCheck reads checks[i], e.
-func fileCheck(path string, i int, e *yaml.Node) (health.Spec, error) {
+func fileCheck(path string, i int, e *yamlite.Node) (health.Spec, error) {
 	switch e.Kind {
-	case yaml.ScalarNode:
+	case yamlite.ScalarNode:
 		sp, err := health.ParseSpec(e.Value)
 		if err != nil {
 			return sp, configError(path, e, "checks[%d]: %v", i, err)
 		}
 		return sp, nil
-	case yaml.MappingNode:
+	case yamlite.MappingNode:
 	default:
 		return health.Spec{}, configError(path, e, "checks[%d]: want a mapping (type: http, url: …) or a one-line spec, have %s", i, nodeKind(e))
 	}
@@ -278,7 +275,7 @@ type checkMapping struct {
 }
 
 // add reads the key k: v of checks[i].
-func (m *checkMapping) add(path string, i int, k, v *yaml.Node) error {
+func (m *checkMapping) add(path string, i int, k, v *yamlite.Node) error {
 	switch k.Value {
 	case "command":
 		var err error
@@ -286,7 +283,7 @@ func (m *checkMapping) add(path string, i int, k, v *yaml.Node) error {
 			return configError(path, v, "checks[%d]: command: want a list of strings ([/bin/probe, -q])", i)
 		}
 	case "httpHeaders":
-		if v.Kind != yaml.SequenceNode {
+		if v.Kind != yamlite.SequenceNode {
 			return configError(path, v, "checks[%d]: httpHeaders: want a list of {name, value}", i)
 		}
 		m.headers = []health.Header{}
@@ -301,7 +298,7 @@ func (m *checkMapping) add(path string, i int, k, v *yaml.Node) error {
 		if !health.IsSpecKey(k.Value) {
 			return configError(path, k, "checks[%d]: unknown key %q", i, k.Value)
 		}
-		if v.Kind != yaml.ScalarNode {
+		if v.Kind != yamlite.ScalarNode {
 			return configError(path, v, "checks[%d]: %s: want a value, have %s", i, k.Value, nodeKind(v))
 		}
 		m.fields = append(m.fields, health.SpecField{Key: k.Value, Value: v.Value})
@@ -309,15 +306,15 @@ func (m *checkMapping) add(path string, i int, k, v *yaml.Node) error {
 	return nil
 }
 
-func header(n *yaml.Node) (health.Header, error) {
+func header(n *yamlite.Node) (health.Header, error) {
 	var h health.Header
-	if n.Kind != yaml.MappingNode {
+	if n.Kind != yamlite.MappingNode {
 		return h, fmt.Errorf("want {name: …, value: …}, have %s", nodeKind(n))
 	}
 	got := map[string]bool{}
 	for j := 0; j+1 < len(n.Content); j += 2 {
 		k, v := n.Content[j], n.Content[j+1]
-		if v.Kind != yaml.ScalarNode {
+		if v.Kind != yamlite.ScalarNode {
 			return h, fmt.Errorf("%s: want a value, have %s", k.Value, nodeKind(v))
 		}
 		switch k.Value {
@@ -368,12 +365,12 @@ func sensitiveHeader(name string) bool {
 // printConfig writes the effective configuration as a config file would hold
 // it, with secrets redacted (a URL's password, sensitive header values).
 func printConfig(w io.Writer, c config) error {
-	root := &yaml.Node{Kind: yaml.MappingNode}
-	add := func(key string, v *yaml.Node) { root.Content = append(root.Content, str(key), v) }
+	root := &yamlite.Node{Kind: yamlite.MappingNode}
+	add := func(key string, v *yamlite.Node) { root.Content = append(root.Content, str(key), v) }
 	if len(c.Command) > 0 {
 		add("command", strList(c.Command))
 	}
-	checks := &yaml.Node{Kind: yaml.SequenceNode}
+	checks := &yamlite.Node{Kind: yamlite.SequenceNode}
 	for _, sp := range c.Health.Checks {
 		checks.Content = append(checks.Content, specNode(sp))
 	}
@@ -401,26 +398,21 @@ func printConfig(w io.Writer, c config) error {
 	add("log-level", str(c.LogLevel))
 	add("log-format", str(c.LogFormat))
 
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}); err != nil {
-		return err
-	}
-	return enc.Close()
+	return yamlite.Encode(w, root)
 }
 
-func dur(d time.Duration) *yaml.Node { return str(d.String()) }
+func dur(d time.Duration) *yamlite.Node { return str(d.String()) }
 
-func num(n int) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(n)}
+func num(n int) *yamlite.Node {
+	return &yamlite.Node{Kind: yamlite.ScalarNode, Tag: "!!int", Value: strconv.Itoa(n)}
 }
 
-func boolean(b bool) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
+func boolean(b bool) *yamlite.Node {
+	return &yamlite.Node{Kind: yamlite.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)}
 }
 
 // printHealth adds the checks' settings (but the checks) and the endpoints'.
-func printHealth(c config, add func(string, *yaml.Node)) {
+func printHealth(c config, add func(string, *yamlite.Node)) {
 	add("interval", dur(c.Health.Interval))
 	add("timeout", dur(c.Health.Timeout))
 	add("start-period", dur(c.Health.StartPeriod))
@@ -435,7 +427,7 @@ func printHealth(c config, add func(string, *yaml.Node)) {
 }
 
 // printSignals adds the stop sequence's and the signals' settings.
-func printSignals(c config, add func(string, *yaml.Node)) {
+func printSignals(c config, add func(string, *yamlite.Node)) {
 	add("stop-signal", str(sigs.Name(c.StopSignal)))
 	var triggers []string
 	for _, s := range c.StopTriggers {
@@ -460,17 +452,19 @@ func printSignals(c config, add func(string, *yaml.Node)) {
 		codes = append(codes, code)
 	}
 	sort.Ints(codes)
-	mapExit := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	mapExit := &yamlite.Node{Kind: yamlite.SequenceNode, Style: yamlite.FlowStyle}
 	for _, code := range codes {
 		mapExit.Content = append(mapExit.Content, num(code))
 	}
 	add("map-exit", mapExit)
 }
 
-func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+func str(s string) *yamlite.Node {
+	return &yamlite.Node{Kind: yamlite.ScalarNode, Tag: "!!str", Value: s}
+}
 
-func strList(l []string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+func strList(l []string) *yamlite.Node {
+	n := &yamlite.Node{Kind: yamlite.SequenceNode, Style: yamlite.FlowStyle}
 	for _, s := range l {
 		n.Content = append(n.Content, str(s))
 	}
@@ -478,9 +472,9 @@ func strList(l []string) *yaml.Node {
 }
 
 // specNode is a check as a config file's mapping.
-func specNode(sp health.Spec) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.MappingNode}
-	add := func(k string, v *yaml.Node) { n.Content = append(n.Content, str(k), v) }
+func specNode(sp health.Spec) *yamlite.Node {
+	n := &yamlite.Node{Kind: yamlite.MappingNode}
+	add := func(k string, v *yamlite.Node) { n.Content = append(n.Content, str(k), v) }
 	add("type", str(sp.Kind))
 	if sp.Name != "" {
 		add("name", str(sp.Name))
@@ -505,7 +499,7 @@ func specNode(sp health.Spec) *yaml.Node {
 }
 
 // kindFields adds the keys of sp's kind.
-func kindFields(sp health.Spec, add func(string, *yaml.Node)) {
+func kindFields(sp health.Spec, add func(string, *yamlite.Node)) {
 	flag := func(key string, on bool) {
 		if on {
 			add(key, str("true"))
@@ -540,7 +534,7 @@ func kindFields(sp health.Spec, add func(string, *yaml.Node)) {
 
 // httpFields adds an http check's keys, its URL's password and sensitive
 // header values redacted.
-func httpFields(sp health.Spec, add func(string, *yaml.Node)) {
+func httpFields(sp health.Spec, add func(string, *yamlite.Node)) {
 	add("url", str(health.RedactURLs(sp.URL)))
 	add("status", str(strconv.Itoa(sp.StatusLow)+"-"+strconv.Itoa(sp.StatusHigh)))
 	if sp.Body != "" {
@@ -552,14 +546,14 @@ func httpFields(sp health.Spec, add func(string, *yaml.Node)) {
 	if len(sp.Headers) == 0 {
 		return
 	}
-	hs := &yaml.Node{Kind: yaml.SequenceNode}
+	hs := &yamlite.Node{Kind: yamlite.SequenceNode}
 	for _, h := range sp.Headers {
 		v := h.Value
 		if sensitiveHeader(h.Name) {
 			v = "***"
 		}
-		hs.Content = append(hs.Content, &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
-			Content: []*yaml.Node{str("name"), str(h.Name), str("value"), str(v)}})
+		hs.Content = append(hs.Content, &yamlite.Node{Kind: yamlite.MappingNode, Style: yamlite.FlowStyle,
+			Content: []*yamlite.Node{str("name"), str(h.Name), str("value"), str(v)}})
 	}
 	add("httpHeaders", hs)
 }

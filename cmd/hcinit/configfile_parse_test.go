@@ -200,3 +200,32 @@ func TestPrintConfig(t *testing.T) {
 		t.Errorf("read back: %+v", back)
 	}
 }
+
+// TestDocumentedConfigs: the config file examples of the README and of
+// --help are read, with every check they show.
+func TestDocumentedConfigs(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(string(readme), "```yaml\n# /etc/hcinit/hcinit.yaml\n")
+	example, _, ok := strings.Cut(after, "```")
+	if !ok {
+		t.Fatal("README's config file example not found")
+	}
+	_, help, _ := strings.Cut(configSyntax, "\n    http:")
+	help, _, _ = strings.Cut("    http:"+help, "\n  One precedence")
+	for _, tc := range []struct {
+		name, text string
+		checks     int
+	}{{"README", example, 4}, {"--help", strings.ReplaceAll(help, "\n    ", "\n")[4:], 3}} {
+		c, err := parseArgs([]string{"--config", writeConfig(t, tc.text), "/bin/true"}, envOf(nil))
+		if err != nil {
+			t.Errorf("%s example: %v\n%s", tc.name, err, tc.text)
+			continue
+		}
+		if len(c.Health.Checks) != tc.checks || c.Health.Checks[0].Kind != health.KindHTTP || len(c.Health.Checks[0].Headers) == 0 {
+			t.Errorf("%s example: checks %+v", tc.name, c.Health.Checks)
+		}
+	}
+}

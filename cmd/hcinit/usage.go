@@ -70,7 +70,8 @@ accepted with their meaning there.
 }
 
 // configSyntax documents --config for `hcinit --help`.
-const configSyntax = `CONFIG FILE (--config FILE or HCINIT_CONFIG=FILE; YAML, and so JSON too):
+const configSyntax = `CONFIG FILE (--config FILE or HCINIT_CONFIG=FILE; YAML, and so JSON too; no
+  anchors, tags, | or > blocks, or values continued on the next line):
   Keys are the long option names (interval: 5s, on-unhealthy: restart,
   rewrite: [USR1:TERM], map-exit: [143]), plus command (a list: the command
   when none follows the options) and checks (a list; each entry a one-line
