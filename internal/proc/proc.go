@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Process is what /proc/PID/stat says about one process, the fields the module
@@ -27,7 +28,7 @@ var ErrNoProcess = errors.New("no such process")
 
 // Stat reads /proc/PID/stat.
 func Stat(pid int) (Process, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := readSmall("/proc/" + strconv.Itoa(pid) + "/stat")
 	if errors.Is(err, os.ErrNotExist) {
 		return Process{}, ErrNoProcess
 	}
@@ -108,4 +109,39 @@ func Descendants(root int) []int {
 		}
 	}
 	return out
+}
+
+// readSmall reads a small file (a /proc one) with plain open, read and close.
+// os.ReadFile would first try to register it with the network poller, switch
+// it to non-blocking and back, and stat it: 10 system calls instead of 3 or 4,
+// on every process check and for every process a stop walks in /proc.
+func readSmall(path string) ([]byte, error) {
+	fd, err := ignoringEINTR(func() (int, error) { return syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0) })
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	b := make([]byte, 0, 512)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := ignoringEINTR(func() (int, error) { return syscall.Read(fd, b[len(b):cap(b)]) })
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
+}
+
+func ignoringEINTR(f func() (int, error)) (int, error) {
+	for {
+		n, err := f()
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
 }

@@ -1,8 +1,11 @@
 package proc
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -43,5 +46,29 @@ func TestStatAndDescendants(t *testing.T) {
 	}
 	if _, err := Stat(1 << 30); err != ErrNoProcess {
 		t.Errorf("Stat(no such pid): %v, want ErrNoProcess", err)
+	}
+}
+
+func TestStatOfNoProcess(t *testing.T) {
+	// pid_max is at most 4194304 (2^22): this pid never exists.
+	if _, err := Stat(1 << 30); !errors.Is(err, ErrNoProcess) {
+		t.Errorf("Stat(no such pid) = %v, want ErrNoProcess", err)
+	}
+}
+
+func TestReadSmall(t *testing.T) {
+	for _, size := range []int{0, 1, 511, 512, 513, 5000} {
+		path := filepath.Join(t.TempDir(), "f")
+		want := bytes.Repeat([]byte("x"), size)
+		if err := os.WriteFile(path, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		have, err := readSmall(path)
+		if err != nil || !bytes.Equal(have, want) {
+			t.Errorf("readSmall(%d bytes) = %d bytes, %v", size, len(have), err)
+		}
+	}
+	if _, err := readSmall(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("readSmall(missing) = %v, want ErrNotExist", err)
 	}
 }
