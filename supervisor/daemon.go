@@ -91,13 +91,21 @@ func (s *Supervisor) adoptMainPID(pid int) (<-chan reaper.Exit, error) {
 	return ch, nil
 }
 
-var errNotRunning = errors.New("is not running")
+var (
+	errNotRunning = errors.New("is not running")
+	errIsSelf     = errors.New("is hcinit itself")
+)
 
 // adopt watches pid and makes it the supervised process, with its process
 // group (none when it shares hcinit's own, which is never signalled). A pid
 // that is gone already yields its exit if the reaper still holds it, else
 // errNotRunning. Used for --pidfile daemons and MAINPID=.
 func (s *Supervisor) adopt(pid int) (<-chan reaper.Exit, error) {
+	if pid == os.Getpid() {
+		// Supervising itself, hcinit would forward each signal to itself for
+		// ever (a pid file or MAINPID= naming the launcher's parent).
+		return nil, errIsSelf
+	}
 	ch := s.reaper.Watch(pid)
 	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
 		select {

@@ -6,6 +6,7 @@ package health
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -77,9 +78,16 @@ func (m *Monitor) watchdogFired() {
 }
 
 // newMainPID applies MAINPID=: the supervisor supervises pid from now on, as
-// it does a --pidfile daemon. Only a process of hcinit's own tree is taken.
+// it does a --pidfile daemon. Only a process below hcinit is taken: never
+// hcinit itself, which systemd refuses too ("is the manager",
+// src/core/service.c service_is_suitable_main_pid) — supervising itself,
+// hcinit would forward every signal to itself for ever.
 func (m *Monitor) newMainPID(pid int) {
 	if pid == m.pid() {
+		return
+	}
+	if pid == os.Getpid() {
+		m.log.WithField("pid", pid).Warn("ignoring MAINPID=: that is hcinit itself")
 		return
 	}
 	if !inTree(pid) {

@@ -5,7 +5,8 @@
 //
 // Steps run in order:
 //
-//	KEY=VALUE…      one datagram; "\n" and "\r" in the text stand for newline and CR
+//	KEY=VALUE…      one datagram; "\n" and "\r" in the text stand for newline and CR,
+//	                "$PPID" for the parent's pid (hcinit's)
 //	sleep=D         pause for D
 //	every=D:MSG     from now on send MSG every D (in the background)
 //	fork:MSG        send MSG from a child process (not the main process)
@@ -94,7 +95,7 @@ func main() {
 var senders []io.WriteCloser
 
 func send(msg string) {
-	msg = strings.NewReplacer(`\n`, "\n", `\r`, "\r").Replace(msg)
+	msg = strings.NewReplacer(`\n`, "\n", `\r`, "\r", "$PPID", strconv.Itoa(os.Getppid())).Replace(msg)
 	addr := os.Getenv("NOTIFY_SOCKET")
 	if addr == "" {
 		check(fmt.Errorf("no NOTIFY_SOCKET"))
