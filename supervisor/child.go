@@ -87,6 +87,7 @@ type childActor struct {
 	delay     time.Duration // the next restart's backoff
 
 	stopSig     unix.Signal // the stop signal of the running stop sequence
+	asked       bool        // a stop trigger started or joined this stop: the next one kills
 	restart     bool        // the stop restarts an unhealthy child (--on-unhealthy restart)
 	unhealthy   bool        // hcinit stops the child as unhealthy (--on-unhealthy exit): see onExit
 	restStopped bool        // what the child left got stopSig too
@@ -180,11 +181,38 @@ func (a *childActor) onSignal(sig os.Signal) {
 		// the signal goes to what is left of its group, never to the
 		// whole namespace: that would hit `docker exec` shells.
 		a.procs.forward(fwd)
-	case a.phase.inStop() && !a.restart:
+	case a.phase.inStop() && a.asked:
 		a.kill("second stop signal " + sigs.Name(us))
+	case a.phase.inStop():
+		a.joinStop(fwd)
 	default:
 		a.log.WithField("signal", sigs.Name(us)).Debug("stopping")
 		a.beginStop(fwd, false)
+		a.asked = true
+	}
+}
+
+// joinStop handles the first stop trigger that arrives during a stop hcinit
+// began itself (--on-unhealthy, the processes the child left, the group's
+// interrupt): it is the orchestrator's first word (docker stop, a pod's
+// deletion, Swarm replacing an unhealthy task), not an operator insisting,
+// so nothing is killed; the next trigger does. The grace is the
+// orchestrator's from now on: hcinit's own bound goes, unless --stop-timeout
+// set it, and an unhealthy child is not restarted. The stop signal already
+// sent is not sent twice (a second TERM kills a program that restored the
+// default action after the first); another one is delivered.
+func (a *childActor) joinStop(sig unix.Signal) {
+	a.log.WithField("signal", sigs.Name(sig)).Debug("stop asked during hcinit's own stop")
+	a.asked, a.restart = true, false
+	if a.cfg.StopTimeout == 0 {
+		a.grace = nil
+	}
+	if sig == a.stopSig {
+		return
+	}
+	a.stopSig = sig
+	if a.phase == stopping {
+		a.sendStop(sig)
 	}
 }
 
@@ -361,7 +389,7 @@ func (a *childActor) backOff(raw int) {
 // beginStop starts the stop sequence: readiness off at once, the stop signal
 // after the drain delay, SIGKILL after the grace (see graceFor).
 func (a *childActor) beginStop(sig unix.Signal, own bool) {
-	a.stopSig, a.restStopped, a.restart, a.unhealthy = sig, false, false, false
+	a.stopSig, a.restStopped, a.restart, a.unhealthy, a.asked = sig, false, false, false, false
 	a.adoption = nil // a daemon not adopted yet is still in the tree: it gets the signal
 	a.obs.Stopping()
 	if a.cfg.DrainDelay > 0 && a.exited != nil {

@@ -293,6 +293,10 @@ func TestChildActor(t *testing.T) {
 			want{phase: stopping, exit: 4, calls: []string{"start 100", "tree SIGTERM", "tree SIGCONT"}, timers: []time.Duration{ownStopTimeout}, grace: true}},
 		{"exit, processes left and hung: SIGKILL after hcinit's grace", nil, []event{leftovers, exitCode(4), grace},
 			want{phase: killing, exit: -1, calls: []string{"start 100", "tree SIGTERM", "tree SIGCONT", "tree SIGKILL"}, timers: []time.Duration{ownStopTimeout, afterKill}}},
+		{"exit, processes left, then TERM: not a second one, the orchestrator's grace", nil, []event{leftovers, exitCode(4), signal(TERM)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "tree SIGTERM", "tree SIGCONT"}, timers: []time.Duration{ownStopTimeout}}},
+		{"exit, processes left, then TERM, then TERM: the second kills", nil, []event{leftovers, exitCode(4), signal(TERM), signal(TERM)},
+			want{phase: killing, exit: -1, calls: []string{"start 100", "tree SIGTERM", "tree SIGCONT", "tree SIGKILL"}, timers: []time.Duration{ownStopTimeout, afterKill}}},
 		{"exit, processes left, with --stop-timeout", stopTimeout(3 * s), []event{leftovers, exitCode(4)},
 			want{phase: stopping, exit: -1, calls: []string{"start 100", "tree SIGTERM", "tree SIGCONT"}, timers: []time.Duration{3 * s}, grace: true}},
 
@@ -333,8 +337,8 @@ func TestChildActor(t *testing.T) {
 			want{phase: running, exit: -1, calls: []string{"start 100", "start 200"}, timers: []time.Duration{2 * s, 2*s + ownStopTimeout, s}}},
 		{"unhealthy while stopping: nothing more", onUnhealthy(OnUnhealthyRestart), []event{signal(TERM), unhealthy},
 			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}}},
-		{"TERM during an unhealthy restart: a stop, not a kill, and no restart", onUnhealthy(OnUnhealthyRestart), []event{unhealthy, signal(TERM), killedBy(TERM)},
-			want{phase: stopping, exit: 143, calls: []string{"start 100", "group SIGTERM", "group SIGCONT", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}}},
+		{"TERM during an unhealthy restart: a stop, not a kill, and no restart; TERM is not sent twice", onUnhealthy(OnUnhealthyRestart), []event{unhealthy, signal(TERM), killedBy(TERM)},
+			want{phase: stopping, exit: 143, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}}},
 		{"unhealthy, exit, the child shuts down cleanly: 128 + the stop signal, no success", onUnhealthy(OnUnhealthyExit), []event{unhealthy, exitCode(0)},
 			want{phase: stopping, exit: 143, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}, grace: true,
 				events: []string{"started 100", "stopping", "reason stopped", "exited 0"}}},
@@ -342,8 +346,17 @@ func TestChildActor(t *testing.T) {
 			want{phase: stopping, exit: 131, calls: []string{"start 100", "group SIGQUIT", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}, grace: true}},
 		{"unhealthy, exit, a status of the child's own stays", onUnhealthy(OnUnhealthyExit), []event{unhealthy, exitCode(3)},
 			want{phase: stopping, exit: 3, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}, grace: true}},
-		{"unhealthy, exit, then TERM: SIGKILL, and the 0 of a child that made it is still no success", onUnhealthy(OnUnhealthyExit), []event{unhealthy, signal(TERM), exitCode(0)},
-			want{phase: killing, exit: 143, calls: []string{"start 100", "group SIGTERM", "group SIGCONT", "tree SIGKILL"}, timers: []time.Duration{ownStopTimeout, afterKill}}},
+		// The orchestrator's TERM during a stop hcinit began is its first
+		// (Swarm replacing the unhealthy task, kubelet after a failed
+		// liveness probe): no SIGKILL, its grace from now on.
+		{"unhealthy, exit, then TERM: no kill, the orchestrator's grace, and the 0 of a child that made it is still no success", onUnhealthy(OnUnhealthyExit), []event{unhealthy, signal(TERM), exitCode(0)},
+			want{phase: stopping, exit: 143, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}}},
+		{"unhealthy, exit, then TERM twice: the second kills", onUnhealthy(OnUnhealthyExit), []event{unhealthy, signal(TERM), signal(TERM)},
+			want{phase: killing, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT", "tree SIGKILL"}, timers: []time.Duration{ownStopTimeout, afterKill}}},
+		{"unhealthy, exit, then INT: INT goes to the child too", onUnhealthy(OnUnhealthyExit), []event{unhealthy, signal(unix.SIGINT)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT", "group SIGINT", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}}},
+		{"unhealthy, exit, then TERM with --stop-timeout: that grace stays", func(c *Config) { c.OnUnhealthy, c.StopTimeout = OnUnhealthyExit, 5*s }, []event{unhealthy, signal(TERM)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{5 * s}, grace: true}},
 		{"a stop the orchestrator asked for keeps the child's 0 (tini)", onUnhealthy(OnUnhealthyExit), []event{signal(TERM), exitCode(0)},
 			want{phase: stopping, exit: 0, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}}},
 		{"unhealthy, exit: stop and exit with the child's status", onUnhealthy(OnUnhealthyExit), []event{unhealthy, killedBy(TERM)},
@@ -352,6 +365,8 @@ func TestChildActor(t *testing.T) {
 		// The group's interrupt.
 		{"interrupt: a stop with hcinit's own grace", nil, []event{interrupt},
 			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}, grace: true}},
+		{"interrupt, then TERM: no kill", nil, []event{interrupt, signal(TERM)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}}},
 		{"interrupt while stopping: nothing more", nil, []event{signal(TERM), interrupt},
 			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}}},
 

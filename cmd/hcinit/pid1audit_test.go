@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -30,5 +31,48 @@ func TestMainPIDSelfRefused(t *testing.T) {
 	}
 	if err := p.expectExit(exitWait, 128+1); err != nil {
 		t.Fatalf("hcinit after its child exited: %v%s", err, p.stderrNote())
+	}
+}
+
+// TestOrchestratorTermDuringOwnStop: the child exits on its own and leaves a
+// background process, which hcinit asks to stop (its own stop, with its own
+// grace). The orchestrator's TERM that follows (docker stop, a Kubernetes
+// pod deletion) is the first stop trigger hcinit receives, not a second: the
+// background process finishes its shutdown inside the orchestrator's grace
+// and hcinit exits with the child's status. The old code took it for an
+// operator insisting and SIGKILLed everything at once.
+func TestOrchestratorTermDuringOwnStop(t *testing.T) {
+	t.Parallel()
+	done := filepath.Join(t.TempDir(), "background-done")
+	p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--", "sh", "-c",
+		"sigprint -name background -exit SIGTERM -linger 1500ms -touch " + done + " & " +
+			"exec sigprint -name child -exit SIGUSR1 -code 3 -ready " + filepath.Join(t.TempDir(), "r")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.out.ready(readyWait, "child", "background"); err != nil {
+		t.Fatal(err)
+	}
+	// The child ends by itself (USR1 is its way to exit 3); the background process
+	// gets hcinit's stop signal.
+	if err := p.signal(unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.out.await(sigWait, "background SIGTERM"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code, err := p.exit(exitWait)
+	_, statErr := os.Stat(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statErr != nil {
+		t.Errorf("the background process was killed in its shutdown%s", p.stderrNote())
+	}
+	if code != 3 {
+		t.Errorf("exit %d, want the child's 3", code)
 	}
 }
