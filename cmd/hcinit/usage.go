@@ -30,9 +30,8 @@ tree as long as the orchestrator lets it (docker stop -t, Kubernetes'
 terminationGracePeriodSeconds), and exits as soon as no process is left. A
 second stop trigger kills everything at once. Every other signal, QUIT
 included, is only forwarded. hcinit kills on its own schedule only with
---stop-timeout, or when it stops the child itself (--on-unhealthy, processes
-left after the child exited): then after --stop-timeout, or 10s when not set;
-a stop trigger in such a stop is the orchestrator's first, and its grace.
+--stop-timeout, or after 10s when it stops the child itself (--on-unhealthy,
+processes left by the child; a stop trigger then is the first, its grace rules).
 Options stop at the first argument that is not an option (or at "--").
 
 Options (each has an environment twin HCINIT_<NAME>, e.g. HCINIT_STOP_TIMEOUT=5s;
