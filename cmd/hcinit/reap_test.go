@@ -46,3 +46,25 @@ func orphans(t *testing.T, argv []string) error {
 	}
 	return nil
 }
+
+// TestWarnZombies: with -w (tini's), every orphan hcinit reaps is logged with
+// its pid and status; without it, none is.
+func TestWarnZombies(t *testing.T) {
+	t.Parallel()
+	// The subshell leaves `sh -c "exit 3"` to hcinit, the subreaper.
+	script := `(sh -c "exit 3" &); exit 0`
+	for _, warn := range []bool{true, false} {
+		args := []string{"--socket", "", "--", "sh", "-c", script}
+		if warn {
+			args = append([]string{"-w"}, args...)
+		}
+		_, stderr, code := runHcinit(t, nil, args...)
+		if code != 0 {
+			t.Errorf("-w %v: exit %d, want 0 (%s)", warn, code, stderr)
+		}
+		logged := strings.Contains(stderr, "reaped zombie") && strings.Contains(stderr, "exit_code=")
+		if logged != warn {
+			t.Errorf("-w %v: zombie logged %v: %q", warn, logged, stderr)
+		}
+	}
+}
