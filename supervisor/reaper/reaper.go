@@ -134,17 +134,23 @@ func (r *Reaper) Empty() <-chan struct{} {
 }
 
 // Reap runs one pass: wait4(-1, WNOHANG) until no exited child is left.
-func (r *Reaper) Reap() {
+func (r *Reaper) Reap() { r.pass() }
+
+// pass is Reap; it reports whether children are left (alive), false when there
+// is none at all (ECHILD), which also closes Empty. The lock is held across each
+// wait4 so that Empty cannot close between a Start's fork and its registration.
+func (r *Reaper) pass() bool {
 	for {
 		var ws unix.WaitStatus
 		r.mu.Lock()
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		pid, err := waitNoHang(&ws)
 		if errors.Is(err, unix.EINTR) {
 			r.mu.Unlock()
 			continue
 		}
 		if err != nil || pid <= 0 {
-			if errors.Is(err, unix.ECHILD) {
+			none := errors.Is(err, unix.ECHILD)
+			if none {
 				select {
 				case <-r.empty:
 				default:
@@ -152,30 +158,36 @@ func (r *Reaper) Reap() {
 				}
 			}
 			r.mu.Unlock()
-			return
+			return !none
 		}
-		e := Exit{Pid: pid, Status: ws}
-		ch, claimed := r.waiters[pid]
-		if claimed {
-			delete(r.waiters, pid)
-		} else if r.remember {
-			if len(r.order) >= keepUnclaimed {
-				delete(r.unclaimed, r.order[0])
-				r.order = r.order[1:]
-			}
-			r.unclaimed[pid] = e
-			r.order = append(r.order, pid)
+		r.deliverLocked(pid, ws)
+	}
+}
+
+// deliverLocked hands the exit of pid to whoever waits for it. It is called
+// with the lock held and releases it.
+func (r *Reaper) deliverLocked(pid int, ws unix.WaitStatus) {
+	e := Exit{Pid: pid, Status: ws}
+	ch, claimed := r.waiters[pid]
+	if claimed {
+		delete(r.waiters, pid)
+	} else if r.remember {
+		if len(r.order) >= keepUnclaimed {
+			delete(r.unclaimed, r.order[0])
+			r.order = r.order[1:]
 		}
-		r.mu.Unlock()
-		if claimed {
-			ch <- e
-			close(ch)
-		} else {
-			r.orphans.Add(1)
-		}
-		if r.onReap != nil {
-			r.onReap(e, claimed)
-		}
+		r.unclaimed[pid] = e
+		r.order = append(r.order, pid)
+	}
+	r.mu.Unlock()
+	if claimed {
+		ch <- e
+		close(ch)
+	} else {
+		r.orphans.Add(1)
+	}
+	if r.onReap != nil {
+		r.onReap(e, claimed)
 	}
 }
 
