@@ -5,15 +5,19 @@
 // Contract: nothing else in the process may call wait4, waitpid or
 // os.Process.Wait. Start holds the reaper's lock across the fork, so an exit can
 // never be reaped before its pid is registered (pebble's reaper does the same).
-// SIGCHLDs coalesce, so every pass loops wait4(-1, WNOHANG) until nothing is left.
+// Exits coalesce, so every pass loops wait4(-1, WNOHANG) until nothing is left;
+// between passes RunOn blocks in wait4 itself while there are children (see
+// there), so reaping an orphan costs one wake-up and no signal.
 package reaper
 
 import (
 	"errors"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,6 +60,7 @@ type Reaper struct {
 	unclaimed map[int]Exit
 	order     []int
 	empty     chan struct{} // closed while the process has no children at all
+	started   chan struct{} // a Start made a child
 	onReap    func(Exit, bool)
 	orphans   atomic.Uint64 // reaped processes nobody started or watched
 }
@@ -67,6 +72,7 @@ func New(onReap func(e Exit, claimed bool)) *Reaper {
 		waiters:   make(map[int]chan Exit),
 		unclaimed: make(map[int]Exit),
 		empty:     make(chan struct{}),
+		started:   make(chan struct{}, 1),
 		onReap:    onReap,
 	}
 }
@@ -82,6 +88,10 @@ func (r *Reaper) Start(fork func() (int, error)) (int, <-chan Exit, error) {
 		return 0, nil, err
 	}
 	r.markBusy()
+	select { // wake RunOn if it waits for a SIGCHLD: there is a child to wait for now
+	case r.started <- struct{}{}:
+	default:
+	}
 	delete(r.unclaimed, pid) // an earlier process with a reused pid
 	return pid, r.watchLocked(pid), nil
 }
@@ -164,8 +174,15 @@ func (r *Reaper) pass() bool {
 	}
 }
 
-// deliverLocked hands the exit of pid to whoever waits for it. It is called
-// with the lock held and releases it.
+// deliver hands the exit of pid, reaped without the lock, to whoever waits for
+// it. A Start holds the lock from its fork to the registration, so taking it
+// here means the pid is registered if it is anyone's.
+func (r *Reaper) deliver(pid int, ws unix.WaitStatus) {
+	r.mu.Lock()
+	r.deliverLocked(pid, ws)
+}
+
+// deliverLocked is deliver with the lock held; it releases it.
 func (r *Reaper) deliverLocked(pid int, ws unix.WaitStatus) {
 	e := Exit{Pid: pid, Status: ws}
 	ch, claimed := r.waiters[pid]
@@ -195,25 +212,121 @@ func (r *Reaper) deliverLocked(pid int, ws unix.WaitStatus) {
 // zombies hcinit reaped as init (hcinit_zombies_reaped_total).
 func (r *Reaper) Orphans() uint64 { return r.orphans.Load() }
 
-// Run reaps on every SIGCHLD until stop is closed. It subscribes before its first
+// Run reaps until stop is closed. It subscribes to SIGCHLD before its first
 // pass, so no exit that happens after Run is called goes unnoticed.
 func (r *Reaper) Run(stop <-chan struct{}) {
-	c := make(chan os.Signal, 2048)
+	c := make(chan os.Signal, 16)
 	signal.Notify(c, unix.SIGCHLD)
 	defer signal.Stop(c)
 	r.RunOn(c, stop)
 }
 
 // RunOn is Run with a SIGCHLD subscription the caller made (earlier, so that
-// no exit waits for it): it reaps once, then on every value from c.
+// no exit waits for it). It returns when stop is closed.
+//
+// While the process has children, RunOn's goroutine blocks in wait4(-1) and
+// SIGCHLD is left at its default action (ignored: the kernel does not even
+// deliver it): the kernel wakes that wait4 directly for every exit,
+// re-parented orphans included, with no signal handler, signal thread and
+// channel hand-off in between. Once no child is left, wait4 cannot wait
+// (ECHILD): Go's SIGCHLD handler is put back, and a value on c, or a Start,
+// begins the next round (as PID 1, a process that entered the namespace can
+// leave orphans to it at any time).
+//
+// wait4 cannot be interrupted (Go's handlers restart it), so when stop closes
+// while that goroutine is inside it, RunOn returns without it: it delivers the
+// next exit and ends.
 func (r *Reaper) RunOn(c <-chan os.Signal, stop <-chan struct{}) {
-	r.Reap()
-	for {
+	var w waiter
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.waitLoop(&w, c, stop)
+	}()
+	select {
+	case <-done:
+		return
+	case <-stop:
+	}
+	// Either the goroutine sees stopping before it enters wait4 and ends, or
+	// this sees it inside and does not wait for it.
+	w.stopping.Store(true)
+	if !w.inWait.Load() {
+		<-done
+	}
+}
+
+// waiter is what RunOn and its goroutine share.
+type waiter struct {
+	stopping atomic.Bool // RunOn's stop closed
+	inWait   atomic.Bool // the goroutine is in (or about to enter) a blocking wait4
+	yielded  time.Time   // the goroutine's last Gosched
+}
+
+// waitLoop is RunOn's goroutine.
+func (r *Reaper) waitLoop(w *waiter, c <-chan os.Signal, stop <-chan struct{}) {
+	quiet := false // SIGCHLD at its default action
+	defer func() {
+		if quiet {
+			loud()
+		}
+	}()
+	for !w.stopping.Load() {
+		if r.pass() { // children are left: wait in wait4
+			if !quiet {
+				quiet = hush()
+			}
+			r.block(w)
+			continue
+		}
+		if quiet {
+			// An exit since the pass sent no SIGCHLD: look again once the
+			// handler is back.
+			loud()
+			quiet = false
+			continue
+		}
 		select {
 		case <-c:
-			r.Reap()
+		case <-r.started:
 		case <-stop:
 			return
 		}
 	}
+}
+
+// block waits in wait4 for the next exit and delivers it.
+func (r *Reaper) block(w *waiter) {
+	w.inWait.Store(true)
+	defer w.inWait.Store(false)
+	if w.stopping.Load() {
+		return
+	}
+	var ws unix.WaitStatus
+	pid, err := unix.Wait4(-1, &ws, 0, nil)
+	if err == nil && pid > 0 {
+		r.deliver(pid, ws)
+	}
+	w.yield()
+}
+
+// yieldEvery is how often, at most, the goroutine in wait4 goes through the
+// scheduler while exits keep coming; under sysmon's 10 ms (forcePreemptNS).
+const yieldEvery = 5 * time.Millisecond
+
+// yield lets the scheduler run once in a while. A goroutine that goes in and
+// out of a system call keeps its P without ever being scheduled: with
+// GOMAXPROCS=1 whatever else is runnable (a signal to forward, a health
+// answer) would wait for sysmon, and with more Ps sysmon takes the P away
+// after 10 ms anyway and is then woken again by the next exit, 60 times a
+// round. A Gosched after every exit would move this goroutine to another
+// thread each time (two more context switches per exit), except with
+// GOMAXPROCS=1, where there is no other P and the others must run first.
+func (w *waiter) yield() {
+	now := time.Now()
+	if now.Sub(w.yielded) < yieldEvery && runtime.GOMAXPROCS(0) > 1 {
+		return
+	}
+	w.yielded = now
+	runtime.Gosched()
 }

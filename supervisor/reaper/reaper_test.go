@@ -2,6 +2,7 @@ package reaper_test
 
 import (
 	"os"
+	"os/signal"
 	"strconv"
 	"sync"
 	"syscall"
@@ -252,5 +253,133 @@ func TestStartError(t *testing.T) {
 	_, ch, err := r.Start(func() (int, error) { return 0, syscall.ENOENT })
 	if err != syscall.ENOENT || ch != nil {
 		t.Errorf("Start with a failing fork: %v, %v", ch, err)
+	}
+}
+
+// emptied waits until the reaper has found no child left.
+func emptied(t *testing.T, r *reaper.Reaper) {
+	t.Helper()
+	select {
+	case <-r.Empty():
+	case <-time.After(wait):
+		t.Fatal("Empty not closed")
+	}
+}
+
+// While children run, RunOn waits in wait4 with SIGCHLD at its default action
+// (no signal is sent). Once none is left, Go's handler must be back: a process
+// that appears without Start, as the orphans of a docker exec reach PID 1, is
+// still reaped, however often the reaper went quiet before.
+func TestReapedBetweenRounds(t *testing.T) {
+	reaped := make(chan int, 8)
+	r := reaper.New(func(e reaper.Exit, claimed bool) {
+		if !claimed {
+			reaped <- e.Pid
+		}
+	})
+	running(t, r)
+	for i := range 5 {
+		_, ch := sh(t, r, "exit 0") // a round with a child: quiet
+		await(t, ch)
+		emptied(t, r)
+		pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", "exit 7"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case p := <-reaped:
+			if p != pid {
+				t.Fatalf("round %d: reaped %d, want %d", i, p, pid)
+			}
+		case <-time.After(wait):
+			t.Fatalf("round %d: pid %d, started behind the reaper's back, not reaped", i, pid)
+		}
+	}
+	if n := r.Orphans(); n != 5 {
+		t.Errorf("%d orphans counted, want 5", n)
+	}
+	if z := testbin.Zombies(os.Getpid()); len(z) > 0 {
+		t.Errorf("zombies left: %+v", z)
+	}
+}
+
+// Once Run has returned, SIGCHLD reaches signal.Notify again as it did before
+// (Run left its default action behind for none), and no goroutine is left
+// (TestMain's goleak).
+func TestRunRestoresSIGCHLD(t *testing.T) {
+	r := reaper.New(nil)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(stop)
+	}()
+	_, ch := sh(t, r, "exit 0")
+	await(t, ch)
+	emptied(t, r)
+	close(stop)
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatal("Run did not return")
+	}
+	sc := make(chan os.Signal, 1)
+	signal.Notify(sc, unix.SIGCHLD)
+	defer signal.Stop(sc)
+	_, ch = sh(t, r, "exit 4")
+	select {
+	case <-sc:
+	case <-time.After(wait):
+		t.Fatal("no SIGCHLD after Run")
+	}
+	r.Reap()
+	if e := await(t, ch); e.Code() != 4 {
+		t.Errorf("exit %d, want 4", e.Code())
+	}
+}
+
+// Run returns when stop closes even while a child runs and it waits in wait4
+// for it. That child's exit is still delivered: by the goroutine left in
+// wait4, or by the next Reap.
+func TestStopWhileChildRuns(t *testing.T) {
+	r := reaper.New(nil)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(stop)
+	}()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	pid, ch, err := r.Start(func() (int, error) {
+		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", "read x; exit 9"}, &syscall.ProcAttr{Files: []uintptr{pr.Fd(), 1, 2}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pidfd)
+	close(stop)
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatal("Run did not return while a child runs")
+	}
+	pw.Close()
+	// The pidfd turns readable when the child has exited (reaped or not).
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(fds, int(wait.Milliseconds())); n != 1 || err != nil {
+		t.Fatalf("child did not exit: %d, %v", n, err)
+	}
+	r.Reap()
+	if e := await(t, ch); e.Pid != pid || e.Code() != 9 {
+		t.Errorf("exit %+v (code %d), want pid %d code 9", e, e.Code(), pid)
+	}
+	if z := testbin.Zombies(os.Getpid()); len(z) > 0 {
+		t.Errorf("zombies left: %+v", z)
 	}
 }
