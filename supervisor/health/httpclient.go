@@ -115,9 +115,27 @@ func httpGet(ctx context.Context, u *url.URL, req []byte, insecure bool, headers
 			// same-host redirects.
 			return 0, nil, "", &url.Error{Op: "Get", URL: stripPassword(next), Err: errors.New("stopped after 10 redirects")}
 		}
-		req = appendRequest(nil, next, refererFor(u, next), headers)
+		hop := headers
+		if loc, err := url.Parse(resp.Location); err == nil && loc.IsAbs() {
+			// A Host of the check's goes along relative redirects only;
+			// an absolute Location names its host (net/http, golang/go#22233,
+			// which kubelet's prober inherits).
+			hop = withoutHost(headers)
+		}
+		req = appendRequest(nil, next, refererFor(u, next), hop)
 		u = next
 	}
+}
+
+// withoutHost is headers without a Host header.
+func withoutHost(headers []Header) []Header {
+	var out []Header
+	for _, h := range headers {
+		if !strings.EqualFold(h.Name, "Host") {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func isRedirect(code int) bool {

@@ -2,10 +2,12 @@ package health
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -308,4 +310,40 @@ func TestHTTPProbeAgainstNetHTTP(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	wantPass(t, probeOnce(t, m, base+"/stream,body=first second"), "HTTP 200")
 	wantFail(t, probeOnce(t, m, base+"/big,body=c"), `HTTP 200: body lacks "c": `+big[:512])
+}
+
+// TestHTTPRedirectCustomHost: a Host header of the check's (httpHeaders) goes
+// along a relative redirect only; an absolute Location names its host, and
+// the request to it carries that one — net/http's rule (golang/go#22233),
+// which kubelet's prober inherits. The old code sent app.internal to both.
+func TestHTTPRedirectCustomHost(t *testing.T) {
+	var s *scriptedServer
+	s = newScriptedServer(t, func(c net.Conn, path string) {
+		switch path {
+		case "/rel":
+			io.WriteString(c, "HTTP/1.1 302 Found\r\nLocation: /seen-rel\r\nContent-Length: 0\r\n\r\n")
+		case "/abs":
+			io.WriteString(c, "HTTP/1.1 302 Found\r\nLocation: "+s.url("/seen-abs")+"\r\nContent-Length: 0\r\n\r\n")
+		default:
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		}
+	})
+	headers := []Header{{Name: "Host", Value: "app.internal"}}
+	for _, tc := range []struct{ path, want string }{
+		{"/rel", "Host: app.internal\r\n"},
+		{"/abs", "Host: " + s.ln.Addr().String() + "\r\n"},
+	} {
+		u, _ := url.Parse(s.url(tc.path))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		code, _, _, err := httpGet(ctx, u, appendRequest(nil, u, "", headers), false, headers)
+		cancel()
+		if err != nil || code != 200 {
+			t.Fatalf("%s: %d %v", tc.path, code, err)
+		}
+		reqs := s.requests()
+		last := reqs[len(reqs)-1]
+		if !strings.Contains(last, tc.want) {
+			t.Errorf("%s: the redirected request\n%q\nwant %q", tc.path, last, tc.want)
+		}
+	}
 }
