@@ -1,9 +1,12 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,5 +77,58 @@ func TestOrchestratorTermDuringOwnStop(t *testing.T) {
 	}
 	if code != 3 {
 		t.Errorf("exit %d, want the child's 3", code)
+	}
+}
+
+// TestNotifyRelayedUpstream: hcinit run by a manager that listens for
+// sd_notify itself (a systemd Type=notify unit, podman --sdnotify=container)
+// inherits NOTIFY_SOCKET and gives the child its own. What the child says
+// must still reach that manager, or `systemctl start` waits for a READY=1 that
+// never comes and fails the unit at TimeoutStartSec (tini and dumb-init leave
+// NOTIFY_SOCKET alone, so the child speaks to it directly). systemd accepts
+// only its main process's messages by default (NotifyAccess=main), and that
+// is hcinit: hcinit sends them, without MAINPID= (the manager's main process
+// stays hcinit). The old code relayed nothing.
+func TestNotifyRelayedUpstream(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	up := filepath.Join(dir, "upstream.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: up, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if raw, err := conn.SyscallConn(); err == nil {
+		raw.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1) })
+	}
+	p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(dir, "hc.sock"), "--check", "notify", "--",
+		"sdnotify", "MAINPID=$PPID", `READY=1\nSTATUS=serving`, "forever"}, withEnv("NOTIFY_SOCKET="+up))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(readyWait))
+	buf, oob := make([]byte, 4096), make([]byte, 256)
+	for {
+		n, noob, _, _, err := conn.ReadMsgUnix(buf, oob)
+		if err != nil {
+			t.Fatalf("nothing relayed to the inherited NOTIFY_SOCKET: %v%s", err, p.stderrNote())
+		}
+		msg := string(buf[:n])
+		if strings.Contains(msg, "MAINPID=") {
+			t.Errorf("MAINPID= relayed: %q", msg)
+		}
+		if !strings.Contains(msg, "READY=1") {
+			continue
+		}
+		if !strings.Contains(msg, "STATUS=serving") {
+			t.Errorf("relayed %q, want READY=1 and STATUS=serving", msg)
+		}
+		msgs, _ := unix.ParseSocketControlMessage(oob[:noob])
+		for _, m := range msgs {
+			if cred, err := unix.ParseUnixCredentials(&m); err == nil && int(cred.Pid) != p.pid() {
+				t.Errorf("relayed by pid %d, want hcinit's %d (NotifyAccess=main)", cred.Pid, p.pid())
+			}
+		}
+		return
 	}
 }

@@ -37,8 +37,10 @@ type notifier struct {
 	addr string // the NOTIFY_SOCKET value
 	path string // the socket file, "" for an abstract socket
 
-	order sync.Mutex // orders reading a message with release
-	held  []heldMsg  // refused as from no main process yet: see mayBeMain
+	order sync.Mutex    // orders reading a message with release
+	held  []heldMsg     // refused as from no main process yet: see mayBeMain
+	up    *net.UnixConn // to d.upstream, dialled on first use (n.order held)
+	upErr bool          // a relay failure was logged
 
 	mu           sync.Mutex
 	since        time.Time // child start
@@ -69,6 +71,7 @@ type notifyDeps struct {
 	kick     func()             // run the notify checks now
 	fired    func()             // the watchdog expired or WATCHDOG=trigger: --watchdog-signal
 	mainPID  func(pid int)      // MAINPID=
+	upstream string             // the NOTIFY_SOCKET hcinit inherited, "" when none: see relay
 }
 
 // newNotifier binds the socket in runtimeDir (chown hands it to the child's
@@ -276,6 +279,58 @@ func (n *notifier) handle(msg []byte, now time.Time) {
 	if e.kick {
 		n.d.kick()
 	}
+	n.relay(msg)
+}
+
+// relayed are the keys passed on to the manager hcinit runs under
+// (sd_notify(3)). MAINPID= is not: the manager's main process stays hcinit.
+// Nor are BARRIER=1 and FDSTORE=1, whose descriptors hcinit never receives.
+var relayed = map[string]bool{"READY": true, "RELOADING": true, "MONOTONIC_USEC": true, "STOPPING": true,
+	"STATUS": true, "ERRNO": true, "BUSERROR": true, "EXIT_STATUS": true, "WATCHDOG": true, "WATCHDOG_USEC": true,
+	"EXTEND_TIMEOUT_USEC": true}
+
+// relay passes an accepted message on to the NOTIFY_SOCKET hcinit inherited
+// (a systemd Type=notify unit, podman --sdnotify=container): the child's
+// READY=1 must still reach that manager, as it does under tini, which leaves
+// NOTIFY_SOCKET alone. hcinit sends it itself, as the manager's main process
+// (NotifyAccess=main). Callers hold n.order, which keeps the order.
+func (n *notifier) relay(msg []byte) {
+	if n.d.upstream == "" {
+		return
+	}
+	var out []byte
+	for _, line := range bytes.FieldsFunc(msg, isNewline) {
+		if k, _, _ := bytes.Cut(line, []byte("=")); relayed[string(k)] {
+			out = append(append(out, line...), '\n')
+		}
+	}
+	if len(out) == 0 {
+		return
+	}
+	err := n.sendUp(out)
+	if err != nil && !n.upErr {
+		n.upErr = true // once: a missing manager must not flood the log
+		n.d.log.WithError(err).WithField("path", n.d.upstream).Warn("cannot relay sd_notify to the inherited NOTIFY_SOCKET")
+	}
+}
+
+// sendUp writes one datagram to the inherited NOTIFY_SOCKET, bounded in time:
+// a manager that stops reading must not stall the child's notifications.
+func (n *notifier) sendUp(b []byte) error {
+	if n.up == nil {
+		c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: n.d.upstream, Net: "unixgram"})
+		if err != nil {
+			return err
+		}
+		n.up = c
+	}
+	n.up.SetWriteDeadline(time.Now().Add(time.Second))
+	if _, err := n.up.Write(b); err != nil {
+		n.up.Close()
+		n.up = nil
+		return err
+	}
+	return nil
 }
 
 // notifyEffects is what a message asks of the monitor once n.mu is released.
