@@ -46,6 +46,8 @@ func withEnv(kv ...string) spawnOpt {
 	return func(c *exec.Cmd) { c.Env = append(os.Environ(), kv...) }
 }
 
+func withDir(dir string) spawnOpt { return func(c *exec.Cmd) { c.Dir = dir } }
+
 func withSys(a *syscall.SysProcAttr) spawnOpt { return func(c *exec.Cmd) { c.SysProcAttr = a } }
 
 // withStdio gives the init these files as stdin, stdout and stderr (a pty);

@@ -95,6 +95,12 @@ func Exchange(ctx context.Context, addr, request string, timeout time.Duration) 
 	return exchange(ctx, addr, request, timeout, nil)
 }
 
+// ExchangeVerified is Exchange with verify vetting the server once connected,
+// before a word is sent to it (an error of verify's is the exchange's).
+func ExchangeVerified(ctx context.Context, addr, request string, timeout time.Duration, verify func(net.Conn) error) (string, error) {
+	return exchange(ctx, addr, request, timeout, verify)
+}
+
 // exchange is Exchange; verify, when not nil, vets the server once connected,
 // before a word is sent to it.
 func exchange(ctx context.Context, addr, request string, timeout time.Duration, verify func(net.Conn) error) (string, error) {

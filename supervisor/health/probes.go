@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -199,7 +200,11 @@ func (c delegateChecker) Check(ctx context.Context) outcome {
 		defer release()
 		dial = d
 	}
-	reply, err := hcclient.Exchange(ctx, dial, common.HealthcheckIPCCommand, 0)
+	var verify func(net.Conn) error
+	if announced {
+		verify = inOurTree
+	}
+	reply, err := hcclient.ExchangeVerified(ctx, dial, common.HealthcheckIPCCommand, 0, verify)
 	if err != nil {
 		return fail("%s", strings.ReplaceAll(err.Error(), dial, addr))
 	}
@@ -207,6 +212,51 @@ func (c delegateChecker) Check(ctx context.Context) outcome {
 		return fail("%s", reply)
 	}
 	return pass("%s", reply)
+}
+
+// inOurTree vets the server of a socket the child announced (a name file
+// names it, and anyone who can write there can announce): its process, as
+// SO_PEERCRED names it, must be hcinit itself or a process of hcinit's tree —
+// the child or one of its descendants, orphans included, which come back to
+// hcinit as subreaper. Another container's app that wrote .hc-socket into a
+// shared working directory is not believed.
+func inOurTree(conn net.Conn) error {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return nil
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil || cerr != nil {
+		return fmt.Errorf("verify the child's server: SO_PEERCRED: %v", errors.Join(err, cerr))
+	}
+	pid, self := int(cred.Pid), os.Getpid()
+	switch {
+	case pid <= 0:
+		return errors.New("its server is not in this pid namespace, so not a process hcinit started: not believed")
+	case self == 1:
+		return nil // every process of the namespace descends from PID 1
+	}
+	for p, hops := pid, 0; p > 0 && hops < 1<<16; hops++ {
+		if p == self {
+			return nil
+		}
+		if p == 1 {
+			break
+		}
+		st, err := proc.Stat(p)
+		if err != nil {
+			return fmt.Errorf("its server (pid %d) is gone: not believed", pid)
+		}
+		p = st.PPID
+	}
+	return fmt.Errorf("its server (pid %d) is not a process hcinit started (another container's?): not believed", pid)
 }
 
 // version is hcinit's version for the User-Agent of http checks.
