@@ -5,6 +5,7 @@ import (
 	"os/signal"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -378,6 +379,49 @@ func TestStopWhileChildRuns(t *testing.T) {
 	r.Reap()
 	if e := await(t, ch); e.Pid != pid || e.Code() != 9 {
 		t.Errorf("exit %+v (code %d), want pid %d code 9", e, e.Code(), pid)
+	}
+	if z := testbin.Zombies(os.Getpid()); len(z) > 0 {
+		t.Errorf("zombies left: %+v", z)
+	}
+}
+
+// A burst: 300 children exit at the same moment (their stdin closes), so
+// passes find many exits at once and a second loop joins the first. Every
+// status reaches the one who started it, none counts as an orphan, no zombie
+// is left.
+func TestBurstOfExits(t *testing.T) {
+	var unclaimed atomic.Int64
+	r := reaper.New(func(e reaper.Exit, claimed bool) {
+		if !claimed {
+			unclaimed.Add(1)
+		}
+	})
+	running(t, r)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	const n = 300
+	chans := make([]<-chan reaper.Exit, n)
+	for i := range chans {
+		script := "read x; exit " + strconv.Itoa(i%50)
+		_, chans[i], err = r.Start(func() (int, error) {
+			return syscall.ForkExec("/bin/sh", []string{"sh", "-c", script}, &syscall.ProcAttr{Files: []uintptr{pr.Fd(), 1, 2}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pw.Close()
+	for i, ch := range chans {
+		if e := await(t, ch); e.Code() != i%50 {
+			t.Errorf("child %d: code %d, want %d", i, e.Code(), i%50)
+		}
+	}
+	emptied(t, r)
+	if u := unclaimed.Load(); u != 0 {
+		t.Errorf("%d exits counted as orphans", u)
 	}
 	if z := testbin.Zombies(os.Getpid()); len(z) > 0 {
 		t.Errorf("zombies left: %+v", z)
