@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 	"github.com/wisdom-oss/go-healthcheck/internal/duration"
@@ -190,7 +191,7 @@ func checkMain(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			reply = "unhealthy: " + err.Error()
 		}
-		writeCapped(stdout, reply+"\n")
+		writeCapped(stdout, printable(reply, true)+"\n")
 		if reply == common.HealthcheckIPCResponse {
 			return 0
 		}
@@ -468,9 +469,52 @@ func roughly(d time.Duration) time.Duration {
 }
 
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = printable(strings.Join(strings.Fields(s), " "), false)
 	if len(s) > n {
 		s = s[:n-1] + "…"
 	}
 	return s
+}
+
+// printable escapes what would drive a terminal rather than show on it: C0
+// and C1 control characters, DEL and bytes that are not UTF-8 (a lone 0x9b is
+// CSI to some terminals) print as \x1b, \u009b. A check's output is the
+// application's (a response body, exec output), so it may not clear the
+// screen or retitle the window of whoever runs hcinit check or status.
+// keepLines keeps newlines and tabs.
+func printable(s string, keepLines bool) string {
+	clean := true
+	for _, r := range s {
+		if unprintable(r, keepLines) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1, r < 0x80 && unprintable(r, keepLines):
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unprintable(r, keepLines):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func unprintable(r rune, keepLines bool) bool {
+	switch {
+	case keepLines && (r == '\n' || r == '\t'):
+		return false
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == utf8.RuneError:
+		return true
+	}
+	return false
 }
