@@ -44,7 +44,7 @@ var (
 	outFlag    = flag.String("out", "bench/out", "directory with the baseline binaries; results.md is written here")
 	quickFlag  = flag.Bool("quick", false, "few repetitions: a smoke test of the benchmark, not a measurement")
 	onlyFlag   = flag.String("only", "", "comma-separated sections to run (start,rss,checks,orphans,health,init); default all")
-	alsoFlag   = flag.String("also", "", "more hcinit binaries for sections 1 and 2, side by side: NAME=PATH,… (to measure a change)")
+	alsoFlag   = flag.String("also", "", "more hcinit binaries for sections 1, 2 and 3, side by side: NAME=PATH,… (to measure a change)")
 	sharedFlag = flag.Bool("shared-tmp", false, "run with the host's /tmp and /run/hcinit instead of private ones (see private.go)")
 )
 
@@ -964,6 +964,12 @@ func benchOrphans() {
 		{"tini (**reference**)", wrap("tini", "-s", "--")},
 		{"hcinit", wrap(hcinit, "--socket", filepath.Join(sockdir, "orphans.sock"), "--")},
 		{"dumb-init", wrap("dumb-init")},
+	}
+	for _, v := range also {
+		inits = append(inits, struct {
+			name string
+			argv []string
+		}{"hcinit, " + v.name, wrap(v.path, "--socket", filepath.Join(sockdir, "orphans-"+v.name+".sock"), "--")})
 	}
 	const ref, hc = 0, 1
 	phase := func(name string, minReps, reps int, maxTime time.Duration) []orphanRuns {
