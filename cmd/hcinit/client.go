@@ -200,7 +200,10 @@ func checkMain(args []string, stdout, stderr io.Writer) int {
 
 	st, err := fetchStatus(ctx, addrs)
 	if err != nil {
-		writeCapped(stdout, fmt.Sprintf(`{"status":"unhealthy","reason":%q}`+"\n", err.Error()))
+		writeCapped(stdout, string(encodeJSON(struct {
+			Status health.State `json:"status"`
+			Reason string       `json:"reason"`
+		}{health.StatusUnhealthy, err.Error()}, false)))
 		return 1
 	}
 	ok := st.Overall == health.StatusHealthy

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"strings"
@@ -48,5 +49,21 @@ func TestClientEscapesControlCharacters(t *testing.T) {
 		if !strings.Contains(s, `\x1b[2J`) {
 			t.Errorf("%s: the escape is not shown escaped:\n%q", tc.name, s)
 		}
+	}
+}
+
+// TestCheckJSONWhenNoServer: with --json, "no hcinit answered" is valid JSON
+// whatever the addresses hold (the old code quoted the error with Go's %q,
+// whose \x01 JSON does not know).
+func TestCheckJSONWhenNoServer(t *testing.T) {
+	var out bytes.Buffer
+	code := checkMain([]string{"--json", "--timeout", "1s", "--socket", "/nonexistent/a\x01\"b\xff.sock"}, &out, io.Discard)
+	var st struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &st); err != nil || code != 1 || st.Status != "unhealthy" ||
+		!strings.Contains(st.Reason, "no hcinit answered") {
+		t.Errorf("exit %d, %v: %q", code, err, out.String())
 	}
 }
