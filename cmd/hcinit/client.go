@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,8 +175,8 @@ func checkMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 1 // never Docker's reserved 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	defer cancel()
+	// A deadline, not a context: no runtime timer, no network poller (hcclient.Ask).
+	deadline := time.Now().Add(f.timeout)
 	addrs := clientAddrs(f.socket)
 
 	if !f.json {
@@ -187,7 +186,7 @@ func checkMain(args []string, stdout, stderr io.Writer) int {
 		} else if f.ready {
 			word = hcclient.WordReady
 		}
-		reply, err := hcclient.Ask(ctx, addrs, word, common.BufferSize)
+		reply, err := hcclient.Ask(deadline, addrs, word, common.BufferSize)
 		if err != nil {
 			reply = "unhealthy: " + err.Error()
 		}
@@ -198,7 +197,7 @@ func checkMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	st, err := fetchStatus(ctx, addrs)
+	st, err := fetchStatus(deadline, addrs)
 	if err != nil {
 		writeCapped(stdout, string(encodeJSON(struct {
 			Status health.State `json:"status"`
@@ -229,9 +228,7 @@ func statusMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 1 // a client mode never exits 2 (Docker's reserved code)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	defer cancel()
-	st, err := fetchStatus(ctx, clientAddrs(f.socket))
+	st, err := fetchStatus(time.Now().Add(f.timeout), clientAddrs(f.socket))
 	if err != nil {
 		if f.json {
 			// --json always prints JSON: scripts parse it whatever happened.
@@ -253,9 +250,9 @@ func statusMain(args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-func fetchStatus(ctx context.Context, addrs []string) (health.Status, error) {
+func fetchStatus(deadline time.Time, addrs []string) (health.Status, error) {
 	var st health.Status
-	reply, err := hcclient.Ask(ctx, addrs, hcclient.WordStatus, hcclient.MaxStatus)
+	reply, err := hcclient.Ask(deadline, addrs, hcclient.WordStatus, hcclient.MaxStatus)
 	if err != nil {
 		return st, err
 	}

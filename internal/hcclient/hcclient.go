@@ -172,30 +172,43 @@ const MaxStatus = 1 << 20
 // (see VerifyPeer) and returns the reply (at most limit bytes, white space
 // trimmed). It is `hcinit check` and `hcinit status`: the addresses are
 // hcinit's wrapper sockets, the words "ping", "live", "ready" and "status".
-// It never forks and stops at ctx's deadline.
-func Ask(ctx context.Context, addrs []string, word string, limit int64) (string, error) {
+// It never forks and stops by deadline.
+//
+// A deadline, not a context: a context with a timeout starts a runtime timer,
+// and that the network poller. On Linux each exchange runs on a blocking
+// socket instead (askDirect): `hcinit check` is a fresh process, where that
+// start-up is a good part of the work.
+func Ask(deadline time.Time, addrs []string, word string, limit int64) (string, error) {
 	var errs []string
 	for _, addr := range addrs {
-		reply, err := ask(ctx, addr, word, limit)
+		reply, err := ask(deadline, addr, word, limit)
 		// Closed without a word: under a flood the server may have evicted
 		// this connection before reading it (package admit). Ask again, twice
 		// at most, within the deadline.
-		for try := 1; try <= 2 && errors.Is(err, errNoWord) && ctx.Err() == nil; try++ {
-			select {
-			case <-time.After(time.Duration(try) * 10 * time.Millisecond):
-			case <-ctx.Done():
-			}
-			reply, err = ask(ctx, addr, word, limit)
+		for try := 1; try <= 2 && errors.Is(err, errNoWord) && time.Now().Before(deadline); try++ {
+			time.Sleep(min(time.Duration(try)*10*time.Millisecond, time.Until(deadline)))
+			reply, err = ask(deadline, addr, word, limit)
 		}
 		if err == nil {
 			return reply, nil
 		}
 		errs = append(errs, err.Error())
-		if ctx.Err() != nil {
+		if !time.Now().Before(deadline) {
 			break
 		}
 	}
 	return "", fmt.Errorf("no hcinit answered: %s", strings.Join(errs, "; "))
+}
+
+// exchangeBy is one of Ask's exchanges with addr: err is a failed dial or a
+// refused peer.
+func exchangeBy(deadline time.Time, addr, word string, limit int64) (reply []byte, werr, rerr, err error) {
+	if direct {
+		return askDirect(deadline, addr, word, limit)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	return askConn(ctx, addr, word, limit)
 }
 
 // errNoWord: the server closed (or reset) the connection without a reply.
@@ -203,20 +216,11 @@ var errNoWord = errors.New("closed without a reply")
 
 // ask is one of Ask's exchanges: unlike Exchange, an empty reply is an error
 // (hcinit always answers something), and a reply after a failed write counts.
-func ask(ctx context.Context, addr, word string, limit int64) (string, error) {
-	conn, err := dial(ctx, addr) // retries a full backlog (EAGAIN)
+func ask(deadline time.Time, addr, word string, limit int64) (string, error) {
+	reply, werr, rerr, err := exchangeBy(deadline, addr, word, limit)
 	if err != nil {
-		return "", fmt.Errorf("dial %s: %w", addr, errors.Unwrap(err))
+		return "", err
 	}
-	defer conn.Close()
-	// Only this container's hcinit may answer: an abstract socket is shared by
-	// every container of a network namespace (a pod, --network container:X),
-	// a file socket by whoever shares its directory. Vetted before a word is
-	// sent, so a foreign server learns nothing.
-	if err := VerifyPeer(conn); err != nil {
-		return "", fmt.Errorf("%s: %w", addr, err)
-	}
-	reply, werr, rerr := roundTrip(ctx, conn, word, limit)
 	if werr != nil && len(reply) == 0 {
 		if errors.Is(werr, syscall.EPIPE) || errors.Is(werr, syscall.ECONNRESET) {
 			werr = fmt.Errorf("%w (%w)", errNoWord, werr)
@@ -230,6 +234,25 @@ func ask(ctx context.Context, addr, word string, limit int64) (string, error) {
 		return "", fmt.Errorf("read reply from %s: %w", addr, errNoWord)
 	}
 	return string(bytes.TrimSpace(reply)), nil
+}
+
+// askConn is ask's exchange through the net package: dial, verify the peer,
+// roundTrip. err is a failed dial or a refused peer.
+func askConn(ctx context.Context, addr, word string, limit int64) (reply []byte, werr, rerr, err error) {
+	conn, err := dial(ctx, addr) // retries a full backlog (EAGAIN)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("dial %s: %w", addr, errors.Unwrap(err))
+	}
+	defer conn.Close()
+	// Only this container's hcinit may answer: an abstract socket is shared by
+	// every container of a network namespace (a pod, --network container:X),
+	// a file socket by whoever shares its directory. Vetted before a word is
+	// sent, so a foreign server learns nothing.
+	if err := VerifyPeer(conn); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	reply, werr, rerr = roundTrip(ctx, conn, word, limit)
+	return reply, werr, rerr, nil
 }
 
 // Check resolves the server with Resolve and performs one Exchange with a

@@ -633,9 +633,7 @@ func TestAskRetriesEvicted(t *testing.T) {
 		}
 	}()
 	defer func() { ln.Close(); <-done }()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if reply, err := hcclient.Ask(ctx, []string{sock}, "ping", hcclient.MaxStatus); err != nil || reply != "healthy" {
+	if reply, err := hcclient.Ask(time.Now().Add(2*time.Second), []string{sock}, "ping", hcclient.MaxStatus); err != nil || reply != "healthy" {
 		t.Errorf("ask = %q, %v; want healthy on the second connection", reply, err)
 	}
 }

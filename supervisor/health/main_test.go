@@ -1,7 +1,6 @@
 package health
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -145,9 +144,7 @@ func checkClient(args []string, stdout io.Writer) int {
 			word = wordStatus
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	reply, err := hcclient.Ask(ctx, []string{addr}, word, hcclient.MaxStatus)
+	reply, err := hcclient.Ask(time.Now().Add(timeout), []string{addr}, word, hcclient.MaxStatus)
 	if err != nil {
 		reply = "unhealthy: " + err.Error()
 	}
@@ -173,9 +170,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 
 func (h *harness) ask(t *testing.T, word string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	reply, err := hcclient.Ask(ctx, []string{h.sock}, word, hcclient.MaxStatus)
+	reply, err := hcclient.Ask(time.Now().Add(3*time.Second), []string{h.sock}, word, hcclient.MaxStatus)
 	if err != nil {
 		t.Fatalf("ask %s: %v", word, err)
 	}
