@@ -18,7 +18,7 @@ func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
 	pid, exited, err := s.reaper.Exec(argv[0], argv, s.procAttr())
 	var ee *reaper.ExecError
 	if errors.As(err, &ee) {
-		return 0, nil, &ExitError{Code: ee.Code, Err: ee}
+		return 0, nil, &ExitError{Code: ee.Code, Err: explainExec(ee)}
 	}
 	if err != nil {
 		return 0, nil, err

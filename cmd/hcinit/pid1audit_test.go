@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"debug/elf"
 	"net"
 	"os"
 	"path/filepath"
@@ -131,4 +133,75 @@ func TestNotifyRelayedUpstream(t *testing.T) {
 		}
 		return
 	}
+}
+
+// TestExecErrorExplained: execve's "no such file or directory" for a file that
+// exists means its interpreter is missing — a #! line naming a missing
+// program, a script saved with CRLF line endings ("/bin/sh\r"), or a
+// dynamically linked binary in an image without its loader (the classic
+// FROM scratch mistake) — and "exec format error" a script without #! or a
+// binary for another machine. The status stays a shell's (127, 126); the
+// message names what is missing. The old code said only "no such file or
+// directory" about a file that is there.
+func TestExecErrorExplained(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// /bin/true with its loader renamed: same length, so the ELF stays valid.
+	bin, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interp := elfInterp(t, "/bin/true")
+	missing := interp[:len(interp)-1] + "X"
+	for _, tc := range []struct {
+		name, path string
+		code       int
+		want       string
+	}{
+		{"#! names a missing program", write("bad-interp", []byte("#!/nonexistent/interp -x\nexit 0\n")), 127, "/nonexistent/interp"},
+		{"CRLF line endings", write("crlf", []byte("#!/bin/sh\r\nexit 0\r\n")), 127, `carriage return`},
+		{"missing loader", write("dynamic", bytes.Replace(bin, []byte(interp), []byte(missing), 1)), 127, missing},
+		{"no #! line", write("no-shebang", []byte("echo hi\n")), 126, "#!"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--", tc.path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.expectExit(exitWait, tc.code); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(p.stderr(), tc.want) || !strings.Contains(p.stderr(), tc.path) {
+				t.Errorf("the message names neither %q nor %s%s", tc.want, tc.path, p.stderrNote())
+			}
+		})
+	}
+}
+
+// elfInterp is the program interpreter (PT_INTERP) of the ELF file at path.
+func elfInterp(t *testing.T, path string) string {
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b := make([]byte, p.Filesz)
+			if _, err := p.ReadAt(b, 0); err != nil {
+				t.Fatal(err)
+			}
+			return string(bytes.TrimRight(b, "\x00"))
+		}
+	}
+	t.Skipf("%s is statically linked", path)
+	return ""
 }
