@@ -124,6 +124,7 @@ type Monitor struct {
 	exitReason string             // why the child is about to be reported gone (ChildExitReason)
 	running    bool               // check loops are started for new checks
 	overall    State
+	views      []checkView // overallLocked's, reused: every result needs the overall state
 
 	wg        sync.WaitGroup
 	unhealthy chan struct{}
