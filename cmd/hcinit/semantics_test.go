@@ -611,6 +611,25 @@ func TestStartupWarnings(t *testing.T) {
 			t.Errorf("no warning %q in:\n%s", want, errb.String())
 		}
 	}
+	// Docker's start interval applies only while starting inside the start
+	// period: without one it never takes effect. --http-details details
+	// nothing without --http.
+	c = exec.Command(hcinitBin(), "--socket", "@semk8s-warn", "--start-interval", "1s", "--http-details",
+		"--check", "process,name=a,start-interval=500ms", "--check", "process,name=b,start-interval=500ms,start-period=5s", "--", "true")
+	errb.Reset()
+	c.Stderr = &errb
+	if err := c.Run(); err != nil {
+		t.Fatalf("%v (%s)", err, errb.String())
+	}
+	for _, want := range []string{"--start-interval 1s never takes effect without a start period",
+		"check a: start-interval=500ms never takes effect without a start period", "--http-details without --http"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("no warning %q in:\n%s", want, errb.String())
+		}
+	}
+	if strings.Contains(errb.String(), "check b:") {
+		t.Errorf("a warning for check b, which has a start period:\n%s", errb.String())
+	}
 }
 
 // TestExecQuoting: exec= takes shell-style quoting (the old code split on

@@ -3,6 +3,7 @@ package main
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/supervisor"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
@@ -12,7 +13,7 @@ import (
 // a typo or a misunderstanding shows in the first lines of the log instead of
 // at the first incident. args are hcinit's arguments, environ its environment.
 func startupWarnings(cfg config, args, environ []string) []string {
-	warns := configWarnings(cfg)
+	warns := append(configWarnings(cfg), scheduleWarnings(cfg)...)
 	warns = append(warns, envWarnings(environ)...)
 	return append(warns, argWarnings(args)...)
 }
@@ -67,4 +68,48 @@ func argWarnings(args []string) []string {
 		}
 	}
 	return warns
+}
+
+// scheduleWarnings names a start interval with no start period to apply in
+// (Docker's rule: it is the interval while starting inside the start period,
+// moby daemon/health.go) and --http-details with no --http.
+func scheduleWarnings(cfg config) []string {
+	var warns []string
+	h := cfg.Health
+	specs := append([]health.Spec(nil), h.Checks...)
+	for _, s := range h.Specs {
+		if sp, err := health.ParseSpec(s); err == nil {
+			specs = append(specs, sp)
+		}
+	}
+	period := func(sp health.Spec) time.Duration {
+		if sp.StartPeriod == health.Unset {
+			return h.StartPeriod
+		}
+		return sp.StartPeriod
+	}
+	globalUsed := len(h.Specs) == 0 && len(h.Checks) == 0 && h.StartPeriod > 0 // the default process check
+	for _, sp := range specs {
+		switch {
+		case sp.StartInterval == health.Unset:
+			globalUsed = globalUsed || period(sp) > 0
+		case period(sp) == 0:
+			warns = append(warns, "check "+specName(sp)+": start-interval="+sp.StartInterval.String()+" never takes effect without a start period (start-period=)")
+		}
+	}
+	if h.StartInterval != health.DefaultStartInterval && !globalUsed {
+		warns = append(warns, "--start-interval "+h.StartInterval.String()+" never takes effect without a start period for it (--start-period): it is the interval while starting inside one")
+	}
+	if h.HTTPDetails && h.HTTPAddr == "" {
+		warns = append(warns, "--http-details without --http: there is no HTTP endpoint to show details on")
+	}
+	return warns
+}
+
+// specName is a spec's name, or its kind when unnamed.
+func specName(sp health.Spec) string {
+	if sp.Name != "" {
+		return sp.Name
+	}
+	return sp.Kind
 }
