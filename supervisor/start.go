@@ -15,7 +15,11 @@ import (
 // with 127 or 126, naming the path.
 func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
 	argv := s.cfg.Command
-	pid, exited, err := s.reaper.Exec(argv[0], argv, s.procAttr())
+	attr := s.procAttr()
+	if s.beforeStart != nil {
+		s.beforeStart()
+	}
+	pid, exited, err := s.reaper.Exec(argv[0], argv, attr)
 	var ee *reaper.ExecError
 	if errors.As(err, &ee) {
 		return 0, nil, &ExitError{Code: ee.Code, Err: explainExec(ee)}

@@ -85,8 +85,9 @@ type Supervisor struct {
 	pid  int // the supervised process (the child, or the daemon from --pidfile)
 	pgid int
 
-	sent  *SignalCounts
-	clock clock
+	sent        *SignalCounts
+	clock       clock
+	beforeStart func()
 }
 
 // Deps are what the child actor works with, built before it.
@@ -98,13 +99,18 @@ type Deps struct {
 	Sent     *SignalCounts  // counts the signals sent to the child; nil = not counted
 	MainPIDs MainPIDs       // sd_notify's MAINPID= from the health side; nil = none
 	Log      *logrus.Logger
+	// BeforeStart, when set, is called right before each fork of the command
+	// and may block: hcinit waits there until every forwardable signal is
+	// subscribed (earlysig.Wait), so that one sent the moment the child runs
+	// reaches it, while the actors' start overlaps the subscription.
+	BeforeStart func()
 }
 
 // New prepares the child actor; it starts nothing.
 func New(cfg Config, d Deps) *Supervisor {
 	s := &Supervisor{cfg: cfg, log: d.Log, reaper: d.Reaper, observer: d.Observer, env: d.Env,
 		id: d.Identity, sent: d.Sent, mainPIDs: d.MainPIDs, pid1: os.Getpid() == 1, stop: make(chan struct{}),
-		clock: realClock{}}
+		clock: realClock{}, beforeStart: d.BeforeStart}
 	s.tty = isForegroundTTY(0)
 	if cfg.Pidfile != "" {
 		d.Reaper.RememberUnclaimed()

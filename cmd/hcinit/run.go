@@ -42,12 +42,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return startError(stderr, err)
 	}
 	defer checks.Close()
-	child := supervisor.New(cfg.Config, supervisor.Deps{Reaper: r, Identity: id, Observer: checks,
-		Env: checks.ChildEnv(), Sent: sh.sent, MainPIDs: sh.mainPIDs, Log: log})
-
 	// A signal sent the moment the child runs (by the child, by docker kill)
-	// must reach it: the rest of the subscription is in place before it starts.
-	earlysig.Wait()
+	// must reach it: the rest of the subscription is in place before the fork
+	// (BeforeStart); the actors start meanwhile.
+	child := supervisor.New(cfg.Config, supervisor.Deps{Reaper: r, Identity: id, Observer: checks,
+		Env: checks.ChildEnv(), Sent: sh.sent, MainPIDs: sh.mainPIDs, Log: log, BeforeStart: earlysig.Wait})
+
 	var g oklog.Group
 	{ // reaper: the only wait4 (SIGCHLD subscribed before main, internal/earlysig)
 		stop := make(chan struct{})

@@ -16,10 +16,9 @@ package earlysig
 import (
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
-	"github.com/wisdom-oss/go-healthcheck/internal/sigs"
+	"github.com/wisdom-oss/go-healthcheck/internal/siglist"
 	"github.com/wisdom-oss/go-healthcheck/internal/subcmd"
 )
 
@@ -42,7 +41,7 @@ func subscribe(args []string) (chan os.Signal, chan os.Signal) {
 	// `go test` runs its binaries with -test.* flags first (-test.paniconexit0,
 	// -test.timeout=…): there the subscription would only make the tests
 	// immune to Ctrl-C. Tests start hcinit as a separate process.
-	if len(args) > 1 && strings.HasPrefix(args[1], "-test.") {
+	if len(args) > 1 && len(args[1]) > 6 && args[1][:6] == "-test." {
 		return nil, nil
 	}
 	child := make(chan os.Signal, 16) // coalesced: the reaper loops until nothing is left
@@ -52,10 +51,10 @@ func subscribe(args []string) (chan os.Signal, chan os.Signal) {
 	// of them in all. Only the lethal ones must be in place before main runs;
 	// the runtime drops the rest while unsubscribed, so they are added in the
 	// background, off the path of a child that exits at once.
-	signal.Notify(c, sigs.Lethal...)
+	signal.Notify(c, siglist.Lethal...)
 	go func() {
-		signal.Notify(c, sigs.Forwardable...)
-		signal.Notify(c, sigs.Absorbed...)
+		signal.Notify(c, siglist.Forwardable...)
+		signal.Notify(c, siglist.Absorbed...)
 		close(subscribed)
 	}()
 	return c, child

@@ -8,43 +8,20 @@ package sigs
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/internal/siglist"
 )
 
-// Lethal are the forwardable signals the Go runtime turns into an exit (or, for
-// QUIT, a goroutine dump) while nobody is subscribed to them; it drops the
-// others. They are subscribed first.
-var Lethal = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT}
-
-// Forwardable lists every signal hcinit subscribes to and forwards to its child.
-var Forwardable = func() []os.Signal {
-	s := []os.Signal{
-		unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2,
-		unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP,
-		unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
-		unix.SIGWINCH, unix.SIGIO, unix.SIGPWR, unix.SIGSYS, unix.SIGSTKFLT,
-	}
-	// Real-time signals 35..64. The Go runtime keeps 32, 33 and 34 for itself
-	// (glibc's and musl's thread signals) and SIGPROF (its profiler's) for
-	// itself and never hands them to os/signal (runtime/sigtab_linux_generic.go,
-	// runtime/signal_unix.go sigenable), so those are left out. SIGSYS and
-	// SIGSTKFLT sent with kill(2) do reach os/signal, and without a subscription
-	// the runtime crashes on them.
-	for n := 35; n <= 64; n++ {
-		s = append(s, unix.Signal(n))
-	}
-	return s
-}()
-
-// Absorbed are the synchronous fault signals. A real fault in hcinit still
-// panics; one sent with kill(2) would make the Go runtime crash PID 1 unless
-// somebody subscribed, so hcinit subscribes and drops them: they concern hcinit,
-// not its child.
-var Absorbed = []os.Signal{unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT}
+// Lethal, Forwardable and Absorbed are internal/siglist's lists (see there).
+var (
+	Lethal      = siglist.Lethal
+	Forwardable = siglist.Forwardable
+	Absorbed    = siglist.Absorbed
+)
 
 // IsAbsorbed reports whether sig is in Absorbed.
 func IsAbsorbed(sig unix.Signal) bool {

@@ -3,8 +3,6 @@
 // initializer, before anything else of hcinit runs, so it has no dependencies.
 package subcmd
 
-import "strings"
-
 // ValueOptions are hcinit's options that take a value as the next argument,
 // long names and short letters; cmd/hcinit's tests keep the list in step with
 // its option table.
@@ -44,7 +42,7 @@ func Of(args []string) (string, []string) {
 			return "check", args
 		case a == "--" || len(a) < 2 || a[0] != '-':
 			return "", nil
-		case strings.Contains(a, "="):
+		case contains(a, '='):
 		case takesValue(a):
 			i++
 		}
@@ -56,11 +54,11 @@ func Of(args []string) (string, []string) {
 // value: --name or -name (Go's flag package, which the check client uses), or
 // a cluster of short options ending in one that takes a value (-ve 143).
 func takesValue(a string) bool {
-	name := strings.TrimLeft(a, "-")
-	if has(name) && (len(name) > 1 || !strings.HasPrefix(a, "--")) {
+	name := trimDashes(a)
+	if has(name) && (len(name) > 1 || !dashdash(a)) {
 		return true
 	}
-	if strings.HasPrefix(a, "--") {
+	if dashdash(a) {
 		return false
 	}
 	// A cluster: the first letter that takes a value takes the rest, or the
@@ -81,3 +79,25 @@ func has(name string) bool {
 	}
 	return false
 }
+
+// The package imports nothing (internal/earlysig's init order depends on it,
+// see internal/siglist): these stand in for strings.Contains, TrimLeft and
+// HasPrefix.
+
+func contains(s string, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return true
+		}
+	}
+	return false
+}
+
+func trimDashes(s string) string {
+	for len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	return s
+}
+
+func dashdash(s string) bool { return len(s) >= 2 && s[0] == '-' && s[1] == '-' }
