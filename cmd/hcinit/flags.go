@@ -90,7 +90,7 @@ func healthOptions(d config) []option {
 			set: setWatchdogSignal},
 		{long: "notify-access", arg: "WHO", help: "whose sd_notify messages count: main (the main process, default), exec (any process hcinit started) or all (systemd's NotifyAccess=)",
 			set: setNotifyAccess},
-		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081); a port in use stops hcinit before the child starts (exit 2)",
+		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081); a port in use stops hcinit before the child starts (exit 2); an empty ADDR for none",
 			set: setHTTP},
 		{long: "http-details", help: "also serve check outputs (response bodies, exec output) on --http; by default only the health socket has them",
 			set: func(c *config, v string) error { c.Health.HTTPDetails = true; return nil }},
@@ -190,7 +190,12 @@ func setNotifyAccess(c *config, v string) error {
 	return fmt.Errorf("want main, exec or all, have %q", v)
 }
 
+// setHTTP sets --http; "" turns the endpoint off (beating HCINIT_HTTP).
 func setHTTP(c *config, v string) error {
+	if v == "" {
+		c.Health.HTTPAddr = ""
+		return nil
+	}
 	if err := checkTCPAddr(v); err != nil {
 		return err
 	}

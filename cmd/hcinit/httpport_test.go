@@ -52,3 +52,19 @@ func TestHTTPPortInUse(t *testing.T) {
 		t.Error("the child was started")
 	}
 }
+
+// TestHTTPEmptyDisables: `--http ""` turns the endpoint off, beating
+// HCINIT_HTTP from the image's environment — what a second hcinit in the same
+// container (`docker exec ctr hcinit -- job`, which inherits the image's ENV)
+// needs now that a taken port stops hcinit. The old code refused "".
+func TestHTTPEmptyDisables(t *testing.T) {
+	env := map[string]string{"HCINIT_HTTP": ":8081"}
+	cfg, err := parseArgs([]string{"--http", "", "app"}, func(k string) string { return env[k] })
+	if err != nil || cfg.Health.HTTPAddr != "" {
+		t.Errorf(`--http "": %v, address %q; want no endpoint`, err, cfg.Health.HTTPAddr)
+	}
+	cfg, err = parseArgs([]string{"app"}, func(k string) string { return env[k] })
+	if err != nil || cfg.Health.HTTPAddr != ":8081" {
+		t.Errorf("HCINIT_HTTP: %v, address %q", err, cfg.Health.HTTPAddr)
+	}
+}
