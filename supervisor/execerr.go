@@ -23,6 +23,8 @@ func explainExec(ee *reaper.ExecError) error {
 	switch {
 	case errors.Is(ee.Err, syscall.ENOENT):
 		why = missingInterpreter(ee.Path)
+	case errors.Is(ee.Err, syscall.EACCES):
+		why = deniedWhy(ee.Path)
 	case errors.Is(ee.Err, syscall.ENOEXEC):
 		why = "not a program this machine runs: a script needs a #! line (e.g. #!/bin/sh), a binary the machine's architecture"
 	}
@@ -30,6 +32,22 @@ func explainExec(ee *reaper.ExecError) error {
 		return ee
 	}
 	return fmt.Errorf("%w (%s)", ee, why)
+}
+
+// deniedWhy says why execve refused the file at path with EACCES: a
+// directory, no execute permission; "" when it cannot tell (a noexec mount,
+// a directory on the way without search permission).
+func deniedWhy(path string) string {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return ""
+	case fi.IsDir():
+		return "it is a directory"
+	case fi.Mode()&0o111 == 0:
+		return "it has no execute permission (chmod +x)"
+	}
+	return ""
 }
 
 // missingInterpreter names the interpreter of the file at path, which exists

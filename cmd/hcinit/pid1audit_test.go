@@ -169,6 +169,7 @@ func TestExecErrorExplained(t *testing.T) {
 		{"CRLF line endings", write("crlf", []byte("#!/bin/sh\r\nexit 0\r\n")), 127, `carriage return`},
 		{"missing loader", write("dynamic", bytes.Replace(bin, []byte(interp), []byte(missing), 1)), 127, missing},
 		{"no #! line", write("no-shebang", []byte("echo hi\n")), 126, "#!"},
+		{"a directory", dir, 126, "directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
