@@ -206,3 +206,46 @@ func elfInterp(t *testing.T, path string) string {
 	t.Skipf("%s is statically linked", path)
 	return ""
 }
+
+// TestNotifyAllRefusesOtherPIDNamespace: --notify-access all takes any
+// process of an allowed user, but of this container only — systemd's
+// NotifyAccess=all is limited to the unit's cgroup. A sender in no pid
+// namespace hcinit can see (SCM_CREDENTIALS pid 0: another container of the
+// pod, which shares /dev/shm and abstract sockets) is refused. The old code
+// took its READY=1.
+func TestNotifyAllRefusesOtherPIDNamespace(t *testing.T) {
+	needRoot(t)
+	t.Parallel()
+	p, err := spawn(t, []string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+		hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--notify-access", "all", "--check", "notify,interval=1h", "--",
+		"sh", "-c", `echo "notify $NOTIFY_SOCKET"; exec sleep 60`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addr string
+	if err := p.out.waitFor(readyWait, func(all []string) bool {
+		for _, l := range all {
+			if a, ok := strings.CutPrefix(l, "notify "); ok {
+				addr = a
+			}
+		}
+		return addr != ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// This test process is outside hcinit's pid namespace.
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("READY=1\nSTATUS=foreign")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitStderr("ignoring notify message", 1, readyWait); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(p.stderr(), "state=healthy") {
+		t.Errorf("READY=1 from another pid namespace taken%s", p.stderrNote())
+	}
+}

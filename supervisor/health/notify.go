@@ -219,6 +219,13 @@ func (n *notifier) release(pid int) {
 // refused says why a message from pid does not count under
 // NotifyAccess, "" when it does.
 func (n *notifier) refused(pid int) string {
+	if pid <= 0 {
+		// SCM_CREDENTIALS names no process of hcinit's pid namespace:
+		// another container's (a pod shares /dev/shm and the abstract
+		// sockets). systemd's NotifyAccess=all, too, ends at the unit's
+		// cgroup (systemd.service(5)).
+		return "the sender is not in hcinit's pid namespace (another container's)"
+	}
 	switch n.d.access {
 	case NotifyAccessAll:
 		return ""
