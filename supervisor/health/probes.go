@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,10 +114,40 @@ func (c signalChecker) Check(ctx context.Context) outcome {
 }
 
 func (c signalChecker) send(pid int) error {
+	if err := catches(pid, c.sig); err != nil {
+		return err
+	}
 	if err := unix.Kill(pid, c.sig); err != nil {
 		return fmt.Errorf("send %s to child %d: %w", sigs.Name(c.sig), pid, err)
 	}
 	return nil
+}
+
+// catches fails unless the process pid catches sig (SigCgt in
+// /proc/PID/status) or sig's default action is to ignore it: a health check
+// must never end the workload, and the first run comes at once, before an
+// application has installed its handler (USR1's default action ends it).
+func catches(pid int, sig unix.Signal) error {
+	switch sig {
+	case unix.SIGCHLD, unix.SIGCONT, unix.SIGURG, unix.SIGWINCH:
+		return nil // ignored by default: harmless to send
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return fmt.Errorf("child %d: %v", pid, err)
+	}
+	for line := range strings.Lines(string(b)) {
+		hex, ok := strings.CutPrefix(line, "SigCgt:")
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err == nil && mask&(1<<(uint(sig)-1)) != 0 {
+			return nil
+		}
+		break
+	}
+	return fmt.Errorf("child %d does not catch %s (yet): not sent, its default action would end it", pid, sigs.Name(sig))
 }
 
 // awaitNotify passes on any notify message after the signal.
