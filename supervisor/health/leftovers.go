@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,13 +29,19 @@ func newRunToken() string {
 	return strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(probeRuns.Add(1), 10)
 }
 
-// killRun kills every process that carries the run's token, in up to three
-// passes (one may fork while being found). It returns how many it killed.
+// rescanDelay separates killRun's first pass from its second: a process in
+// the middle of execve (setsid exec'ing the daemon) shows an empty environ for
+// a moment, and one scan alone let such a daemon escape (seen under load).
+const rescanDelay = 10 * time.Millisecond
+
+// killRun kills every process that carries the run's token, in at least two
+// passes rescanDelay apart (one may be mid-exec) and up to four (one may fork
+// while being found). It returns how many it killed.
 func killRun(token string) int {
 	want := []byte(probeRunEnv + "=" + token + "\x00")
 	self := os.Getpid()
 	killed := 0
-	for pass := 0; pass < 3; pass++ {
+	for pass := 0; pass < 4; pass++ {
 		n := 0
 		entries, _ := os.ReadDir("/proc")
 		for _, e := range entries {
@@ -51,8 +58,11 @@ func killRun(token string) int {
 			}
 		}
 		killed += n
-		if n == 0 {
-			break
+		switch {
+		case n == 0 && pass > 0:
+			return killed
+		case n == 0:
+			time.Sleep(rescanDelay)
 		}
 	}
 	return killed
