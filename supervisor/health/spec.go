@@ -606,6 +606,9 @@ func (sp *Spec) setSignal(kv keyValue) error {
 	if err != nil || sig == 0 {
 		return fmt.Errorf("signal: want a signal name or number like USR1, have %q", kv.val)
 	}
+	if sig == unix.SIGKILL || sig == unix.SIGSTOP {
+		return fmt.Errorf("signal: %s cannot be caught: the check could only end or stop the child", sigs.Name(sig))
+	}
 	sp.Signal = sig
 	return nil
 }

@@ -105,6 +105,10 @@ func TestParseSpecErrors(t *testing.T) {
 		// hcinit reads it for readiness only, so on a live check it could
 		// never take effect.
 		{"process,level=live,success-threshold=3", "success-threshold: must be 1 for a check of level live"},
+		// KILL and STOP cannot be caught: the check could only end or freeze
+		// the child (it sends only to a child that catches the signal).
+		{"signal=KILL", "signal: SIGKILL cannot be caught"},
+		{"signal=STOP,heartbeat=/tmp/hb", "signal: SIGSTOP cannot be caught"},
 	}
 	for _, in := range []string{"grpc://h:1,service=x", "grpc://h:1/,service=x", "tcp://h:http", "exec=/bin/x,arg=a,arg=b", "http://h/", "process,level=live,success-threshold=1", "process,level=both,success-threshold=3"} {
 		if _, err := ParseSpec(in); err != nil {
