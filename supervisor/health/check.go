@@ -204,11 +204,17 @@ func (m *Monitor) apply(c *check, gen int, r Result, fatal bool) (change, bool) 
 // status (the checks' copies and logs): every result needs it, and building
 // the whole status was a fifth of what a check allocated. Callers hold mu.
 func (m *Monitor) overallLocked() (State, string) {
+	return overall(m.viewsLocked(), m.child, true)
+}
+
+// viewsLocked returns the checks as status reads them, without their
+// targets, in a slice reused until the next call. Callers hold mu.
+func (m *Monitor) viewsLocked() []checkView {
 	m.views = m.views[:0]
 	for _, c := range m.checks {
 		m.views = append(m.views, checkView{spec: c.spec, st: c.st, adopted: c.adopted})
 	}
-	return overall(m.views, m.child, true)
+	return m.views
 }
 
 // logResult logs a failed result, the check's state change and the overall

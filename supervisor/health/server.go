@@ -118,6 +118,7 @@ const (
 // function and never runs a check; it knows nothing else of the checks.
 type socketServer struct {
 	status  func() Status
+	brief   func() Status      // replyFrom's fields only (see Monitor.briefStatus)
 	allowed func(uid int) bool // may this peer ask
 	conns   *admit.Pool        // allowed peers' connections
 	accept  acceptor
@@ -125,7 +126,26 @@ type socketServer struct {
 
 // sockets is the wrapper sockets' actor of m.
 func (m *Monitor) sockets() socketServer {
-	return socketServer{status: m.Status, allowed: m.peerAllowed, conns: m.conns, accept: m.acceptor()}
+	return socketServer{status: m.Status, brief: m.briefStatus, allowed: m.peerAllowed, conns: m.conns, accept: m.acceptor()}
+}
+
+// briefStatus is Status with only what ping, live and ready answer from:
+// Overall, Live and Ready and their reasons, computed as Status computes
+// them, without copying every check and its results (a storm of probes asks
+// thousands of times).
+func (m *Monitor) briefStatus() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	views := m.viewsLocked()
+	var notify *NotifyStatus
+	if m.notify != nil {
+		notify = m.notify.snapshot()
+	}
+	var st Status
+	st.Overall, st.Reason = overall(views, m.child, true)
+	st.Live, st.LiveReason = live(views, m.child, st.Reason, true)
+	st.Ready, st.ReadyReason = ready(views, m.child, notify, st.Reason, true)
+	return st
 }
 
 // serve accepts connections until the listener is closed. A refused peer is
@@ -224,7 +244,7 @@ func (s socketServer) handle(conn *admit.Conn) {
 	var reply []byte
 	switch req {
 	case wordPing, wordLive, wordReady:
-		reply = []byte(replyFrom(req, s.status()))
+		reply = []byte(replyFrom(req, s.brief()))
 	case wordStatus:
 		reply, _ = json.Marshal(s.status())
 	default:

@@ -373,3 +373,36 @@ func TestReadinessThresholds(t *testing.T) {
 		t.Errorf("ready after a fatal failure")
 	}
 }
+
+// ping, live and ready are answered from briefStatus, which must say what
+// Status says, in every state.
+func TestBriefStatusIsStatus(t *testing.T) {
+	failing := &fakeProbe{}
+	failing.code.Store(1)
+	h := start(t, Config{Specs: []string{"process,level=live,interval=10ms", "process,name=r,level=ready,interval=10ms,retries=1", "notify"}},
+		func(m *Monitor) {
+			m.checks[1].checker = checkFunc(failing.probe)
+			m.checks[0].checker = checkFunc((&fakeProbe{}).probe)
+		})
+	same := func(when string) {
+		t.Helper()
+		st, b := h.Status(), h.briefStatus()
+		if st.Overall != b.Overall || st.Reason != b.Reason || st.Live != b.Live || st.LiveReason != b.LiveReason ||
+			st.Ready != b.Ready || st.ReadyReason != b.ReadyReason {
+			t.Errorf("%s: brief %+v, Status %s %q live %v %q ready %v %q", when, b,
+				st.Overall, st.Reason, st.Live, st.LiveReason, st.Ready, st.ReadyReason)
+		}
+	}
+	same("before the child")
+	h.ChildStarted(os.Getpid())
+	same("child started")
+	waitFor(t, "r unhealthy", 3*time.Second, func() bool { return h.checkStatus("r").Status == StatusUnhealthy })
+	same("a ready check failing")
+	failing.code.Store(0)
+	waitFor(t, "r healthy", 3*time.Second, func() bool { return h.checkStatus("r").Status == StatusHealthy })
+	same("healthy, no READY=1")
+	h.Stopping()
+	same("stopping")
+	h.ChildExited(143)
+	same("child exited")
+}
