@@ -679,7 +679,7 @@ func (sp *Spec) validateURL() error {
 	if u.Scheme != sp.Kind {
 		return fmt.Errorf("url: a %s check needs a %s:// URL, have %q", sp.Kind, sp.Kind, sp.URL)
 	}
-	if p := u.Port(); p != "" || strings.HasSuffix(u.Host, ":") {
+	if p := u.Port(); p != "" { // an empty port is the scheme's (RFC 3986, net/http, curl)
 		return validPort("url", p)
 	}
 	return nil

@@ -110,7 +110,7 @@ func TestParseSpecErrors(t *testing.T) {
 		{"signal=KILL", "signal: SIGKILL cannot be caught"},
 		{"signal=STOP,heartbeat=/tmp/hb", "signal: SIGSTOP cannot be caught"},
 	}
-	for _, in := range []string{"grpc://h:1,service=x", "grpc://h:1/,service=x", "tcp://h:http", "exec=/bin/x,arg=a,arg=b", "http://h/", "process,level=live,success-threshold=1", "process,level=both,success-threshold=3"} {
+	for _, in := range []string{"grpc://h:1,service=x", "grpc://h:1/,service=x", "tcp://h:http", "exec=/bin/x,arg=a,arg=b", "http://h/", "process,level=live,success-threshold=1", "http://h:/x", "http://[::1]/", "process,level=both,success-threshold=3"} {
 		if _, err := ParseSpec(in); err != nil {
 			t.Errorf("ParseSpec(%q): %v, want it accepted", in, err)
 		}
