@@ -3,6 +3,7 @@ package memtrim
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,4 +102,77 @@ func TestAfterCheckOnlyWhenChecksAreRare(t *testing.T) {
 	step(30*time.Second, 1) // the default 30 s process check
 	step(30*time.Second, 2) //
 	step(200*time.Millisecond, 2)
+}
+
+// Under frequent checks nothing else collects: every lookEvery results
+// AfterCheck looks at the anonymous memory and collects (and drops the
+// collector's code again) once it grew by collectMin since the last look.
+func TestAfterCheckCollectsWhenTheHeapGrew(t *testing.T) {
+	mu.Lock()
+	clock := time.Unix(1000, 0)
+	var resident int64 = 10 << 20
+	collects, drops := 0, 0
+	now = func() time.Time { return clock }
+	drop = func() { drops++ }
+	anon = func() int64 { return resident }
+	var runtimeGCs int64
+	collect = func() { collects++; runtimeGCs++; resident -= 2 << 20 }
+	gcs = func() int64 { return runtimeGCs }
+	lastCheck, results, base, lastGCs = time.Time{}, 0, -1, 0
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		now, drop, anon, collect, gcs = time.Now, dropExecutable, anonymous, debug.FreeOSMemory, numGC
+		lastCheck, results, base, lastGCs = time.Time{}, 0, -1, 0
+		mu.Unlock()
+	}()
+	checks := func(n int, grow int64) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			clock = clock.Add(time.Second)
+			resident += grow
+			AfterCheck()
+		}
+	}
+	checks(lookEvery, 0) // the first look only takes the measure
+	if collects != 0 || drops != 0 {
+		t.Fatalf("first look: %d collections, %d drops; want none", collects, drops)
+	}
+	checks(lookEvery, 1<<20/lookEvery/2) // half of collectMin
+	if collects != 0 || drops != 0 {
+		t.Fatalf("after growing by collectMin/2: %d collections, %d drops; want none", collects, drops)
+	}
+	checks(lookEvery, 1<<20/lookEvery) // collectMin and a half in all
+	if collects != 1 || drops != 1 {
+		t.Fatalf("after growing by 1.5×collectMin: %d collections, %d drops; want 1 and 1", collects, drops)
+	}
+	checks(lookEvery, 0) // measured again after the collection: no growth since
+	if collects != 1 || drops != 1 {
+		t.Fatalf("after no growth: %d collections, %d drops; want 1 and 1", collects, drops)
+	}
+	runtimeGCs++ // the runtime's own, every two minutes at least
+	checks(lookEvery, 0)
+	if collects != 1 || drops != 2 {
+		t.Fatalf("after the runtime collected: %d collections, %d drops; want 1 and 2", collects, drops)
+	}
+	checks(lookEvery, 0)
+	if collects != 1 || drops != 2 {
+		t.Fatalf("after nothing happened: %d collections, %d drops; want 1 and 2", collects, drops)
+	}
+}
+
+// anonymous parses /proc/self/statm: resident minus shared pages.
+func TestAnonymousReadsStatm(t *testing.T) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skip("no /proc/self/statm")
+	}
+	f := strings.Fields(string(b))
+	resident, _ := strconv.ParseInt(f[1], 10, 64)
+	shared, _ := strconv.ParseInt(f[2], 10, 64)
+	want := (resident - shared) * int64(os.Getpagesize())
+	got := anonymous()
+	if d := got - want; got <= 0 || d > 256<<10 || d < -256<<10 {
+		t.Fatalf("anonymous() = %d, statm says %d", got, want)
+	}
 }
