@@ -57,6 +57,9 @@ func FuzzRedactURLs(f *testing.F) {
 				t.Fatalf("%q → %q still has %q", s, r, m[0])
 			}
 		}
+		if want := userinfo().ReplaceAllString(s, "${1}${2}:***@"); r != want {
+			t.Fatalf("%q → %q, the expression gives %q", s, r, want)
+		}
 	})
 }
 
