@@ -28,8 +28,10 @@ import (
 // shorter --timeout.
 const defaultClientTimeout = 5 * time.Second
 
-// checkUsage documents `hcinit check`.
-var checkUsage = `Usage: hcinit check [--live|--ready] [--json] [--timeout D] [--socket ADDR]
+// checkUsage documents `hcinit check`. A function, as the other texts here:
+// nothing is built at package initialisation, which every start pays.
+func checkUsage() string {
+	return `Usage: hcinit check [--live|--ready] [--json] [--timeout D] [--socket ADDR]
        hcinit -healthcheck
 
 Ask the running hcinit whether its child is healthy (every check counts, whatever
@@ -49,9 +51,11 @@ interval.
                  (default $HCINIT_SOCKET, else /run/hcinit.sock, /tmp/hcinit.sock,
                  /dev/shm/hcinit.sock, @hcinit)
 `
+}
 
 // statusUsage documents `hcinit status`.
-var statusUsage = `Usage: hcinit status [--json] [--timeout D] [--socket ADDR]
+func statusUsage() string {
+	return `Usage: hcinit status [--json] [--timeout D] [--socket ADDR]
 
 Print the running hcinit's health state for a person: overall status, liveness,
 readiness, the child's uptime and restarts (count, last exit code, reason and
@@ -63,6 +67,7 @@ healthy, 1 otherwise.
   --timeout D    give up after D (default ` + defaultClientTimeout.String() + `; Go duration or plain seconds)
   --socket ADDR  as for hcinit check
 `
+}
 
 type clientFlags struct {
 	live, ready, json bool
@@ -168,7 +173,7 @@ func (f *clientFlags) check() error {
 // 1 anything else — a bad flag included, so a health check never reports
 // Docker's reserved 2.
 func checkMain(args []string, stdout, stderr io.Writer) int {
-	f, err := parseClientFlags("check", checkUsage, args, stdout, stderr, true)
+	f, err := parseClientFlags("check", checkUsage(), args, stdout, stderr, true)
 	if err == errClientHelp {
 		return 0
 	}
@@ -221,7 +226,7 @@ func checkMain(args []string, stdout, stderr io.Writer) int {
 // statusMain implements `hcinit status`: the state as an aligned table (or
 // --json). It returns 0 when healthy, else 1.
 func statusMain(args []string, stdout, stderr io.Writer) int {
-	f, err := parseClientFlags("status", statusUsage, args, stdout, stderr, false)
+	f, err := parseClientFlags("status", statusUsage(), args, stdout, stderr, false)
 	if err == errClientHelp {
 		return 0
 	}

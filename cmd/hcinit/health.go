@@ -13,7 +13,8 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
-var checkHelp = health.SpecSyntax + "\n" + checkUsage + "\n" + statusUsage
+// checkHelp is the help's part about checks and the client commands.
+func checkHelp() string { return health.SpecSyntax + "\n" + checkUsage() + "\n" + statusUsage() }
 
 // shared is what the child actor and the health side both work with, made
 // before either.

@@ -107,7 +107,7 @@ func commandLine(args []string, stdout, stderr io.Writer) (cfg config, code int,
 	if len(args) == 1 && args[0] == "help" {
 		// `hcinit help`, as `go help` and `docker help`; a command named
 		// help still runs as `hcinit -- help`.
-		printUsage(stdout, checkHelp)
+		printUsage(stdout, checkHelp())
 		return cfg, 0, true
 	}
 	cfg, err := parseArgs(args, os.Getenv)
@@ -116,7 +116,7 @@ func commandLine(args []string, stdout, stderr io.Writer) (cfg config, code int,
 		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
 		return cfg, 2, true
 	case cfg.Help:
-		printUsage(stdout, checkHelp)
+		printUsage(stdout, checkHelp())
 		return cfg, 0, true
 	case cfg.Version:
 		return cfg, versionMain(nil, stdout, stderr), true
