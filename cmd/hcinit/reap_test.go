@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -54,7 +55,7 @@ func TestWarnZombies(t *testing.T) {
 	// The subshell leaves `sh -c "exit 3"` to hcinit, the subreaper.
 	script := `(sh -c "exit 3" &); exit 0`
 	for _, warn := range []bool{true, false} {
-		args := []string{"--socket", "", "--", "sh", "-c", script}
+		args := []string{"--socket", filepath.Join(t.TempDir(), "hc.sock"), "--", "sh", "-c", script}
 		if warn {
 			args = append([]string{"-w"}, args...)
 		}
