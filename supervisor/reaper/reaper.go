@@ -6,7 +6,7 @@
 // os.Process.Wait. Start holds the reaper's lock across the fork, so an exit can
 // never be delivered before its pid is registered (pebble's reaper does the same).
 // Exits coalesce, so every pass loops wait4(-1, WNOHANG) until nothing is left;
-// between passes RunOn blocks in wait4 itself while there are children (see
+// between passes RunOn blocks in waitid itself while there are children (see
 // there), so reaping an orphan costs one wake-up and no signal.
 package reaper
 
@@ -270,18 +270,19 @@ func (r *Reaper) Run(stop <-chan struct{}) {
 // RunOn is Run with a SIGCHLD subscription the caller made (earlier, so that
 // no exit waits for it). It returns when stop is closed.
 //
-// While the process has children, RunOn's goroutine blocks in wait4(-1) and
-// SIGCHLD is left at its default action (ignored: the kernel does not even
-// deliver it): the kernel wakes that wait4 directly for every exit,
-// re-parented orphans included, with no signal handler, signal thread and
-// channel hand-off in between. Once no child is left, wait4 cannot wait
-// (ECHILD): Go's SIGCHLD handler is put back, and a value on c, or a Start,
-// begins the next round (as PID 1, a process that entered the namespace can
-// leave orphans to it at any time).
+// While the process has children, RunOn's goroutine blocks in
+// waitid(P_ALL, WEXITED|WNOWAIT) and SIGCHLD is left at its default action
+// (ignored: the kernel does not even deliver it): the kernel wakes that waitid
+// directly for every exit, re-parented orphans included, with no signal
+// handler, signal thread and channel hand-off in between; a pass then reaps.
+// Once no child is left, waitid cannot wait (ECHILD): Go's SIGCHLD handler is
+// put back, and a value on c, or a Start, begins the next round (as PID 1, a
+// process that entered the namespace can leave orphans to it at any time).
 //
-// wait4 cannot be interrupted (Go's handlers restart it), so when stop closes
-// while that goroutine is inside it, RunOn returns without it: it delivers the
-// next exit and ends.
+// waitid cannot be interrupted (Go's handlers restart it), so when stop closes
+// while that goroutine is inside it, RunOn returns without it. It ends at the
+// next exit without reaping it (WNOWAIT), so it never takes an exit from
+// whoever reaps next (a Reap, another Reaper's Run).
 func (r *Reaper) RunOn(c <-chan os.Signal, stop <-chan struct{}) {
 	var w waiter
 	done := make(chan struct{})
@@ -294,7 +295,7 @@ func (r *Reaper) RunOn(c <-chan os.Signal, stop <-chan struct{}) {
 		return
 	case <-stop:
 	}
-	// Either the goroutine sees stopping before it enters wait4 and ends, or
+	// Either the goroutine sees stopping before it enters waitid and ends, or
 	// this sees it inside and does not wait for it.
 	w.stopping.Store(true)
 	if !w.inWait.Load() {
@@ -305,7 +306,7 @@ func (r *Reaper) RunOn(c <-chan os.Signal, stop <-chan struct{}) {
 // waiter is what RunOn and its goroutine share.
 type waiter struct {
 	stopping atomic.Bool // RunOn's stop closed
-	inWait   atomic.Bool // the goroutine is in (or about to enter) a blocking wait4
+	inWait   atomic.Bool // the goroutine is in (or about to enter) a blocking waitid
 	yielded  time.Time   // the goroutine's last Gosched
 }
 
@@ -318,7 +319,7 @@ func (r *Reaper) waitLoop(w *waiter, c <-chan os.Signal, stop <-chan struct{}) {
 		}
 	}()
 	for !w.stopping.Load() {
-		if r.pass() { // children are left: wait in wait4
+		if r.pass() { // children are left: wait in waitid
 			if !quiet {
 				quiet = hush()
 			}
@@ -341,22 +342,21 @@ func (r *Reaper) waitLoop(w *waiter, c <-chan os.Signal, stop <-chan struct{}) {
 	}
 }
 
-// block waits in wait4 for the next exit and delivers it.
+// block waits until a child has exited, without reaping it (WNOWAIT): the
+// pass that follows reaps it. A goroutine left in here after its RunOn
+// returned so never takes an exit: it wakes, sees stopping and ends.
 func (r *Reaper) block(w *waiter) {
 	w.inWait.Store(true)
 	defer w.inWait.Store(false)
 	if w.stopping.Load() {
 		return
 	}
-	var ws unix.WaitStatus
-	pid, err := unix.Wait4(-1, &ws, 0, nil)
-	if err == nil && pid > 0 {
-		r.deliver(pid, ws)
-	}
+	var info unix.Siginfo
+	_ = unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOWAIT, nil)
 	w.yield()
 }
 
-// yieldEvery is how often, at most, the goroutine in wait4 goes through the
+// yieldEvery is how often, at most, the goroutine in waitid goes through the
 // scheduler while exits keep coming; under sysmon's 10 ms (forcePreemptNS).
 const yieldEvery = 5 * time.Millisecond
 

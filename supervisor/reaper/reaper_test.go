@@ -3,6 +3,7 @@ package reaper_test
 import (
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -338,9 +339,9 @@ func TestRunRestoresSIGCHLD(t *testing.T) {
 	}
 }
 
-// Run returns when stop closes even while a child runs and it waits in wait4
-// for it. That child's exit is still delivered: by the goroutine left in
-// wait4, or by the next Reap.
+// Run returns when stop closes even while a child runs and it waits in waitid
+// for it. That child's exit is delivered by the next Reap; the goroutine left
+// in waitid takes none.
 func TestStopWhileChildRuns(t *testing.T) {
 	r := reaper.New(nil)
 	stop, done := make(chan struct{}), make(chan struct{})
@@ -423,6 +424,64 @@ func TestBurstOfExits(t *testing.T) {
 	if u := unclaimed.Load(); u != 0 {
 		t.Errorf("%d exits counted as orphans", u)
 	}
+	if z := testbin.Zombies(os.Getpid()); len(z) > 0 {
+		t.Errorf("zombies left: %+v", z)
+	}
+}
+
+// inDoWait reports whether a thread of this process sleeps in the kernel's
+// do_wait (waitid or wait4).
+func inDoWait() bool {
+	tasks, _ := filepath.Glob("/proc/self/task/*/wchan")
+	for _, f := range tasks {
+		if b, _ := os.ReadFile(f); string(b) == "do_wait" {
+			return true
+		}
+	}
+	return false
+}
+
+// A Run that has returned while its goroutine still waits for a running child
+// takes no exit from the Reaper that runs next: that one's child exits first,
+// and its status reaches its own Start.
+func TestStoppedRunTakesNoExit(t *testing.T) {
+	r1 := reaper.New(nil)
+	stop1, done1 := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done1)
+		r1.Run(stop1)
+	}()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	_, _, err = r1.Start(func() (int, error) {
+		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", "read x"}, &syscall.ProcAttr{Files: []uintptr{pr.Fd(), 1, 2}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Until Run's goroutine sleeps in the kernel for that child.
+	for deadline := time.Now().Add(wait); !inDoWait(); {
+		if time.Now().After(deadline) {
+			t.Fatal("Run's goroutine never waited for the child")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(stop1)
+	<-done1
+
+	r2 := reaper.New(nil)
+	running(t, r2)
+	for i := range 3 {
+		pid, ch := sh(t, r2, "exit "+strconv.Itoa(i+3))
+		if e := await(t, ch); e.Pid != pid || e.Code() != i+3 {
+			t.Errorf("exit %+v (code %d), want pid %d code %d", e, e.Code(), pid, i+3)
+		}
+	}
+	pw.Close() // the first child ends; r2 reaps it
+	emptied(t, r2)
 	if z := testbin.Zombies(os.Getpid()); len(z) > 0 {
 		t.Errorf("zombies left: %+v", z)
 	}
