@@ -123,10 +123,14 @@ func (c signalChecker) send(pid int) error {
 	return nil
 }
 
-// catches fails unless the process pid catches sig (SigCgt in
-// /proc/PID/status) or sig's default action is to ignore it: a health check
-// must never end the workload, and the first run comes at once, before an
-// application has installed its handler (USR1's default action ends it).
+// catches fails unless sending sig to the process pid is harmless: it
+// catches or ignores sig (SigCgt, SigIgn in /proc/PID/status), or sig's
+// default action is to ignore it. A health check must never end the
+// workload, and the first run comes at once, before an application has
+// installed its handler (USR1's default action ends it). A blocked signal is
+// no proof: a shell blocks every signal for a moment around each fork, and a
+// signal sent then ends it once unblocked; so a child that takes sig only
+// through signalfd or sigwait (blocked, no handler) is not sent it.
 func catches(pid int, sig unix.Signal) error {
 	switch sig {
 	case unix.SIGCHLD, unix.SIGCONT, unix.SIGURG, unix.SIGWINCH:
@@ -136,18 +140,28 @@ func catches(pid int, sig unix.Signal) error {
 	if err != nil {
 		return fmt.Errorf("child %d: %v", pid, err)
 	}
-	for line := range strings.Lines(string(b)) {
-		hex, ok := strings.CutPrefix(line, "SigCgt:")
-		if !ok {
-			continue
-		}
-		mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-		if err == nil && mask&(1<<(uint(sig)-1)) != 0 {
-			return nil
-		}
-		break
+	if !handled(b, sig) {
+		return fmt.Errorf("child %d does not catch %s (yet): not sent, its default action would end it", pid, sigs.Name(sig))
 	}
-	return fmt.Errorf("child %d does not catch %s (yet): not sent, its default action would end it", pid, sigs.Name(sig))
+	return nil
+}
+
+// handled reports whether a /proc/PID/status text shows sig caught or
+// ignored.
+func handled(status []byte, sig unix.Signal) bool {
+	bit := uint64(1) << (uint(sig) - 1)
+	for line := range strings.Lines(string(status)) {
+		for _, field := range []string{"SigCgt:", "SigIgn:"} {
+			hex, ok := strings.CutPrefix(line, field)
+			if !ok {
+				continue
+			}
+			if mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64); err == nil && mask&bit != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // awaitNotify passes on any notify message after the signal.

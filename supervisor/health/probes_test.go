@@ -304,3 +304,35 @@ func leftoverProcs(marker string) []string {
 	}
 	return out
 }
+
+// TestSignalHandled: a signal check sends only what the child catches or
+// ignores — read from /proc/PID/status — never what its default action would
+// end it with. Blocked is not enough: dash blocks every signal around each
+// fork, and the signal, pending, ends it once unblocked (seen: a child killed
+// by its check's USR1 before its trap was installed).
+func TestSignalHandled(t *testing.T) {
+	const status = "Name:\tapp\nSigQ:\t0/63457\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n" +
+		"SigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n"
+	usr1, usr2, hup := uint64(1)<<9, uint64(1)<<11, uint64(1)<<0
+	for _, tc := range []struct {
+		blk, ign, cgt uint64
+		sig           syscall.Signal
+		want          bool
+	}{
+		{0, 0, usr1, syscall.SIGUSR1, true},        // a handler
+		{usr1, 0, 0, syscall.SIGUSR1, false},       // blocked (a fork in a shell): pending, then fatal
+		{0, usr1, 0, syscall.SIGUSR1, true},        // ignored: harmless
+		{0, 0, usr2 | hup, syscall.SIGUSR1, false}, // default action: ends the child
+		{0, 0, 0, syscall.SIGHUP, false},
+	} {
+		s := fmt.Sprintf(status, tc.blk, tc.ign, tc.cgt)
+		if have := handled([]byte(s), tc.sig); have != tc.want {
+			t.Errorf("blk %x ign %x cgt %x, %v: handled %v, want %v", tc.blk, tc.ign, tc.cgt, tc.sig, have, tc.want)
+		}
+	}
+	// This process catches nothing of SIGUSR2 unless a test asked for it;
+	// the real file parses.
+	if err := catches(os.Getpid(), syscall.SIGCHLD); err != nil {
+		t.Errorf("SIGCHLD (ignored by default): %v", err)
+	}
+}
