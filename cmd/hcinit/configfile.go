@@ -317,6 +317,9 @@ func header(n *yamlite.Node) (health.Header, error) {
 		if v.Kind != yamlite.ScalarNode {
 			return h, fmt.Errorf("%s: want a value, have %s", k.Value, nodeKind(v))
 		}
+		if got[k.Value] { // the last would win silently, as in a check's keys
+			return h, fmt.Errorf("line %d: %q given twice", k.Line, k.Value)
+		}
 		switch k.Value {
 		case "name":
 			h.Name = v.Value

@@ -151,6 +151,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"checks:\n  - type: http\n    url: http://x:1/\n    httpHeaders:\n      - {name: A, valu: b}\n", `line 5: checks[0]: httpHeaders: line 5: unknown key "valu"`},
 		{"checks:\n  - http://u:pw@x:1/,level=sometimes\n", "line 2: checks[0]: "},
 		{"interval: 2s\ninterval: 3s\n", `line 2: "interval" given twice`},
+		{"checks:\n  - type: http\n    url: http://x:1/\n    httpHeaders:\n      - {name: A, value: b, value: c}\n", `line 5: checks[0]: httpHeaders: line 5: "value" given twice`},
 		{"- a\n- b\n", "line 1: want a mapping of settings"},
 		{"interval: [\n", "config "},
 	} {
