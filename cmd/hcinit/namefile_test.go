@@ -18,7 +18,9 @@ func TestNameFileFIFO(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	p, err := spawn(t, []string{hcinitBin(), "--log-level", "debug", "--socket", filepath.Join(dir, "hc.sock"), "--",
-		"sh", "-c", "rm -f .hc-socket && mkfifo .hc-socket && exec sigprint -exit SIGTERM -code 5"})
+		// Renamed over: hcinit writes its own .hc-socket watchDelay after the
+		// start, and an rm && mkfifo straddling that failed with EEXIST.
+		"sh", "-c", "mkfifo .hc-socket.new && mv -f .hc-socket.new .hc-socket && exec sigprint -exit SIGTERM -code 5"})
 	if err != nil {
 		t.Fatal(err)
 	}
