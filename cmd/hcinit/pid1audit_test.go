@@ -249,3 +249,26 @@ func TestNotifyAllRefusesOtherPIDNamespace(t *testing.T) {
 		t.Errorf("READY=1 from another pid namespace taken%s", p.stderrNote())
 	}
 }
+
+// TestNotifyRefusalsDoNotFloodTheLog: a process that may not notify (here
+// not the main process) and sends every millisecond — worker processes that
+// inherited NOTIFY_SOCKET and each send WATCHDOG=1 — costs the container's
+// log, which is the application's, a line now and then, not one per datagram.
+// The old code wrote a warning for each.
+func TestNotifyRefusalsDoNotFloodTheLog(t *testing.T) {
+	t.Parallel()
+	p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--", "sh", "-c",
+		`sdnotify every=1ms:WATCHDOG=1 sleep=1500ms STATUS=last; echo flood done; exec sleep 60`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.out.await(readyWait, "flood done"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitStderr("ignoring notify message", 1, readyWait); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(p.stderr(), "ignoring notify message"); n > 5 {
+		t.Errorf("%d log lines for one refused sender's flood, want at most 5", n)
+	}
+}

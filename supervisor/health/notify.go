@@ -41,6 +41,9 @@ type notifier struct {
 	held  []heldMsg     // refused as from no main process yet: see mayBeMain
 	up    *net.UnixConn // to d.upstream, dialled on first use (n.order held)
 	upErr bool          // a relay failure was logged
+	// refusals since the last one logged, and when that was (see refuse)
+	refusedN  int
+	refusedAt time.Time
 
 	mu           sync.Mutex
 	since        time.Time // child start
@@ -137,11 +140,12 @@ func (n *notifier) run() {
 				}
 			}
 		}
+		n.order.Lock()
 		if !n.d.allowed(provenUID(uid, pid)) {
-			n.d.log.WithField("uid", uid).WithField("pid", pid).Warn("ignoring notify message from a foreign user")
+			n.refuse(n.d.log.WithField("uid", uid).WithField("pid", pid), "from a foreign user")
+			n.order.Unlock()
 			continue
 		}
-		n.order.Lock()
 		switch why := n.refused(pid); {
 		case n.holding(pid):
 			n.hold(pid, buf[:nb]) // behind its earlier messages
@@ -150,10 +154,31 @@ func (n *notifier) run() {
 		case n.mayBeMain(pid):
 			n.hold(pid, buf[:nb])
 		default:
-			n.d.log.WithField("pid", pid).WithField("main_pid", n.d.pid()).Warn("ignoring notify message: " + why)
+			n.refuse(n.d.log.WithField("pid", pid).WithField("main_pid", n.d.pid()), why)
 		}
 		n.order.Unlock()
 	}
+}
+
+// refusalLogEvery: after a refused message is logged, the next refusals
+// within this time are only counted.
+const refusalLogEvery = 10 * time.Second
+
+// refuse logs a refused message, the first and then one per
+// refusalLogEvery with the number left unlogged: a sender that keeps trying
+// (workers that inherited NOTIFY_SOCKET, each sending WATCHDOG=1) must not
+// fill the container's log, which is the application's. Callers hold n.order.
+func (n *notifier) refuse(log *logrus.Entry, why string) {
+	now := time.Now()
+	if !n.refusedAt.IsZero() && now.Sub(n.refusedAt) < refusalLogEvery {
+		n.refusedN++
+		return
+	}
+	if n.refusedN > 0 {
+		log = log.WithField("not_logged", n.refusedN)
+	}
+	n.refusedAt, n.refusedN = now, 0
+	log.Warn("ignoring notify message: " + why)
 }
 
 // maxHeld bounds the messages held for a main process not registered yet.
@@ -192,7 +217,7 @@ func (n *notifier) holding(pid int) bool {
 // hold keeps msg of pid until release (n.order held).
 func (n *notifier) hold(pid int, msg []byte) {
 	if len(n.held) == maxHeld {
-		n.d.log.WithField("pid", n.held[0].pid).Warn("ignoring notify message: held too long for a main process not started yet")
+		n.refuse(n.d.log.WithField("pid", n.held[0].pid), "held too long for a main process not started yet")
 		n.held = n.held[1:]
 	}
 	n.held = append(n.held, heldMsg{pid: pid, msg: bytes.Clone(msg), at: time.Now()})
@@ -211,7 +236,7 @@ func (n *notifier) release(pid int) {
 		if h.pid == pid {
 			n.handle(h.msg, h.at)
 		} else {
-			n.d.log.WithField("pid", h.pid).WithField("main_pid", pid).Warn("ignoring notify message: only the main process may send (--notify-access main, systemd's NotifyAccess=main)")
+			n.refuse(n.d.log.WithField("pid", h.pid).WithField("main_pid", pid), "only the main process may send (--notify-access main, systemd's NotifyAccess=main)")
 		}
 	}
 }
