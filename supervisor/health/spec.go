@@ -85,7 +85,8 @@ const SpecSyntax = `CHECKS (--check SPEC, repeatable; without any, one "process"
     exec=/bin/probe -q 'an arg'      run argv (shell-style quoting, no shell); exit 0 passes
     file=/run/app/heartbeat          the file's mtime is younger than max-age
     notify                           the child's sd_notify: READY=1, WATCHDOG=1 (NOTIFY_SOCKET)
-    signal=USR1                      send the child USR1; expect a heartbeat within the timeout
+    signal=USR1                      send the child USR1 (only when that cannot kill it); expect a
+                                     heartbeat within the timeout
     delegate                         the child's own go-healthcheck socket (found by itself)
   or say type=KIND and the kind's keys. Keys for every kind:
     name=N  level=live|ready|both (default both)  interval=D  timeout=D
@@ -98,13 +99,13 @@ const SpecSyntax = `CHECKS (--check SPEC, repeatable; without any, one "process"
     exec         command=ARGV (shell-style words, or a JSON array ["/bin/probe","-q"])
                  arg=A (repeatable, appended as is)
     file         path=P  max-age=D (default 2 x interval; 0 = the file exists)
-    signal       signal=SIG  heartbeat=notify|FILE (default notify)
+    signal       signal=SIG (not KILL or STOP)  heartbeat=notify|FILE (default notify)
     delegate     addr=SOCKET (default: the socket the child announces)
   A URL, command, path or body may contain commas unless "KEY=" of a known key
   follows the comma; a value in quotes ("…" or '…') may contain anything, and
   commas inside a command's quotes never split. In HCINIT_CHECK, ';' or a
-  newline separates specs and "\;" is a ';' of the spec. Quote a spec with spaces
-  for your shell.
+  newline separates specs and "\;" is a ';' of the spec. A key given twice, or
+  a port outside 1-65535, is an error. Quote a spec with spaces for your shell.
   Examples:
     --check http://127.0.0.1:8080/healthz,level=live,timeout=2s
     --check type=tcp,addr=:5432,level=ready,interval=2s
