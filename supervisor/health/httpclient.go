@@ -54,14 +54,16 @@ func newHTTPProbe(sp Spec, ua string) func(context.Context) outcome {
 	}
 	u, uerr := url.Parse(sp.URL)
 	var req []byte
+	var first *dialTarget
 	if uerr == nil {
 		req = appendRequest(nil, u, "", headers)
+		first = newDialTarget(u)
 	}
 	return func(ctx context.Context) outcome {
 		if uerr != nil {
 			return fail("build request: %v", uerr)
 		}
-		code, body, warning, err := httpGet(ctx, u, req, sp.Insecure, headers)
+		code, body, warning, err := httpGet(ctx, u, first, req, sp.Insecure, headers)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -91,11 +93,15 @@ func head(b []byte, n int) string {
 // redirectChecker(followNonLocalRedirects=false) and probe.Warning). Errors
 // read like net/http's: `Get "URL": reason`.
 //
-// req is the request for u; those after a redirect are written as needed.
-func httpGet(ctx context.Context, u *url.URL, req []byte, insecure bool, headers []Header) (code int, body []byte, warning string, err error) {
+// req is the request for u and t where it connects (nil: worked out here);
+// those after a redirect are made as needed.
+func httpGet(ctx context.Context, u *url.URL, t *dialTarget, req []byte, insecure bool, headers []Header) (code int, body []byte, warning string, err error) {
 	first := u
 	for n := 1; ; n++ {
-		resp, err := roundTrip(ctx, u, req, insecure)
+		if t == nil {
+			t = newDialTarget(u)
+		}
+		resp, err := roundTrip(ctx, u, t, req, insecure)
 		if err != nil {
 			return 0, nil, "", &url.Error{Op: "Get", URL: stripPassword(u), Err: err}
 		}
@@ -123,7 +129,7 @@ func httpGet(ctx context.Context, u *url.URL, req []byte, insecure bool, headers
 			hop = withoutHost(headers)
 		}
 		req = appendRequest(nil, next, refererFor(u, next), hop)
-		u = next
+		u, t = next, nil
 	}
 }
 
@@ -169,23 +175,11 @@ func refererFor(last, next *url.URL) string {
 // bound to ctx; once ctx is done its error is returned, whatever the
 // connection reported. An error while reading the body (within maxBody) is
 // the exchange's error, as kubelet's body read error is a probe failure.
-func roundTrip(ctx context.Context, u *url.URL, req []byte, insecure bool) (httpwire.Response, error) {
-	var port string
-	switch u.Scheme {
-	case "http":
-		port = "80"
-	case "https":
-		port = "443"
-	default:
-		return httpwire.Response{}, fmt.Errorf("unsupported protocol scheme %q", u.Scheme)
+func roundTrip(ctx context.Context, u *url.URL, t *dialTarget, req []byte, insecure bool) (httpwire.Response, error) {
+	if t.err != nil {
+		return httpwire.Response{}, t.err
 	}
-	if u.Host == "" {
-		return httpwire.Response{}, errors.New("http: no Host in request URL")
-	}
-	if p := u.Port(); p != "" {
-		port = p
-	}
-	conn, err := dialCheck(ctx, u.Scheme, u.Hostname(), port)
+	conn, err := dialCheck(ctx, t)
 	if err != nil {
 		return httpwire.Response{}, ctxErr(ctx, err)
 	}

@@ -335,7 +335,7 @@ func TestHTTPRedirectCustomHost(t *testing.T) {
 	} {
 		u, _ := url.Parse(s.url(tc.path))
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		code, _, _, err := httpGet(ctx, u, appendRequest(nil, u, "", headers), false, headers)
+		code, _, _, err := httpGet(ctx, u, nil, appendRequest(nil, u, "", headers), false, headers)
 		cancel()
 		if err != nil || code != 200 {
 			t.Fatalf("%s: %d %v", tc.path, code, err)

@@ -17,9 +17,11 @@ package health
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -27,22 +29,59 @@ import (
 	"time"
 )
 
-// dialCheck connects a check to host:port.
-func dialCheck(ctx context.Context, scheme, host, port string) (net.Conn, error) {
-	if scheme == "http" {
+// dialTarget is where a check's URL connects, worked out once per URL, not
+// per run (the parsing was code and allocations every second).
+type dialTarget struct {
+	addr  string         // host:port, for net.Dialer
+	ap    netip.AddrPort // plain http to an IP address: dial a blocking socket …
+	raddr *net.TCPAddr   // … with this address in its errors
+	err   error          // the URL cannot be requested
+}
+
+// newDialTarget returns where u connects, or why it cannot (net/http's
+// errors).
+func newDialTarget(u *url.URL) *dialTarget {
+	var port string
+	switch u.Scheme {
+	case "http":
+		port = "80"
+	case "https":
+		port = "443"
+	default:
+		return &dialTarget{err: fmt.Errorf("unsupported protocol scheme %q", u.Scheme)}
+	}
+	if u.Host == "" {
+		return &dialTarget{err: errors.New("http: no Host in request URL")}
+	}
+	if p := u.Port(); p != "" {
+		port = p
+	}
+	host := u.Hostname()
+	t := &dialTarget{addr: net.JoinHostPort(host, port)}
+	if u.Scheme == "http" {
 		ip, err := netip.ParseAddr(host)
 		p, perr := strconv.ParseUint(port, 10, 16)
 		if err == nil && perr == nil && ip.Zone() == "" {
-			return dialBlocking(ctx, ip.Unmap(), int(p))
+			t.ap = netip.AddrPortFrom(ip.Unmap(), uint16(p))
+			t.raddr = net.TCPAddrFromAddrPort(t.ap)
 		}
 	}
-	return checkDialer.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	return t
 }
 
-// dialBlocking connects a blocking TCP socket to ip:port. Errors read as
-// net.Dialer's: "dial tcp 127.0.0.1:1: connect: connection refused".
-func dialBlocking(ctx context.Context, ip netip.Addr, port int) (net.Conn, error) {
-	raddr := net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port)))
+// dialCheck connects a check to t.
+func dialCheck(ctx context.Context, t *dialTarget) (net.Conn, error) {
+	if t.raddr != nil {
+		return dialBlocking(ctx, t.ap, t.raddr)
+	}
+	return checkDialer.DialContext(ctx, "tcp", t.addr)
+}
+
+// dialBlocking connects a blocking TCP socket to ap (raddr is the same, for
+// errors). Errors read as net.Dialer's: "dial tcp 127.0.0.1:1: connect:
+// connection refused".
+func dialBlocking(ctx context.Context, ap netip.AddrPort, raddr *net.TCPAddr) (net.Conn, error) {
+	ip, port := ap.Addr(), int(ap.Port())
 	opErr := func(err error) error {
 		return &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: err}
 	}
