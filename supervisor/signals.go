@@ -75,22 +75,28 @@ func (c *SignalCounts) ByName() map[string]uint64 {
 	return m
 }
 
-// signalTree sends sig to everything hcinit still has below it: the child's
-// group and, as PID 1, every process in the namespace (kill(-1) spares PID 1);
-// as a subreaper, every descendant found in /proc — kill(-1) there would hit the
-// whole host user.
+// signalTree sends sig to everything hcinit still has below it, once each:
+// as PID 1, every process in the namespace (kill(-1) spares PID 1); as a
+// subreaper, the child's group and every other descendant found in /proc —
+// kill(-1) there would hit the whole host user. Once: a process whose handler
+// took the first copy would run it again (a shell trap's shutdown twice).
 func (s *Supervisor) signalTree(sig unix.Signal) {
+	if s.pid1 {
+		_ = unix.Kill(-1, sig)
+		return
+	}
 	s.mu.Lock()
 	pgid := s.pgid
 	s.mu.Unlock()
 	if pgid > 1 {
 		_ = unix.Kill(-pgid, sig)
 	}
-	if s.pid1 {
-		_ = unix.Kill(-1, sig)
-		return
-	}
 	for _, pid := range proc.Descendants(os.Getpid()) {
+		if pgid > 1 {
+			if g, err := unix.Getpgid(pid); err == nil && g == pgid {
+				continue // reached through the group
+			}
+		}
 		_ = unix.Kill(pid, sig)
 	}
 }

@@ -272,3 +272,34 @@ func TestNotifyRefusalsDoNotFloodTheLog(t *testing.T) {
 		t.Errorf("%d log lines for one refused sender's flood, want at most 5", n)
 	}
 }
+
+// TestStopSignalOnceToLeftovers: when the child exits and leaves a process
+// in its group, that process gets the stop signal once. The old code sent it
+// to the group and then to every descendant (as PID 1: the group, then
+// kill(-1)), so a handler that had already taken the first ran twice — a
+// shell trap's shutdown twice, or a program that restored the default action
+// after the first killed by the second.
+func TestStopSignalOnceToLeftovers(t *testing.T) {
+	t.Parallel()
+	p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--stop-timeout", "2s", "--", "sh", "-c",
+		"sigprint -name background & exec sigprint -name child -exit SIGUSR1 -code 3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.out.ready(readyWait, "child", "background"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.signal(unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	// The background process ignores TERM; --stop-timeout ends it.
+	if err := p.expectExit(exitWait, 3); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(signalsOf(p.out.snapshot(), "background")); n == 0 {
+		t.Fatal("the background process printed nothing")
+	}
+	if n := strings.Count(strings.Join(p.out.snapshot(), "\n"), "background SIGTERM"); n != 1 {
+		t.Errorf("the background process got SIGTERM %d times, want once: %q", n, p.out.snapshot())
+	}
+}
