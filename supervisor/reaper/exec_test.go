@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
@@ -87,5 +89,51 @@ func TestExecStatus(t *testing.T) {
 	}
 	if e := await(t, exited); e.Pid != pid || e.Code() != 0 {
 		t.Errorf("true: %+v, want pid %d exit 0", e, pid)
+	}
+}
+
+// A command that forks but cannot be executed (exec format error) is no
+// orphan: syscall.ForkExec reaps its child itself, and the reaper, waiting for
+// another child meanwhile, must not take that exit first and report it (-w's
+// "reaped zombie", hcinit_zombies_reaped_total) for every run of a
+// misconfigured exec check.
+func TestFailedExecIsNoOrphan(t *testing.T) {
+	var unclaimed atomic.Int64
+	r := reaper.New(func(e reaper.Exit, claimed bool) {
+		if !claimed {
+			unclaimed.Add(1)
+		}
+	})
+	running(t, r)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	// A child that runs throughout: the reaper waits for it in waitid.
+	_, ch, err := r.Start(func() (int, error) {
+		return syscall.ForkExec("/bin/sh", []string{"sh", "-c", "read x"}, &syscall.ProcAttr{Files: []uintptr{pr.Fd(), 1, 2}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "badelf")
+	if err := os.WriteFile(bad, []byte("\x7fELF not really"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		var ee *reaper.ExecError
+		if _, _, err := r.Exec(bad, []string{bad}, &syscall.ProcAttr{}); !errors.As(err, &ee) || ee.Code != 126 {
+			t.Fatalf("run %d: %v, want a 126", i, err)
+		}
+	}
+	pw.Close()
+	select {
+	case <-ch:
+	case <-time.After(wait):
+		t.Fatal("the long child's exit was not delivered")
+	}
+	if n := unclaimed.Load(); n != 0 {
+		t.Errorf("%d failed execs reaped as orphans, want 0", n)
 	}
 }

@@ -55,6 +55,7 @@ const keepUnclaimed = 1024
 // Reaper reaps processes. The zero value is not usable; call New.
 type Reaper struct {
 	mu        sync.Mutex
+	forking   sync.RWMutex // held by Start's fork, shared by every reaping wait4
 	waiters   map[int]chan Exit
 	remember  bool // keep unclaimed exits for a later Watch
 	unclaimed map[int]Exit
@@ -85,7 +86,12 @@ func New(onReap func(e Exit, claimed bool)) *Reaper {
 func (r *Reaper) Start(fork func() (int, error)) (int, <-chan Exit, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// No wait4 reaps while fork runs: syscall.ForkExec reaps a child that
+	// failed to exec itself, and a pass taking that exit first would report
+	// it as an orphan (-w's "reaped zombie") on every run of such a command.
+	r.forking.Lock()
 	pid, err := fork()
+	r.forking.Unlock()
 	if err != nil {
 		return 0, nil, err
 	}
@@ -159,7 +165,7 @@ func (r *Reaper) pass() bool {
 	for {
 		gen := r.gen.Load()
 		var ws unix.WaitStatus
-		pid, err := waitNoHang(&ws)
+		pid, err := r.reapOne(&ws)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -171,6 +177,13 @@ func (r *Reaper) pass() bool {
 			r.askHelp()
 		}
 	}
+}
+
+// reapOne is waitNoHang, never while a Start forks.
+func (r *Reaper) reapOne(ws *unix.WaitStatus) (int, error) {
+	r.forking.RLock()
+	defer r.forking.RUnlock()
+	return waitNoHang(ws)
 }
 
 // emptied closes Empty after wait4 found no child, unless a Start forked since
@@ -209,7 +222,7 @@ func (r *Reaper) help() {
 	defer r.helping.Store(false)
 	for {
 		var ws unix.WaitStatus
-		pid, err := waitNoHang(&ws)
+		pid, err := r.reapOne(&ws)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
