@@ -35,13 +35,15 @@ func checkUsage() string {
        hcinit -healthcheck
 
 Ask the running hcinit whether its child is healthy (every check counts, whatever
-its level). Exit status 0 means healthy (or live, or ready), 1 anything else, including "no hcinit answered"; never 2.
-The first output line is the status ("healthy", or what is wrong); at most 4096
-bytes are printed, as Docker keeps no more. The check never runs a probe itself:
-hcinit answers from its state, so any number of clients cost one probe per
-interval.
+its level). Exit status 0 means healthy (or live, or ready), 1 anything else,
+including "no hcinit answered"; never 2. The first output line is the status
+("healthy", or what is wrong); at most 4096 bytes are printed, as Docker keeps no
+more, with a check's control characters escaped (\x1b). The check never runs a
+probe itself: hcinit answers from its state, so any number of clients cost one
+probe per interval.
 
   --live         ask for liveness: fails only when a live-level check is unhealthy
+                 or the child is gone
   --ready        ask for readiness: every ready-level check passes, READY=1 was
                  sent (notify checks), and hcinit is not stopping
   --json         print the full state (each check, its last results, the failing
