@@ -301,10 +301,18 @@ func (m *checkMapping) add(path string, i int, k, v *yamlite.Node) error {
 		if v.Kind != yamlite.ScalarNode {
 			return configError(path, v, "checks[%d]: %s: want a value, have %s", i, k.Value, nodeKind(v))
 		}
+		if spelledNull(v) {
+			return configError(path, v, "checks[%d]: %s: %s is YAML's null, no value: quote it (\"%s\") for the text, or leave the key out", i, k.Value, v.Value, v.Value)
+		}
 		m.fields = append(m.fields, health.SpecField{Key: k.Value, Value: v.Value})
 	}
 	return nil
 }
+
+// spelledNull: ~ or null written as a value, which YAML reads as no value
+// (yaml.v3 kept the text in Node.Value, so "body: null" asked for the body
+// "null"). An empty value stays what it was.
+func spelledNull(v *yamlite.Node) bool { return v.Tag == yamlite.NullTag && v.Value != "" }
 
 func header(n *yamlite.Node) (health.Header, error) {
 	var h health.Header
@@ -316,6 +324,9 @@ func header(n *yamlite.Node) (health.Header, error) {
 		k, v := n.Content[j], n.Content[j+1]
 		if v.Kind != yamlite.ScalarNode {
 			return h, fmt.Errorf("%s: want a value, have %s", k.Value, nodeKind(v))
+		}
+		if spelledNull(v) {
+			return h, fmt.Errorf("line %d: %s: %s is YAML's null, no value: quote it (\"%s\") for the text", v.Line, k.Value, v.Value, v.Value)
 		}
 		if got[k.Value] { // the last would win silently, as in a check's keys
 			return h, fmt.Errorf("line %d: %q given twice", k.Line, k.Value)

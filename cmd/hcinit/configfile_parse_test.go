@@ -153,6 +153,9 @@ func TestConfigFileErrors(t *testing.T) {
 		{"interval: 2s\ninterval: 3s\n", `line 2: "interval" given twice`},
 		{"checks:\n  - type: http\n    url: http://x:1/\n    httpHeaders:\n      - {name: A, value: b, value: c}\n", `line 5: checks[0]: httpHeaders: line 5: "value" given twice`},
 		{"- a\n- b\n", "line 1: want a mapping of settings"},
+		{"checks:\n  - type: http\n    url: http://x:1/\n    body: null\n", `line 4: checks[0]: body: null is YAML's null`},
+		{"checks:\n  - {type: http, url: \"http://x:1/\", body: ~}\n", `line 2: checks[0]: body: ~ is YAML's null`},
+		{"checks:\n  - type: http\n    url: http://x:1/\n    httpHeaders: [{name: A, value: NULL}]\n", `checks[0]: httpHeaders: line 4: value: NULL is YAML's null`},
 		{"interval: [\n", "config "},
 	} {
 		_, err := parseArgs([]string{"--config", writeConfig(t, tc.text), "/bin/true"}, envOf(nil))
