@@ -37,10 +37,12 @@ type notifier struct {
 	addr string // the NOTIFY_SOCKET value
 	path string // the socket file, "" for an abstract socket
 
-	order sync.Mutex    // orders reading a message with release
-	held  []heldMsg     // refused as from no main process yet: see mayBeMain
-	up    *net.UnixConn // to d.upstream, dialled on first use (n.order held)
-	upErr bool          // a relay failure was logged
+	order  sync.Mutex    // orders reading a message with release
+	held   []heldMsg     // refused as from no main process yet: see mayBeMain
+	up     *net.UnixConn // to d.upstream, dialled on first use (relayUp's)
+	upErr  bool          // a relay failure was logged (relayUp's)
+	upQ    chan []byte   // to relayUp, set by run (n.order held); nil: no relay
+	upFull bool          // a message dropped on a full upQ was logged (n.order held)
 	// refusals since the last one logged, and when that was (see refuse)
 	refusedN  int
 	refusedAt time.Time
@@ -115,6 +117,20 @@ func newNotifier(d notifyDeps, runtimeDir string, chown func(path string)) (*not
 
 // run reads datagrams until the socket is closed.
 func (n *notifier) run() {
+	if n.d.upstream != "" {
+		q, done := make(chan []byte, upQueue), make(chan struct{})
+		n.order.Lock()
+		n.upQ = q
+		n.order.Unlock()
+		go n.relayUp(q, done)
+		defer func() {
+			n.order.Lock()
+			n.upQ = nil
+			n.order.Unlock()
+			close(q)
+			<-done
+		}()
+	}
 	buf := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
 	for {
@@ -336,13 +352,37 @@ func (n *notifier) relay(msg []byte) {
 			out = append(append(out, line...), '\n')
 		}
 	}
-	if len(out) == 0 {
+	if len(out) == 0 || n.upQ == nil {
 		return
 	}
-	err := n.sendUp(out)
-	if err != nil && !n.upErr {
-		n.upErr = true // once: a missing manager must not flood the log
-		n.d.log.WithError(err).WithField("path", n.d.upstream).Warn("cannot relay sd_notify to the inherited NOTIFY_SOCKET")
+	select {
+	case n.upQ <- out:
+	default:
+		if !n.upFull {
+			n.upFull = true
+			n.d.log.WithField("path", n.d.upstream).Warn("the inherited NOTIFY_SOCKET does not keep up: sd_notify messages not relayed")
+		}
+	}
+}
+
+// upQueue bounds the messages waiting for the inherited NOTIFY_SOCKET.
+const upQueue = 64
+
+// relayUp sends what relay queued, in order, until q is closed. A goroutine of
+// its own: a manager that stops reading holds each send up to its 1 s bound,
+// and the child's messages must still be handled at once (a WATCHDOG=1 waiting
+// behind it let --watchdog expire).
+func (n *notifier) relayUp(q <-chan []byte, done chan<- struct{}) {
+	defer close(done)
+	for b := range q {
+		err := n.sendUp(b)
+		if err != nil && !n.upErr {
+			n.upErr = true // once: a missing manager must not flood the log
+			n.d.log.WithError(err).WithField("path", n.d.upstream).Warn("cannot relay sd_notify to the inherited NOTIFY_SOCKET")
+		}
+	}
+	if n.up != nil {
+		n.up.Close()
 	}
 }
 
