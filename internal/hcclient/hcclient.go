@@ -303,7 +303,7 @@ func verifyOwnHcinit(conn net.Conn) error {
 		return err
 	}
 	if hostPidNS() {
-		if pid := peerPid(conn); pid != 1 {
+		if pid := PeerPid(conn); pid != 1 {
 			return fmt.Errorf("%w: pid %d on the host, not a container's init", ErrForeign, pid)
 		}
 	}

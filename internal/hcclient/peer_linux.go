@@ -79,9 +79,9 @@ func ucred(uc *net.UnixConn) (*unix.Ucred, error) {
 	return cred, cerr
 }
 
-// peerPid is the server's pid as this pid namespace numbers it; 0 when it is
+// PeerPid is the server's pid as this pid namespace numbers it; 0 when it is
 // not in it, -1 when unknown.
-func peerPid(conn net.Conn) int {
+func PeerPid(conn net.Conn) int {
 	uc, ok := conn.(*net.UnixConn)
 	if !ok {
 		return -1

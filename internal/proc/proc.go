@@ -23,6 +23,26 @@ type Process struct {
 	Ticks int    // user+system CPU time in clock ticks (utime+stime)
 }
 
+// Under reports whether pid is root or one of root's descendants, following
+// parent pids in /proc (the chain ends at PID 1 or 0). The error is
+// Stat's when a process on the way is gone.
+func Under(pid, root int) (bool, error) {
+	for hops := 0; pid > 0 && hops < 1<<16; hops++ {
+		if pid == root {
+			return true, nil
+		}
+		if pid == 1 {
+			return false, nil
+		}
+		p, err := Stat(pid)
+		if err != nil {
+			return false, err
+		}
+		pid = p.PPID
+	}
+	return false, nil
+}
+
 // ErrNoProcess says the process does not exist (any more).
 var ErrNoProcess = errors.New("no such process")
 

@@ -72,3 +72,31 @@ func TestReadSmall(t *testing.T) {
 		t.Errorf("readSmall(missing) = %v, want ErrNotExist", err)
 	}
 }
+
+func TestUnder(t *testing.T) {
+	self := os.Getpid()
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	child := cmd.Process.Pid
+	for _, c := range []struct {
+		pid, root int
+		want      bool
+	}{
+		{self, self, true},
+		{child, self, true},
+		{child, child, true},
+		{self, child, false},
+		{child, os.Getppid(), true},
+		{0, self, false},
+	} {
+		if got, err := Under(c.pid, c.root); err != nil || got != c.want {
+			t.Errorf("Under(%d, %d) = %v, %v; want %v", c.pid, c.root, got, err, c.want)
+		}
+	}
+	if _, err := Under(1<<30, self); err == nil {
+		t.Error("Under of a pid that does not exist: no error")
+	}
+}

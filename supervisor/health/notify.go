@@ -285,18 +285,8 @@ func (n *notifier) refused(pid int) string {
 // inTree reports whether pid descends from hcinit (orphans are re-parented
 // to hcinit as PID 1 or subreaper, so they stay in the tree).
 func inTree(pid int) bool {
-	self := os.Getpid()
-	for i := 0; i < 64 && pid > 1; i++ {
-		if pid == self {
-			return true
-		}
-		p, err := proc.Stat(pid)
-		if err != nil {
-			return false
-		}
-		pid = p.PPID
-	}
-	return pid == self
+	ok, _ := proc.Under(pid, os.Getpid())
+	return ok
 }
 
 // isNewline is systemd's NEWLINE ("\n\r"): it splits a message on both

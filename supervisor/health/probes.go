@@ -272,42 +272,26 @@ func pingDelegate(ctx context.Context, dial string, announced bool) (string, err
 // hcinit as subreaper. Another container's app that wrote .hc-socket into a
 // shared working directory is not believed.
 func inOurTree(conn net.Conn) error {
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
+	if _, ok := conn.(*net.UnixConn); !ok {
 		return nil
 	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil || cerr != nil {
-		return fmt.Errorf("verify the child's server: SO_PEERCRED: %v", errors.Join(err, cerr))
-	}
-	pid, self := int(cred.Pid), os.Getpid()
+	pid, self := hcclient.PeerPid(conn), os.Getpid()
 	switch {
-	case pid <= 0:
+	case pid < 0:
+		return errors.New("verify the child's server: SO_PEERCRED failed: not believed")
+	case pid == 0:
 		return errors.New("its server is not in this pid namespace, so not a process hcinit started: not believed")
 	case self == 1:
 		return nil // every process of the namespace descends from PID 1
 	}
-	for p, hops := pid, 0; p > 0 && hops < 1<<16; hops++ {
-		if p == self {
-			return nil
-		}
-		if p == 1 {
-			break
-		}
-		st, err := proc.Stat(p)
-		if err != nil {
-			return fmt.Errorf("its server (pid %d) is gone: not believed", pid)
-		}
-		p = st.PPID
+	ok, err := proc.Under(pid, self)
+	if err != nil {
+		return fmt.Errorf("its server (pid %d) is gone: not believed", pid)
 	}
-	return fmt.Errorf("its server (pid %d) is not a process hcinit started (another container's?): not believed", pid)
+	if !ok {
+		return fmt.Errorf("its server (pid %d) is not a process hcinit started (another container's?): not believed", pid)
+	}
+	return nil
 }
 
 // version is hcinit's version for the User-Agent of http checks.
