@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -98,13 +97,7 @@ func TestExecStatus(t *testing.T) {
 // "reaped zombie", hcinit_zombies_reaped_total) for every run of a
 // misconfigured exec check.
 func TestFailedExecIsNoOrphan(t *testing.T) {
-	var unclaimed atomic.Int64
-	r := reaper.New(func(e reaper.Exit, claimed bool) {
-		if !claimed {
-			unclaimed.Add(1)
-		}
-	})
-	running(t, r)
+	r, unclaimed := countingReaper(t)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,19 @@ func TestMain(m *testing.M) {
 const wait = 10 * time.Second
 
 // running starts r.Run and stops it at the end of the test.
+// countingReaper is a running Reaper that counts the exits nobody claimed
+// (the orphans -w logs).
+func countingReaper(t *testing.T) (*reaper.Reaper, *atomic.Int64) {
+	unclaimed := new(atomic.Int64)
+	r := reaper.New(func(e reaper.Exit, claimed bool) {
+		if !claimed {
+			unclaimed.Add(1)
+		}
+	})
+	running(t, r)
+	return r, unclaimed
+}
+
 func running(t *testing.T, r *reaper.Reaper) {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -391,13 +404,7 @@ func TestStopWhileChildRuns(t *testing.T) {
 // status reaches the one who started it, none counts as an orphan, no zombie
 // is left.
 func TestBurstOfExits(t *testing.T) {
-	var unclaimed atomic.Int64
-	r := reaper.New(func(e reaper.Exit, claimed bool) {
-		if !claimed {
-			unclaimed.Add(1)
-		}
-	})
-	running(t, r)
+	r, unclaimed := countingReaper(t)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
