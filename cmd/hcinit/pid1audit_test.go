@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -301,5 +302,43 @@ func TestStopSignalOnceToLeftovers(t *testing.T) {
 	}
 	if n := strings.Count(strings.Join(p.out.snapshot(), "\n"), "background SIGTERM"); n != 1 {
 		t.Errorf("the background process got SIGTERM %d times, want once: %q", n, p.out.snapshot())
+	}
+}
+
+// TestNotifySocketNotTakenFromAnotherPID1: two hcinits, each PID 1 of its own
+// pid namespace, share the runtime directory (/run/hcinit on a test host, or
+// a shared mount): both are pid 1, so both want notify-1.sock. The second
+// took the first's live socket by that name (it thought it its own from an
+// earlier life), and the first's child's READY=1 went to the second, which
+// refused it: the first never became healthy. Now the second picks another
+// name.
+func TestNotifySocketNotTakenFromAnotherPID1(t *testing.T) {
+	needRoot(t)
+	go1 := filepath.Join(t.TempDir(), "go")
+	first, err := spawn(t, []string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+		hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc1.sock"), "--check", "notify,interval=1h", "--",
+		"sh", "-c", `echo "notify $NOTIFY_SOCKET"; while [ ! -e ` + go1 + ` ]; do sleep 0.05; done; exec sdnotify READY=1 sleep=60s`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.out.waitFor(readyWait, func(all []string) bool {
+		return slices.ContainsFunc(all, func(l string) bool { return strings.HasPrefix(l, "notify ") })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := spawn(t, []string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+		hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc2.sock"), "--check", "notify,interval=1h", "--",
+		"sh", "-c", `echo "notify $NOTIFY_SOCKET"; exec sdnotify READY=1 sleep=60s`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.waitStderr("state=healthy", 1, readyWait); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(go1, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.waitStderr("state=healthy", 1, readyWait); err != nil {
+		t.Errorf("the first hcinit's child's READY=1 never reached it: %v", err)
 	}
 }

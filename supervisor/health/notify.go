@@ -87,8 +87,15 @@ func newNotifier(d notifyDeps, runtimeDir string, chown func(path string)) (*not
 		path := filepath.Join(runtimeDir, "notify-"+strconv.Itoa(os.Getpid())+".sock")
 		conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 		if errors.Is(err, syscall.EADDRINUSE) {
-			// Ours from an earlier life with the same pid: nobody else's name.
-			os.Remove(path)
+			if c, derr := net.Dial("unixgram", path); derr == nil {
+				// Live: another hcinit with the same pid, PID 1 of another
+				// pid namespace sharing this directory. Taking its name
+				// would take its child's messages.
+				c.Close()
+				path = filepath.Join(runtimeDir, fmt.Sprintf("notify-%d-%d.sock", os.Getpid(), time.Now().UnixNano()))
+			} else {
+				os.Remove(path) // ours from an earlier life with the same pid
+			}
 			conn, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 		}
 		if err == nil {
