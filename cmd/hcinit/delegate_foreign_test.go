@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,31 +34,8 @@ func TestDelegateForeignServerNotBelieved(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// The foreign server: started by the test, not by hcinit, with no
-	// HEALTHCHECK_* variables (it writes .hc-socket in dir).
-	foreign := exec.Command(filepath.Join(binDir, "v1server"))
-	foreign.Dir = dir
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HEALTHCHECK_") {
-			foreign.Env = append(foreign.Env, kv)
-		}
-	}
-	out, err := foreign.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := foreign.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { // SIGTERM: it removes its socket in /tmp
-		foreign.Process.Signal(syscall.SIGTERM)
-		timer := time.AfterFunc(10*time.Second, func() { foreign.Process.Kill() })
-		foreign.Wait()
-		timer.Stop()
-	})
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "serving\n" {
-		t.Fatalf("v1server: %q", line)
-	}
+	// The foreign server: started by the test, not by hcinit.
+	startForeignV1(t, dir)
 	st, err := waitStatus(sock, 10*time.Second, "the foreign server's socket adopted and judged", func(st health.Status) bool {
 		for _, c := range st.Checks {
 			if c.Name == "delegate" && len(c.Log) > 0 {
@@ -77,5 +55,79 @@ func TestDelegateForeignServerNotBelieved(t *testing.T) {
 		if last.ExitCode == 0 || !strings.Contains(last.Output, "not a process hcinit started") {
 			t.Errorf("delegate to a server hcinit did not start: exit %d, output %q; want a failure saying so", last.ExitCode, last.Output)
 		}
+	}
+}
+
+// TestDelegateForeignServerNotBelievedAsPID1 is the same as PID 1 of a pid
+// namespace, with the foreign server joining that namespace from outside, as
+// a process of `docker run --pid container:X` or `kubectl debug --target`
+// does: it is in hcinit's pid namespace (SO_PEERCRED names it) but not in
+// hcinit's tree (its parent is outside: PPID 0). The old code believed every
+// process of the namespace when hcinit is PID 1, and reported the foreign
+// server's "healthy" as the child's (its "unhealthy" would have restarted
+// the child under --on-unhealthy restart).
+func TestDelegateForeignServerNotBelievedAsPID1(t *testing.T) {
+	needRoot(t)
+	t.Parallel()
+	dir := t.TempDir()
+	p, err := spawn(t, []string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+		hcinitBin(), "--socket", filepath.Join(dir, "hc.sock"), "--interval", "200ms", "--retries", "1",
+		"--", "sleep", "60"}, withDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitStderr("state=healthy", 1, readyWait); err != nil {
+		t.Fatal(err)
+	}
+	pid1, err := childOf(p.pid(), "hcinit", readyWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startForeignV1(t, dir, "nsenter", "-t", strconv.Itoa(pid1), "-p", "--")
+	if err := p.waitStderr("check=delegate", 2, readyWait); err != nil {
+		t.Fatal(err)
+	}
+	log := p.stderr()
+	if strings.Contains(log, "check=delegate component=health state=healthy") ||
+		!strings.Contains(log, "not a process hcinit started") {
+		t.Errorf("delegate to a server that joined hcinit's pid namespace from outside: want it not believed%s", p.stderrNote())
+	}
+}
+
+// startForeignV1 starts a go-healthcheck server in dir, as a program hcinit
+// did not start (through prefix, e.g. nsenter): without HEALTHCHECK_*
+// variables it writes .hc-socket in dir and listens in /tmp. It returns once
+// the server listens; Cleanup stops it (SIGTERM: it removes its socket).
+func startForeignV1(t *testing.T, dir string, prefix ...string) {
+	argv := append(prefix, filepath.Join(binDir, "v1server"))
+	foreign := exec.Command(argv[0], argv[1:]...)
+	foreign.Dir = dir
+	foreign.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HEALTHCHECK_") {
+			foreign.Env = append(foreign.Env, kv)
+		}
+	}
+	out, err := foreign.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := foreign.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		server := foreign.Process.Pid
+		if len(prefix) > 0 { // the server is the prefix's child
+			if pid, err := childOf(server, "v1server", time.Second); err == nil {
+				server = pid
+			}
+		}
+		syscall.Kill(server, syscall.SIGTERM)
+		timer := time.AfterFunc(10*time.Second, func() { syscall.Kill(server, syscall.SIGKILL); foreign.Process.Kill() })
+		foreign.Wait()
+		timer.Stop()
+	})
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "serving\n" {
+		t.Fatalf("v1server: %q", line)
 	}
 }

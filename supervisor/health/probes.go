@@ -269,8 +269,11 @@ func pingDelegate(ctx context.Context, dial string, announced bool) (string, err
 // names it, and anyone who can write there can announce): its process, as
 // SO_PEERCRED names it, must be hcinit itself or a process of hcinit's tree —
 // the child or one of its descendants, orphans included, which come back to
-// hcinit as subreaper. Another container's app that wrote .hc-socket into a
-// shared working directory is not believed.
+// hcinit as subreaper or PID 1. Another container's app that wrote
+// .hc-socket into a shared working directory is not believed. As PID 1 too
+// the parent chain is followed: a process that joined the pid namespace from
+// outside (`docker run --pid container:X`, `kubectl debug --target`, docker
+// exec) has its parent outside it (PPID 0), not hcinit.
 func inOurTree(conn net.Conn) error {
 	if _, ok := conn.(*net.UnixConn); !ok {
 		return nil
@@ -281,8 +284,6 @@ func inOurTree(conn net.Conn) error {
 		return errors.New("verify the child's server: SO_PEERCRED failed: not believed")
 	case pid == 0:
 		return errors.New("its server is not in this pid namespace, so not a process hcinit started: not believed")
-	case self == 1:
-		return nil // every process of the namespace descends from PID 1
 	}
 	ok, err := proc.Under(pid, self)
 	if err != nil {
