@@ -30,9 +30,7 @@ package health
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -134,10 +132,11 @@ type Monitor struct {
 	trim          trimmer
 	notify        *notifier
 	listeners     []*net.UnixListener
-	runtimeDir    string // "" when none was writable
-	childDir      string // HEALTHCHECK_SOCKET_DIR for the child
-	childNameFile string // HEALTHCHECK_NAME_FILE for the child
-	v1Name        string // our name in Dir/.hc-socket, "" when not written
+	runtimeDir    string   // "" when none was writable
+	childDir      string   // HEALTHCHECK_SOCKET_DIR for the child
+	childLock     *os.File // childDir, flock'd while it is ours: see takeChildDir
+	childNameFile string   // HEALTHCHECK_NAME_FILE for the child
+	v1Name        string   // our name in Dir/.hc-socket, "" when not written
 	v1File        string
 	httpAddr      string       // (mu) bound HTTP address
 	httpLn        net.Listener // --http, bound by New; nil without an address
@@ -358,19 +357,14 @@ func (m *Monitor) setupRuntimeDir() {
 			m.log.WithError(err).WithField("path", d).Debug("runtime directory not usable")
 			continue
 		}
-		child := filepath.Join(d, "child-"+strconv.Itoa(os.Getpid()))
-		err := os.Mkdir(child, 0o700)
-		if errors.Is(err, fs.ErrExist) { // left by an earlier hcinit with our pid
-			os.RemoveAll(child)
-			err = os.Mkdir(child, 0o700)
-		}
+		child, lock, err := takeChildDir(d)
 		if err != nil {
 			m.log.WithError(err).WithField("path", d).Debug("runtime directory not usable")
 			continue
 		}
 		m.chownToChild(child, true)
 		m.runtimeDir = d
-		m.childDir = child
+		m.childDir, m.childLock = child, lock
 		m.childNameFile = filepath.Join(child, "hc-socket")
 		return
 	}
@@ -598,5 +592,8 @@ func (m *Monitor) release() {
 	// Usually empty: one rmdir instead of RemoveAll's unlink, then rmdir.
 	if m.childDir != "" && syscall.Rmdir(m.childDir) != nil {
 		os.RemoveAll(m.childDir)
+	}
+	if m.childLock != nil { // after the removal: nobody takes it in between
+		m.childLock.Close()
 	}
 }

@@ -3,7 +3,7 @@ package health
 // Files an hcinit killed with SIGKILL leaves behind (it cannot clean up):
 // its v1.0.x socket /tmp/hcinit-*.sock, its notify socket
 // <runtime dir>/notify-PID.sock and the child's directory
-// <runtime dir>/child-PID/. On hosts that run hcinit outside containers
+// <runtime dir>/child-PID[-<ns>]/. On hosts that run hcinit outside containers
 // they pile up; each start reclaims those provably dead.
 
 import (
@@ -22,8 +22,10 @@ import (
 // reclaimStale removes what dead hcinits left, in the background of a start.
 // Only sockets and directories of hcinit's own uid are touched, never
 // through a symlink, and only when provably dead: a socket that refuses
-// connections (nobody listens on it), a child directory whose hcinit pid is
-// gone and whose notify socket refuses too. It runs watchDelay after the
+// connections (nobody listens on it), a child directory whose lock nobody
+// holds (see takeChildDir; for one without a tag also: its hcinit pid is
+// gone and its notify socket refuses, as an hcinit from before the lock may
+// still use it). It runs watchDelay after the
 // start (Watch), off the path of a child that exits at once.
 func (m *Monitor) reclaimStale() {
 	var files []staleFile
@@ -39,7 +41,7 @@ func (m *Monitor) reclaimStale() {
 	matches, _ := filepath.Glob(filepath.Join(common.SocketPrefix, v1Prefix+"*.sock"))
 	for _, path := range matches {
 		if ownedBy(path, uid, os.ModeSocket) {
-			files = append(files, staleFile{path, "unix", path})
+			files = append(files, staleFile{path: path, network: "unix", sock: path})
 		}
 	}
 	dead := m.deadSockets(files)
@@ -47,13 +49,18 @@ func (m *Monitor) reclaimStale() {
 		if f.sock == "" || dead[f.sock] {
 			m.removeStale(f.path)
 		}
+		if f.lock != nil { // after the removal: nobody takes it in between
+			f.lock.Close()
+		}
 	}
 }
 
 // staleFile is what a dead hcinit may have left: path goes if the socket sock
-// (of network) is dead, at once if sock is "".
+// (of network) is dead, at once if sock is "". A child directory's lock
+// (lockDir) is held until then.
 type staleFile struct {
 	path, network, sock string
+	lock                *os.File
 }
 
 // runtimeLeftover reports whether the runtime directory's entry name may be a
@@ -64,18 +71,31 @@ func (m *Monitor) runtimeLeftover(name string, uid int) (staleFile, bool) {
 	case m.notify != nil && path == m.notify.path: // our own
 		return staleFile{}, false
 	case strings.HasPrefix(name, "notify-") && strings.HasSuffix(name, ".sock"):
-		return staleFile{path, "unixgram", path}, ownedBy(path, uid, os.ModeSocket)
+		return staleFile{path: path, network: "unixgram", sock: path}, ownedBy(path, uid, os.ModeSocket)
 	case strings.HasPrefix(name, "child-"):
-		pid, err := strconv.Atoi(strings.TrimPrefix(name, "child-"))
-		if err != nil || pid == os.Getpid() || !ownedByAnyone(path, os.ModeDir) || alive(pid) {
+		pid, tagged, ok := childDirPID(name)
+		if !ok || path == m.childDir || !ownedByAnyone(path, os.ModeDir) {
+			return staleFile{}, false
+		}
+		lock := lockDir(path) // held until it is removed or kept
+		switch {
+		case lock == nil: // a live hcinit's (see takeChildDir)
+			return staleFile{}, false
+		case tagged: // only an hcinit that locks makes these
+			return staleFile{path: path, lock: lock}, true
+		case pid == os.Getpid() || alive(pid):
+			// Maybe an hcinit from before the lock, alive: left to the next
+			// hcinit with that pid, which takes it at start.
+			lock.Close()
 			return staleFile{}, false
 		}
 		notify := filepath.Join(m.runtimeDir, "notify-"+strconv.Itoa(pid)+".sock")
 		if _, err := os.Lstat(notify); err != nil {
-			return staleFile{path: path}, true
+			return staleFile{path: path, lock: lock}, true
 		}
-		// An hcinit in another pid namespace may still use it.
-		return staleFile{path, "unixgram", notify}, true
+		// An hcinit from before the lock in another pid namespace may still
+		// use it.
+		return staleFile{path: path, network: "unixgram", sock: notify, lock: lock}, true
 	}
 	return staleFile{}, false
 }

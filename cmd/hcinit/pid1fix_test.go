@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
+)
+
+// sharedRunBox runs hcinit args as PID 1 of fresh pid and mount namespaces
+// whose /run is the directory run, shared with every other such box: two
+// containers sharing a runtime directory, or parallel tests on one host
+// sharing /run/hcinit, but private to this test.
+// Its clients must run inside (box.exec): hcinit's client believes no
+// server in another mount namespace.
+func sharedRunBox(t *testing.T, run string, args ...string) (*box, error) {
+	needRoot(t)
+	argv := []string{"unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "--kill-child",
+		"sh", "-c", `mount --bind "$RUN" /run && exec "$@"`, "sh", hcinitBin()}
+	p, err := spawn(t, append(argv, args...), withEnv("RUN="+run))
+	if err != nil {
+		return nil, err
+	}
+	pid, err := childOf(p.pid(), "hcinit", readyWait)
+	if err != nil {
+		return nil, err
+	}
+	return &box{p: p, pid: pid}, nil
+}
+
+// statusOf waits up to d until `hcinit status --json --socket sock`, run in
+// the box, answers with a state cond accepts.
+func (b *box) statusOf(sock string, d time.Duration, what string, cond func(health.Status) bool) (health.Status, error) {
+	deadline := time.Now().Add(d)
+	for {
+		var st health.Status
+		out, errOut, _, err := b.exec(nil, hcinitBin(), "status", "--socket", sock, "--json", "--timeout", "3s")
+		if err == nil {
+			if err = json.Unmarshal([]byte(out), &st); err != nil {
+				err = fmt.Errorf("%v (stdout %q, stderr %q)", err, out, errOut)
+			}
+		}
+		if err == nil && cond(st) {
+			return st, nil
+		}
+		if time.Now().After(deadline) {
+			return st, fmt.Errorf("%s: not within %s (last: %+v, %v)", what, d, st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// delegateResult is the delegate check's last result, if it has one that
+// started after since.
+func delegateResult(st health.Status, since time.Time) (health.Result, bool) {
+	for _, c := range st.Checks {
+		if c.Name == "delegate" && len(c.Log) > 0 && c.Log[len(c.Log)-1].Start.After(since) {
+			return c.Log[len(c.Log)-1], true
+		}
+	}
+	return health.Result{}, false
+}
+
+// TestChildDirNotTakenFromAnotherPID1: two hcinits, each PID 1 of its own pid
+// namespace, share the runtime directory, so both want child-1/ for their
+// child's socket (HEALTHCHECK_SOCKET_DIR). The old code had the second
+// remove the first's live directory and make it its own: the first child's
+// announced socket was gone, and the first hcinit reported its healthy app
+// unhealthy. Now the second takes a directory of its own.
+func TestChildDirNotTakenFromAnotherPID1(t *testing.T) {
+	run := t.TempDir()
+	sock1 := filepath.Join(t.TempDir(), "hc1.sock")
+	first, err := sharedRunBox(t, run, "--socket", sock1, "--interval", "200ms", "--retries", "1", "--", "v1server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.healthyDelegate(sock1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	sock2 := filepath.Join(t.TempDir(), "hc2.sock")
+	second, err := sharedRunBox(t, run, "--socket", sock2, "--interval", "200ms", "--retries", "1", "--", "v1server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.healthyDelegate(sock2, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	// The first's delegate, asked after the second started.
+	if err := first.healthyDelegate(sock1, time.Now()); err != nil {
+		t.Errorf("the first hcinit after the second started: %v", err)
+	}
+}
+
+// healthyDelegate waits for the delegate check of the box's hcinit on sock
+// to report a result that started after since, and wants it healthy.
+func (b *box) healthyDelegate(sock string, since time.Time) error {
+	st, err := b.statusOf(sock, readyWait, "a delegate result", func(st health.Status) bool {
+		_, ok := delegateResult(st, since)
+		return ok
+	})
+	if err != nil {
+		return err
+	}
+	if r, _ := delegateResult(st, since); r.ExitCode != 0 {
+		return fmt.Errorf("delegate check failed: exit %d, %q", r.ExitCode, r.Output)
+	}
+	return nil
+}
