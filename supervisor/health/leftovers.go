@@ -11,8 +11,11 @@ package health
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,9 +27,20 @@ const probeRunEnv = "HCINIT_PROBE_RUN"
 
 var probeRuns atomic.Uint64
 
-// newRunToken returns a token no other run of this hcinit shares.
+// runTokenPrefix is this hcinit's part of its runs' tokens: its pid and a
+// random number. The pid alone is not unique where the tokens are looked
+// for: an hcinit that is PID 1 of a nested pid namespace (docker-in-docker,
+// kind) is pid 1 too, and its processes are in the outer one's /proc, so
+// the outer one's runs killed the inner one's probes.
+var runTokenPrefix = sync.OnceValue(func() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:]) + "-"
+})
+
+// newRunToken returns a token no other run shares, of this hcinit or another.
 func newRunToken() string {
-	return strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(probeRuns.Add(1), 10)
+	return runTokenPrefix() + strconv.FormatUint(probeRuns.Add(1), 10)
 }
 
 // rescanDelay separates killRun's first pass from its second: a process in
