@@ -72,13 +72,16 @@ type childActor struct {
 	clock     clock
 	obs       Observer
 	mainPIDs  <-chan int
-	verdicts  <-chan struct{} // the health side: a live-level check turned unhealthy
+	extends   <-chan time.Time // EXTEND_TIMEOUT_USEC=: not killed before then
+	verdicts  <-chan struct{}  // the health side: a live-level check turned unhealthy
 	interrupt <-chan struct{}
 
 	phase     phase
 	timer     <-chan time.Time   // the phase's own timer: drain, backoff or afterKill
 	grace     <-chan time.Time   // SIGKILL for the tree, in draining and stopping; nil = the orchestrator's grace
 	graceLen  time.Duration      // for the log
+	graceAt   time.Time          // when grace fires
+	extended  bool               // EXTEND_TIMEOUT_USEC= moved graceAt (for the log)
 	exited    <-chan reaper.Exit // the supervised process; nil while none runs
 	adoption  <-chan adoption    // the --pidfile daemon, in adopting
 	daemon    bool               // the supervised process was adopted: its exit 0 is no launcher's
@@ -120,6 +123,8 @@ func (a *childActor) run(sigc <-chan os.Signal) error {
 			err = a.onAdopted(ad)
 		case pid := <-a.mainPIDs:
 			a.onMainPID(pid)
+		case until := <-a.extends:
+			a.onExtend(until)
 		case <-a.timer:
 			err = a.onTimer()
 		case <-a.grace:
@@ -273,6 +278,20 @@ func (a *childActor) onMainPID(pid int) {
 	a.log.WithField("pid", pid).Info("supervising the new main process (MAINPID=)")
 }
 
+// onExtend applies EXTEND_TIMEOUT_USEC=: the main process asks not to be
+// killed before until. As systemd extends TimeoutStopSec
+// (src/core/service.c, service_extend_timeout), hcinit's own SIGKILL
+// (--stop-timeout, or its bound on a stop it began) moves out to until if that
+// is later; it never comes sooner. With no such deadline (no stop, or the
+// orchestrator's grace, which hcinit does not own) there is nothing to move.
+func (a *childActor) onExtend(until time.Time) {
+	if a.grace == nil || !until.After(a.graceAt) {
+		return
+	}
+	a.grace, a.graceAt, a.extended = a.clock.After(until.Sub(a.clock.Now())), until, true
+	a.log.WithField("until", until.Format(time.RFC3339Nano)).Debug("stop timeout extended (EXTEND_TIMEOUT_USEC)")
+}
+
 // onTimer ends the phase's wait: the drain delay, the restart backoff, or
 // the bound after SIGKILL.
 func (a *childActor) onTimer() error {
@@ -301,7 +320,11 @@ func (a *childActor) onGrace() {
 		a.procs.forward(unix.SIGKILL)
 		return
 	}
-	a.kill("stop timeout " + a.graceLen.String() + " reached")
+	why := "stop timeout " + a.graceLen.String() + " reached"
+	if a.extended {
+		why = "stop timeout " + a.graceLen.String() + ", extended by EXTEND_TIMEOUT_USEC, reached"
+	}
+	a.kill(why)
 }
 
 // onUnhealthy applies --on-unhealthy to a running child.
@@ -405,9 +428,9 @@ func (a *childActor) beginStop(sig unix.Signal, own bool) {
 // decided itself (own) or was told to make; none when the grace is the
 // orchestrator's.
 func (a *childActor) armGrace(wait time.Duration, own bool) {
-	a.graceLen, a.grace = graceFor(a.cfg, own), nil
+	a.graceLen, a.grace, a.extended = graceFor(a.cfg, own), nil, false
 	if a.graceLen > 0 {
-		a.grace = a.clock.After(wait + a.graceLen)
+		a.grace, a.graceAt = a.clock.After(wait+a.graceLen), a.clock.Now().Add(wait+a.graceLen)
 	}
 }
 

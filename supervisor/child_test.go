@@ -194,6 +194,11 @@ func mainPID(pid int) event {
 	return event{fmt.Sprint("MAINPID=", pid), func(f *fixture) error { f.a.onMainPID(pid); return nil }}
 }
 
+// extend is EXTEND_TIMEOUT_USEC= asking for d from the fake now.
+func extend(d time.Duration) event {
+	return event{"EXTEND_TIMEOUT_USEC " + d.String(), func(f *fixture) error { f.a.onExtend(f.clock.now.Add(d)); return nil }}
+}
+
 func after(d time.Duration) event {
 	return event{"+" + d.String(), func(f *fixture) error { f.clock.now = f.clock.now.Add(d); return nil }}
 }
@@ -369,6 +374,27 @@ func TestChildActor(t *testing.T) {
 			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{ownStopTimeout}}},
 		{"interrupt while stopping: nothing more", nil, []event{signal(TERM), interrupt},
 			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}}},
+
+		// EXTEND_TIMEOUT_USEC= (systemd extends TimeoutStopSec: src/core/service.c, service_extend_timeout).
+		{"EXTEND_TIMEOUT_USEC during --stop-timeout: SIGKILL moves out to now+N", stopTimeout(5 * s), []event{signal(TERM), after(4 * s), extend(3 * s)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{5 * s, 3 * s}, grace: true}},
+		{"EXTEND_TIMEOUT_USEC never shortens the grace", stopTimeout(5 * s), []event{signal(TERM), after(1 * s), extend(2 * s)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{5 * s}, grace: true}},
+		{"EXTEND_TIMEOUT_USEC twice: the later one counts", stopTimeout(5 * s), []event{signal(TERM), after(4 * s), extend(3 * s), after(1 * s), extend(1 * s)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{5 * s, 3 * s}, grace: true}},
+		{"EXTEND_TIMEOUT_USEC, then the extended grace is over: SIGKILL", stopTimeout(5 * s), []event{signal(TERM), after(4 * s), extend(3 * s), grace},
+			want{phase: killing, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT", "tree SIGKILL"}, timers: []time.Duration{5 * s, 3 * s, afterKill}}},
+		{"EXTEND_TIMEOUT_USEC with drain and --stop-timeout: from the grace's end, not the stop signal", func(c *Config) { c.DrainDelay, c.StopTimeout = 2*s, 5*s },
+			[]event{signal(TERM), after(s), extend(10 * s)},
+			want{phase: draining, exit: -1, calls: []string{"start 100"}, timers: []time.Duration{2 * s, 7 * s, 10 * s}, grace: true}},
+		{"EXTEND_TIMEOUT_USEC extends hcinit's bound on its own stop too", nil, []event{leftovers, exitCode(4), extend(ownStopTimeout + s)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "tree SIGTERM", "tree SIGCONT"}, timers: []time.Duration{ownStopTimeout, ownStopTimeout + s}, grace: true}},
+		{"EXTEND_TIMEOUT_USEC under the orchestrator's grace: nothing of hcinit's to move", nil, []event{signal(TERM), extend(30 * s)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}}},
+		{"EXTEND_TIMEOUT_USEC while running: nothing, and the stop's grace is whole", stopTimeout(5 * s), []event{extend(30 * s), signal(TERM)},
+			want{phase: stopping, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT"}, timers: []time.Duration{5 * s}, grace: true}},
+		{"EXTEND_TIMEOUT_USEC after SIGKILL: nothing", stopTimeout(5 * s), []event{signal(TERM), grace, extend(30 * s)},
+			want{phase: killing, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT", "tree SIGKILL"}, timers: []time.Duration{5 * s, afterKill}}},
 
 		// --pidfile.
 		{"--pidfile: the launcher's exit 0 waits for the daemon", pidfile, []event{exitCode(0)},

@@ -78,8 +78,9 @@ type Supervisor struct {
 
 	stop     chan struct{} // closed by Interrupt
 	stopOnce sync.Once
-	mainPIDs MainPIDs  // MAINPID= from the notify socket
-	stalePid time.Time // mtime of a --pidfile that existed before the launcher started
+	mainPIDs MainPIDs   // MAINPID= from the notify socket
+	extends  Extensions // EXTEND_TIMEOUT_USEC= from the notify socket
+	stalePid time.Time  // mtime of a --pidfile that existed before the launcher started
 
 	mu   sync.Mutex
 	pid  int // the supervised process (the child, or the daemon from --pidfile)
@@ -98,6 +99,7 @@ type Deps struct {
 	Env      []string       // KEY=VALUE pairs that replace inherited ones in the child's environment
 	Sent     *SignalCounts  // counts the signals sent to the child; nil = not counted
 	MainPIDs MainPIDs       // sd_notify's MAINPID= from the health side; nil = none
+	Extends  Extensions     // sd_notify's EXTEND_TIMEOUT_USEC= from the health side; nil = none
 	Log      *logrus.Logger
 	// BeforeStart, when set, is called right before each fork of the command
 	// and may block: hcinit waits there until every forwardable signal is
@@ -109,7 +111,7 @@ type Deps struct {
 // New prepares the child actor; it starts nothing.
 func New(cfg Config, d Deps) *Supervisor {
 	s := &Supervisor{cfg: cfg, log: d.Log, reaper: d.Reaper, observer: d.Observer, env: d.Env,
-		id: d.Identity, sent: d.Sent, mainPIDs: d.MainPIDs, pid1: os.Getpid() == 1, stop: make(chan struct{}),
+		id: d.Identity, sent: d.Sent, mainPIDs: d.MainPIDs, extends: d.Extends, pid1: os.Getpid() == 1, stop: make(chan struct{}),
 		clock: realClock{}, beforeStart: d.BeforeStart}
 	s.tty = isForegroundTTY(0)
 	if cfg.Pidfile != "" {
@@ -142,7 +144,7 @@ func (s *Supervisor) Run(sigc <-chan os.Signal) error {
 		}
 	}
 	a := newChildActor(&s.cfg, s, s.clock, s.observer, s.log.WithField("component", "child"))
-	a.mainPIDs, a.interrupt = s.mainPIDs, s.stop
+	a.mainPIDs, a.extends, a.interrupt = s.mainPIDs, s.extends, s.stop
 	return a.run(sigc)
 }
 

@@ -115,7 +115,7 @@ func signalOptions(d config) []option {
 			set: setStopSignal},
 		{long: "stop-triggers", arg: "SIGS", help: "signals that start the stop sequence, comma-separated (default " + signalList(d.StopTriggers...) + "); any other signal is only forwarded",
 			set: setStopTriggers},
-		{long: "stop-timeout", arg: "D", help: "kill everything left D after the stop signal (default 0: never; the orchestrator's grace decides)", set: durationOpt(func(c *config) *time.Duration { return &c.StopTimeout })},
+		{long: "stop-timeout", arg: "D", help: "kill everything left D after the stop signal (default 0: never; the orchestrator's grace decides); the main process's sd_notify EXTEND_TIMEOUT_USEC=N while stopping moves that kill out to at least N µs from then, as systemd's TimeoutStopSec=", set: durationOpt(func(c *config) *time.Duration { return &c.StopTimeout })},
 		{long: "drain-delay", arg: "D", help: "on a stop trigger, report not ready for D before forwarding the stop signal; it counts against the orchestrator's grace (default 0)", set: durationOpt(func(c *config) *time.Duration { return &c.DrainDelay })},
 		{long: "single-child", short: 'c', help: "signal only the child, not its process group (dumb-init -c)",
 			env: []string{"DUMB_INIT_SETSID"},

@@ -23,6 +23,7 @@ type shared struct {
 	id       *supervisor.Identity
 	sent     *supervisor.SignalCounts // signals sent to the child, for /metrics
 	mainPIDs supervisor.MainPIDs      // MAINPID= from the notify socket to the child actor
+	extends  supervisor.Extensions    // EXTEND_TIMEOUT_USEC= from the notify socket to the child actor
 }
 
 // newHealth builds the health side from its settings. It binds
@@ -36,6 +37,7 @@ func newHealth(cfg config, log *logrus.Logger, sh shared) (*health.Monitor, erro
 	hc := cfg.Health // the settings; then what only this process knows
 	hc.Version = version
 	hc.MainPID = sh.mainPIDs.Set
+	hc.ExtendStop = sh.extends.Extend
 	hc.Dir = dir
 	hc.Log = log
 	// The first result's code and logging are done with once it is in:

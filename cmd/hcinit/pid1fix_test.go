@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
@@ -108,4 +110,48 @@ func (b *box) healthyDelegate(sock string, since time.Time) error {
 		return fmt.Errorf("delegate check failed: exit %d, %q", r.ExitCode, r.Output)
 	}
 	return nil
+}
+
+// TestExtendTimeoutDuringOwnStopTimeout: a child that says
+// EXTEND_TIMEOUT_USEC=N while it shuts down is not killed before N from that
+// message, even past hcinit's own --stop-timeout, as systemd extends
+// TimeoutStopSec (sd_notify(3), src/core/service.c service_extend_timeout).
+// The old code only relayed it and SIGKILLed the child at --stop-timeout.
+func TestExtendTimeoutDuringOwnStopTimeout(t *testing.T) {
+	t.Parallel()
+	p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--stop-timeout", "2s",
+		"--check", "notify,interval=1h", "--", "sdnotify", "term=4s:EXTEND_TIMEOUT_USEC=30000000", "READY=1", "forever"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitStderr("state=healthy", 1, readyWait); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.expectExit(exitWait, 0); err != nil {
+		t.Errorf("the child that asked for more time: %v%s", err, p.stderrNote())
+	}
+}
+
+// TestExtendTimeoutNeverShortens: an EXTEND_TIMEOUT_USEC shorter than what
+// is left of --stop-timeout changes nothing: the child still has the whole
+// grace.
+func TestExtendTimeoutNeverShortens(t *testing.T) {
+	t.Parallel()
+	p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--stop-timeout", "30s",
+		"--check", "notify,interval=1h", "--", "sdnotify", "term=2s:EXTEND_TIMEOUT_USEC=1", "READY=1", "forever"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitStderr("state=healthy", 1, readyWait); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.expectExit(exitWait, 0); err != nil {
+		t.Errorf("the child inside its grace: %v%s", err, p.stderrNote())
+	}
 }

@@ -36,7 +36,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	r := reaper.New(zombieLogger(cfg, log))
-	sh := shared{reaper: r, id: id, sent: new(supervisor.SignalCounts), mainPIDs: supervisor.NewMainPIDs()}
+	sh := shared{reaper: r, id: id, sent: new(supervisor.SignalCounts), mainPIDs: supervisor.NewMainPIDs(),
+		extends: supervisor.NewExtensions()}
 	checks, err := newHealth(cfg, log, sh) // binds the sockets before the fork
 	if err != nil {
 		return startError(stderr, err)
@@ -46,7 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// must reach it: the rest of the subscription is in place before the fork
 	// (BeforeStart); the actors start meanwhile.
 	child := supervisor.New(cfg.Config, supervisor.Deps{Reaper: r, Identity: id, Observer: checks,
-		Env: checks.ChildEnv(), Sent: sh.sent, MainPIDs: sh.mainPIDs, Log: log, BeforeStart: earlysig.Wait})
+		Env: checks.ChildEnv(), Sent: sh.sent, MainPIDs: sh.mainPIDs, Extends: sh.extends, Log: log, BeforeStart: earlysig.Wait})
 
 	var g oklog.Group
 	{ // reaper: the only wait4 (SIGCHLD subscribed before main, internal/earlysig)

@@ -60,7 +60,7 @@ func (m *Monitor) ChildStarted(pid int) {
 func (m *Monitor) notifyDeps() notifyDeps {
 	return notifyDeps{access: m.cfg.NotifyAccess, watchdog: m.cfg.Watchdog, ctx: m.ctx, log: m.log,
 		allowed: m.peerAllowed, pid: m.pid, kick: func() { m.kickKind(KindNotify) },
-		fired: m.watchdogFired, mainPID: m.newMainPID, upstream: os.Getenv("NOTIFY_SOCKET")}
+		fired: m.watchdogFired, mainPID: m.newMainPID, extend: m.cfg.ExtendStop, upstream: os.Getenv("NOTIFY_SOCKET")}
 }
 
 // watchdogFired sends --watchdog-signal (systemd's WatchdogSignal=, SIGABRT

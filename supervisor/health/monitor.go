@@ -89,6 +89,9 @@ type Config struct {
 	NotifyAccess   string        // NotifyAccessMain ("" too), NotifyAccessExec or NotifyAccessAll
 	WatchdogSignal unix.Signal   // sent to the main process when the watchdog expires; 0 = none
 	MainPID        func(pid int) // MAINPID=: supervise pid instead; nil = MAINPID= is ignored
+	// ExtendStop gets EXTEND_TIMEOUT_USEC=N as now+N: hcinit's own SIGKILL
+	// of a stop must not come before it; nil = only relayed.
+	ExtendStop func(until time.Time)
 
 	Dir        string // hcinit's working directory: gets a v1.0.x .hc-socket when writable; "" = none
 	RuntimeDir string // for NOTIFY_SOCKET and the child's name file; "" = first writable default

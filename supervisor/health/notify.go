@@ -76,6 +76,7 @@ type notifyDeps struct {
 	kick     func()             // run the notify checks now
 	fired    func()             // the watchdog expired or WATCHDOG=trigger: --watchdog-signal
 	mainPID  func(pid int)      // MAINPID=
+	extend   func(time.Time)    // EXTEND_TIMEOUT_USEC=, as the time it extends to; nil = none
 	upstream string             // the NOTIFY_SOCKET hcinit inherited, "" when none: see relay
 }
 
@@ -318,6 +319,9 @@ func (n *notifier) handle(msg []byte, now time.Time) {
 	if e.mainPID > 0 {
 		n.d.mainPID(e.mainPID)
 	}
+	if !e.extendTo.IsZero() && n.d.extend != nil {
+		n.d.extend(e.extendTo)
+	}
 	if e.fired {
 		n.d.fired()
 	}
@@ -404,9 +408,10 @@ func (n *notifier) sendUp(b []byte) error {
 
 // notifyEffects is what a message asks of the monitor once n.mu is released.
 type notifyEffects struct {
-	kick    bool // run the notify check now
-	fired   bool // WATCHDOG=trigger
-	mainPID int  // MAINPID=, 0 when none
+	kick     bool      // run the notify check now
+	fired    bool      // WATCHDOG=trigger
+	mainPID  int       // MAINPID=, 0 when none
+	extendTo time.Time // EXTEND_TIMEOUT_USEC=, zero when none
 }
 
 // notifyKeys apply the keys hcinit acts on (sd_notify(3)); callers hold n.mu.
@@ -418,6 +423,23 @@ var notifyKeys = map[string]func(n *notifier, v string, now time.Time, e *notify
 	"MAINPID":       (*notifier).onMainPID,
 	"WATCHDOG":      (*notifier).onWatchdog,
 	"WATCHDOG_USEC": (*notifier).onWatchdogUSec,
+	"EXTEND_TIMEOUT_USEC": func(_ *notifier, v string, now time.Time, e *notifyEffects) {
+		e.extendTo = extendTo(v, now)
+	},
+}
+
+// extendTo is EXTEND_TIMEOUT_USEC=v read at now: the time it extends to, zero
+// for none. As systemd (src/core/service.c, service_extend_timeout): 0 and
+// infinity (UINT64_MAX) ask nothing, anything unparsable is ignored.
+func extendTo(v string, now time.Time) time.Time {
+	us, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || us == 0 || us == math.MaxUint64 {
+		return time.Time{}
+	}
+	// Clamped far below time.Time's range: a huge value is "a very long
+	// time", never an overflow into the past.
+	const most = uint64(math.MaxInt64 / 2 / int64(time.Microsecond))
+	return now.Add(time.Duration(min(us, most)) * time.Microsecond)
 }
 
 func (n *notifier) onReady(v string, now time.Time, e *notifyEffects) {

@@ -12,6 +12,7 @@
 //	fork:MSG        send MSG from a child process (not the main process)
 //	big=N:MSG       one datagram of MSG followed by N bytes of padding
 //	spawn=CMD,ARG…  start CMD (on PATH; comma-separated argv) and send MAINPID=its pid
+//	term=D:MSG      from now on, SIGTERM sends MSG, then exits 0 after D (a slow shutdown)
 //	forever         block until killed (a process with work to do)
 //
 // With no forever step it exits 0 after the last step.
@@ -24,8 +25,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -55,6 +58,18 @@ func main() {
 					send(msg)
 					time.Sleep(d)
 				}
+			}()
+		case k == "term":
+			ds, msg, _ := strings.Cut(v, ":")
+			d, err := time.ParseDuration(ds)
+			check(err)
+			term := make(chan os.Signal, 1)
+			signal.Notify(term, syscall.SIGTERM)
+			go func() {
+				<-term
+				send(msg)
+				time.Sleep(d)
+				os.Exit(0)
 			}()
 		case strings.HasPrefix(step, "fork:"):
 			// The sender lives on until this process exits: a message is
