@@ -567,3 +567,38 @@ func TestKubeAuditPreStop(t *testing.T) {
 		t.Errorf("container after the delete: %+v; want exit 0", st.Terminated)
 	}
 }
+
+// Two services linking the library, each under its own hcinit (no --check:
+// hcinit asks the child's check function), in a hardened pod: non-root and
+// readOnlyRootFilesystem, so /run and /tmp are read-only and both hcinits,
+// each PID 1 of its own container, keep their runtime files in /dev/shm —
+// the pod's, shared by every container. Each must keep finding its own
+// child's socket: both Ready, no liveness failure, no restart.
+func TestKubeAuditReadOnlyLibraries(t *testing.T) {
+	k := needKube(t)
+	t.Parallel()
+	ns := k.namespace(t, "audit-rolib")
+	probes := strings.ReplaceAll(readyExec, "--ready", "--live")
+	probes = strings.Replace(probes, "readinessProbe", "livenessProbe", 1) + readyExec +
+		"      securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n"
+	img := "hcinit-example-go-library:dev"
+	args := func(port string) []string {
+		return []string{"--interval", "1s", "--retries", "2", "--", "/app", "-listen", "127.0.0.1:" + port}
+	}
+	k.applyYAML(t, ns, podSpec("libs", "  terminationGracePeriodSeconds: 5\n  securityContext: {runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true}\n",
+		hcContainer("a", img, args("8080"), probes)+hcContainer("b", img, args("8081"), probes)))
+	k.waitPod(t, ns, "libs", "both containers running", 2*time.Minute, func(p aPod) bool {
+		cs := p.containers()
+		return cs["a"].State.Running != nil && cs["b"].State.Running != nil
+	})
+	k.waitPod(t, ns, "libs", "both Ready", time.Minute, func(p aPod) bool { return p.ready() })
+	time.Sleep(15 * time.Second) // fifteen probe periods of each
+	p, err := k.aPod(ns, "libs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.ready() || p.containers()["a"].RestartCount+p.containers()["b"].RestartCount != 0 {
+		t.Errorf("want both containers Ready and never restarted: %s", p.String())
+	}
+	k.noEvent(t, ns, "libs", "Liveness probe failed")
+}
