@@ -88,7 +88,7 @@ func healthOptions(d config) []option {
 		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *config) *time.Duration { return &c.Health.Watchdog })},
 		{long: "watchdog-signal", arg: "SIG", help: "send SIG to the main process when the watchdog expires (systemd's WatchdogSignal=, e.g. ABRT for a core dump; default none)",
 			set: setWatchdogSignal},
-		{long: "notify-access", arg: "WHO", help: "whose sd_notify messages count: main (the main process, default), exec (any process hcinit started) or all (any process in hcinit's pid namespace), as systemd's NotifyAccess=; what counts is relayed to a NOTIFY_SOCKET hcinit inherits (READY=1, STATUS=…: a systemd Type=notify unit)",
+		{long: "notify-access", arg: "WHO", help: "whose sd_notify messages count: main (the main process, default), exec (any process hcinit started) or all (any process in hcinit's pid namespace), as systemd's NotifyAccess=; what counts is relayed to a NOTIFY_SOCKET hcinit inherits (READY=1, STATUS=…: a systemd Type=notify unit); MAINPID=N makes hcinit supervise N instead, a process of its tree but never hcinit itself or an exec check's",
 			set: setNotifyAccess},
 		{long: "http", arg: "ADDR", help: "serve /livez /readyz /healthz /status and Prometheus /metrics on ADDR (e.g. :8081); a port in use stops hcinit before the child starts (exit 2); an empty ADDR for none",
 			set: setHTTP},

@@ -3,12 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	procfs "github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 )
 
@@ -153,5 +156,133 @@ func TestExtendTimeoutNeverShortens(t *testing.T) {
 	}
 	if err := p.expectExit(exitWait, 0); err != nil {
 		t.Errorf("the child inside its grace: %v%s", err, p.stderrNote())
+	}
+}
+
+// TestMainPIDNotAnExecProbe: MAINPID= naming a running exec check is
+// refused, as systemd refuses a new main PID that "is the control process"
+// (src/core/service.c, service_is_suitable_main_pid): the probe is hcinit's
+// own. The old code adopted it: `hcinit status` named the probe as the child,
+// and when the probe ended hcinit took that for the main process's exit and
+// stopped the application that was still running.
+func TestMainPIDNotAnExecProbe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hc.sock")
+	probePid, done := filepath.Join(dir, "probe.pid"), filepath.Join(dir, "probe.done")
+	probe := fmt.Sprintf(`exec=["/bin/sh","-c","echo $$ > %s.new && mv %s.new %s; until [ -e %s ]; do sleep 0.02; done"],interval=1h,timeout=60s`,
+		probePid, probePid, probePid, done)
+	p, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--check", probe, "--", "sh", "-c",
+		`until [ -e ` + probePid + ` ]; do sleep 0.02; done; exec sdnotify "MAINPID=$(cat ` + probePid + `)\nSTATUS=sent" forever`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := waitStatus(sock, readyWait, "the child's STATUS=sent", func(st health.Status) bool {
+		return st.Notify != nil && st.Notify.Status == "sent"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := st.ChildPID
+	if err := os.WriteFile(done, nil, 0o600); err != nil { // the probe ends
+		t.Fatal(err)
+	}
+	if _, err := waitStatus(sock, readyWait, "the probe's result", func(st health.Status) bool {
+		return p.exited() || len(st.Checks) > 0 && len(st.Checks[0].Log) > 0
+	}); err != nil && !p.exited() {
+		t.Fatal(err)
+	}
+	if err := p.running(time.Second); err != nil {
+		t.Fatalf("hcinit after its exec probe ended: %v%s", err, p.stderrNote())
+	}
+	st, err = status(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ChildPID != child {
+		t.Errorf("hcinit status names pid %d as the child, want %d (the probe was adopted)", st.ChildPID, child)
+	}
+	if err := p.waitStderr("ignoring MAINPID=", 1, readyWait); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestMainPIDOrphanedDaemon: a daemon that double-forked (re-parented to
+// hcinit, no longer below the child) and says MAINPID=<its pid> under
+// --notify-access all is still taken, as systemd takes any process of the
+// unit's cgroup: hcinit supervises it after the launcher exits, forwards
+// TERM to it and exits with its status.
+func TestMainPIDOrphanedDaemon(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sock, launched, exit := filepath.Join(dir, "hc.sock"), filepath.Join(dir, "launched"), filepath.Join(dir, "exit")
+	p, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--notify-access", "all", "--", "sh", "-c",
+		`(sh -c 'until [ -e ` + launched + ` ]; do sleep 0.02; done; exec sdnotify "MAINPID=\$PID" STATUS=daemon forever' &); ` +
+			`until [ -e ` + exit + ` ]; do sleep 0.02; done`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := waitStatus(sock, readyWait, "the launcher", func(st health.Status) bool { return st.ChildPID > 0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	launcher := st.ChildPID
+	var daemon int
+	deadline := time.Now().Add(readyWait)
+	for daemon == 0 { // the daemon, once its subshell is gone: hcinit's child
+		for _, c := range procfs.All() {
+			if c.PPID == p.pid() && c.PID != launcher && c.Comm == "sh" {
+				daemon = c.PID
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no daemon re-parented to hcinit")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := os.WriteFile(launched, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitStatus(sock, readyWait, "the daemon as main process", func(st health.Status) bool {
+		return st.ChildPID == daemon
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exit, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.running(time.Second); err != nil {
+		t.Fatalf("after the launcher exited: %v%s", err, p.stderrNote())
+	}
+	if err := p.signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.expectExit(exitWait, 128+15); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMainPIDRefusalsDoNotFloodTheLog: the main process itself repeating a
+// MAINPID= hcinit refuses (here hcinit's own pid) is logged as other notify
+// refusals are: once, then at most once per 10 s. The old code wrote a
+// warning per message into the container's log, which is the application's.
+func TestMainPIDRefusalsDoNotFloodTheLog(t *testing.T) {
+	t.Parallel()
+	p, err := spawn(t, []string{hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--check", "notify", "--",
+		"sdnotify", "READY=1", "every=1ms:MAINPID=$PPID", "sleep=1500ms", `STATUS=last\nMAINPID=$PPID`, "forever"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitStderr("ignoring MAINPID=", 1, readyWait); err != nil {
+		t.Fatal(err)
+	}
+	sock := p.cmd.Args[2]
+	if _, err := waitStatus(sock, readyWait, "the last message", func(st health.Status) bool {
+		return st.Notify != nil && st.Notify.Status == "last"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(p.stderr(), "ignoring MAINPID="); n > 5 {
+		t.Errorf("%d log lines for one sender's refused MAINPID=, want at most 5", n)
 	}
 }

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
@@ -62,6 +65,8 @@ func (e execChecker) Check(ctx context.Context) outcome {
 	if err != nil {
 		return fail("start %s: %v", argv[0], err)
 	}
+	probeStarted(pid)
+	defer probeEnded(pid)
 
 	out := make(chan string, 1)
 	go func() { out <- readHead(r, maxOutput) }()
@@ -94,4 +99,54 @@ func readHead(r io.Reader, n int) string {
 	io.CopyN(&b, r, int64(n))
 	io.Copy(io.Discard, r)
 	return b.String()
+}
+
+// runningProbes are the exec probes running now, by pid (the id of their
+// process group too), in this process: MAINPID= must never name one (see
+// execProbeOf).
+var runningProbes struct {
+	sync.Mutex
+	pids map[int]bool
+}
+
+func probeStarted(pid int) {
+	runningProbes.Lock()
+	if runningProbes.pids == nil {
+		runningProbes.pids = map[int]bool{}
+	}
+	runningProbes.pids[pid] = true
+	runningProbes.Unlock()
+}
+
+func probeEnded(pid int) {
+	runningProbes.Lock()
+	delete(runningProbes.pids, pid)
+	runningProbes.Unlock()
+}
+
+// execProbeOf returns the running exec probe that pid is, descends from or
+// shares a process group with, 0 for none. Those are hcinit's own processes,
+// what systemd calls control processes; never the application's.
+func execProbeOf(pid int) int {
+	runningProbes.Lock()
+	probes := maps.Clone(runningProbes.pids)
+	runningProbes.Unlock()
+	if len(probes) == 0 {
+		return 0
+	}
+	if pgid, err := unix.Getpgid(pid); err == nil && probes[pgid] {
+		return pgid
+	}
+	self := os.Getpid()
+	for p, hops := pid, 0; p > 1 && p != self && hops < 1<<16; hops++ {
+		if probes[p] {
+			return p
+		}
+		st, err := proc.Stat(p)
+		if err != nil {
+			return 0
+		}
+		p = st.PPID
+	}
+	return 0
 }

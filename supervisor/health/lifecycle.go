@@ -77,21 +77,10 @@ func (m *Monitor) watchdogFired() {
 	}
 }
 
-// newMainPID applies MAINPID=: the supervisor supervises pid from now on, as
-// it does a --pidfile daemon. Only a process below hcinit is taken: never
-// hcinit itself, which systemd refuses too ("is the manager",
-// src/core/service.c service_is_suitable_main_pid) — supervising itself,
-// hcinit would forward every signal to itself for ever.
+// newMainPID applies MAINPID= (one the notifier took: see mainPIDRefused):
+// the supervisor supervises pid from now on, as it does a --pidfile daemon.
 func (m *Monitor) newMainPID(pid int) {
 	if pid == m.pid() {
-		return
-	}
-	if pid == os.Getpid() {
-		m.log.WithField("pid", pid).Warn("ignoring MAINPID=: that is hcinit itself")
-		return
-	}
-	if !inTree(pid) {
-		m.log.WithField("pid", pid).Warn("ignoring MAINPID=: not a process of hcinit's tree")
 		return
 	}
 	if m.cfg.MainPID == nil {

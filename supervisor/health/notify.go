@@ -193,6 +193,12 @@ const refusalLogEvery = 10 * time.Second
 // (workers that inherited NOTIFY_SOCKET, each sending WATCHDOG=1) must not
 // fill the container's log, which is the application's. Callers hold n.order.
 func (n *notifier) refuse(log *logrus.Entry, why string) {
+	n.refuseLine(log, "ignoring notify message: "+why)
+}
+
+// refuseLine logs line as refuse does, rate-limited with every refusal.
+// Callers hold n.order.
+func (n *notifier) refuseLine(log *logrus.Entry, line string) {
 	now := time.Now()
 	if !n.refusedAt.IsZero() && now.Sub(n.refusedAt) < refusalLogEvery {
 		n.refusedN++
@@ -202,7 +208,7 @@ func (n *notifier) refuse(log *logrus.Entry, why string) {
 		log = log.WithField("not_logged", n.refusedN)
 	}
 	n.refusedAt, n.refusedN = now, 0
-	log.Warn("ignoring notify message: " + why)
+	log.Warn(line)
 }
 
 // maxHeld bounds the messages held for a main process not registered yet.
@@ -297,11 +303,35 @@ func inTree(pid int) bool {
 	return ok
 }
 
+// mainPIDRefused says why MAINPID=pid (0: none) is not taken, "" when it is
+// or there is none. As systemd's service_is_suitable_main_pid
+// (src/core/service.c): never hcinit itself ("is the manager": supervising
+// itself, hcinit would forward every signal to itself for ever), nor an exec
+// check's process ("is the control process": hcinit's own probe, which ends
+// with its run), and only a process of hcinit's tree (systemd: of the unit's
+// cgroup), so a daemon that double-forked and was re-parented to hcinit
+// still counts.
+func mainPIDRefused(pid int) string {
+	switch {
+	case pid <= 0:
+		return ""
+	case pid == os.Getpid():
+		return "that is hcinit itself"
+	case !inTree(pid):
+		return "not a process of hcinit's tree"
+	}
+	if probe := execProbeOf(pid); probe > 0 {
+		return "a process of an exec check (probe pid " + strconv.Itoa(probe) + "), not the application's"
+	}
+	return ""
+}
+
 // isNewline is systemd's NEWLINE ("\n\r"): it splits a message on both
 // (src/core/manager.c: strv_split(buf, NEWLINE)), so "READY=1\r\n" is READY=1.
 func isNewline(r rune) bool { return r == '\n' || r == '\r' }
 
-// handle applies one message: newline-separated KEY=VALUE, unknown keys ignored.
+// handle applies one message: newline-separated KEY=VALUE, unknown keys
+// ignored. Callers hold n.order.
 func (n *notifier) handle(msg []byte, now time.Time) {
 	var e notifyEffects
 	n.mu.Lock()
@@ -316,7 +346,9 @@ func (n *notifier) handle(msg []byte, now time.Time) {
 	close(n.change)
 	n.change = make(chan struct{})
 	n.mu.Unlock()
-	if e.mainPID > 0 {
+	if why := mainPIDRefused(e.mainPID); why != "" {
+		n.refuseLine(n.d.log.WithField("pid", e.mainPID), "ignoring MAINPID=: "+why)
+	} else if e.mainPID > 0 {
 		n.d.mainPID(e.mainPID)
 	}
 	if !e.extendTo.IsZero() && n.d.extend != nil {

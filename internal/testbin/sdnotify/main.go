@@ -6,7 +6,7 @@
 // Steps run in order:
 //
 //	KEY=VALUE…      one datagram; "\n" and "\r" in the text stand for newline and CR,
-//	                "$PPID" for the parent's pid (hcinit's)
+//	                "$PPID" for the parent's pid (hcinit's), "$PID" for its own
 //	sleep=D         pause for D
 //	every=D:MSG     from now on send MSG every D (in the background)
 //	fork:MSG        send MSG from a child process (not the main process)
@@ -110,7 +110,8 @@ func main() {
 var senders []io.WriteCloser
 
 func send(msg string) {
-	msg = strings.NewReplacer(`\n`, "\n", `\r`, "\r", "$PPID", strconv.Itoa(os.Getppid())).Replace(msg)
+	msg = strings.NewReplacer(`\n`, "\n", `\r`, "\r", "$PPID", strconv.Itoa(os.Getppid()),
+		"$PID", strconv.Itoa(os.Getpid())).Replace(msg)
 	addr := os.Getenv("NOTIFY_SOCKET")
 	if addr == "" {
 		check(fmt.Errorf("no NOTIFY_SOCKET"))
