@@ -30,7 +30,7 @@ type harness struct {
 	run   string // this run's id
 	tag   string // the tag of every image built here
 	dir   string // scratch directory of the run
-	bin   string // static binaries: hcinit, legacy-http, zcount, orphaner, sleeper, httpget
+	bin   string // static binaries: hcinit, legacy-http, zcount, orphaner, sleeper, httpget, sigprint, sdnotify
 	tools string // the test image: hcinit, the helpers and a literal HEALTHCHECK
 
 	mu       sync.Mutex
@@ -159,7 +159,8 @@ func (h *harness) build() error {
 	if _, err := command(5*time.Minute, h.root, env, "go", "build", "-trimpath", "-ldflags=-s -w",
 		"-o", h.bin+string(filepath.Separator),
 		"./cmd/hcinit", "./examples/legacy-http", "./internal/testbin/zcount", "./internal/testbin/orphaner",
-		"./internal/testbin/sleeper", "./internal/testbin/httpget", "./internal/testbin/pause"); err != nil {
+		"./internal/testbin/sleeper", "./internal/testbin/httpget", "./internal/testbin/pause",
+		"./internal/testbin/sigprint", "./internal/testbin/sdnotify"); err != nil {
 		return err
 	}
 	imageEnv := []string{
@@ -185,14 +186,15 @@ func (h *harness) build() error {
 	if err := os.MkdirAll(ctx, 0o755); err != nil {
 		return err
 	}
-	files := map[string]string{"legacy-http": "app", "zcount": "zcount", "orphaner": "orphaner", "sleeper": "sleeper", "httpget": "httpget"}
+	files := map[string]string{"legacy-http": "app", "zcount": "zcount", "orphaner": "orphaner", "sleeper": "sleeper", "httpget": "httpget",
+		"sigprint": "sigprint", "sdnotify": "sdnotify"}
 	for from, to := range files {
 		if err := copyFile(filepath.Join(h.bin, from), filepath.Join(ctx, to)); err != nil {
 			return err
 		}
 	}
 	dockerfile := "FROM hcinit:" + h.tag + "\n" +
-		"COPY app zcount orphaner sleeper httpget /\n" +
+		"COPY app zcount orphaner sleeper httpget sigprint sdnotify /\n" +
 		"WORKDIR /work\n" +
 		`HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ["/hcinit","check"]` + "\n"
 	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {

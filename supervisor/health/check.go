@@ -32,6 +32,8 @@ type check struct {
 	adopted bool // a delegate found by watching name files
 	wake    chan struct{}
 	runs    atomic.Int64 // probes started, for tests and the storm budget
+	awake   awake        // stalls during a run (see stall.go)
+	voided  bool         // the last run was void: hcinit was not running (loop's)
 
 	st       state     // (mu)
 	since    time.Time // (mu) start of this check's start period
@@ -77,9 +79,11 @@ func (m *Monitor) loop(c *check) {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	defer t.Stop()
+	var due time.Time // when t should fire: a late timer means a stall (stall.go)
 	arm := func() {
 		if d, ok := m.nextDelay(c); ok {
 			t.Reset(d)
+			due = time.Now().Add(d)
 		} else {
 			t.Stop()
 		}
@@ -92,7 +96,7 @@ func (m *Monitor) loop(c *check) {
 		case <-c.wake:
 			arm()
 		case <-t.C:
-			m.run(c)
+			m.run(c, time.Since(due))
 			arm()
 		}
 	}
@@ -115,8 +119,10 @@ func (m *Monitor) nextDelay(c *check) (time.Duration, bool) {
 	return c.spec.Interval, true
 }
 
-// run probes once under the check's timeout and records the result.
-func (m *Monitor) run(c *check) {
+// run probes once under the check's timeout and records the result. late is
+// how long after its time the run began: a failure found after, or during, a
+// stall of hcinit (docker pause) is void, once (see stall.go).
+func (m *Monitor) run(c *check, late time.Duration) {
 	m.mu.Lock()
 	gen, genCtx := m.gen, m.genCtx
 	c.runNow = false
@@ -125,15 +131,28 @@ func (m *Monitor) run(c *check) {
 		genCtx = m.ctx
 	}
 	c.runs.Add(1)
+	c.awake.begin()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(genCtx, c.spec.Timeout)
 	o := c.checker.Check(ctx)
 	timedOut := o.code != 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
+	gap := c.awake.end()
 	if genCtx.Err() != nil {
 		// Shut down, or the child it was checking is gone: the run is void.
 		return
 	}
+	if stall := max(late, gap); o.code != 0 && !o.fatal && (stall > stallCertain || stall > stallLimit && !c.voided) {
+		// hcinit was not running (frozen with the child by docker pause):
+		// what this run saw is the freeze, not the application. Docker's
+		// monitor does not probe a paused container either; the next run,
+		// one interval later, counts.
+		c.voided = true
+		m.log.WithField("check", c.spec.Name).WithField("stalled", stall.Round(time.Millisecond).String()).
+			WithField("output", o.output).Info("check result void: hcinit was not running (container paused?)")
+		return
+	}
+	c.voided = false
 	if timedOut {
 		o.code = -1
 		o.output = strings.TrimSpace(fmt.Sprintf("health check exceeded timeout (%s)\n%s", c.spec.Timeout, o.output))

@@ -56,6 +56,7 @@ type notifier struct {
 	watchdog     time.Duration
 	triggered    bool
 	readyAt      time.Time // first READY=1: the watchdog is armed from here
+	resumed      time.Time // the end of a stall of hcinit (docker pause): a window starts here
 	stopped      bool      // STOPPING=1: final until the next child
 	missed       bool      // the watchdog expired (or WATCHDOG=trigger); until the next WATCHDOG=1
 	timer        *time.Timer
@@ -531,11 +532,35 @@ func (n *notifier) armLocked(now time.Time) {
 	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed {
 		return
 	}
+	n.timer = time.AfterFunc(n.windowLocked().Add(n.watchdog).Sub(now), n.expire)
+}
+
+// windowLocked is when the current watchdog window began: the last
+// WATCHDOG=1, the first READY=1, or the end of a stall of hcinit, whichever
+// is latest. Callers hold n.mu.
+func (n *notifier) windowLocked() time.Time {
 	last := n.lastWatchdog
 	if last.Before(n.readyAt) {
 		last = n.readyAt
 	}
-	n.timer = time.AfterFunc(last.Add(n.watchdog).Sub(now), n.expire)
+	if last.Before(n.resumed) {
+		last = n.resumed
+	}
+	return last
+}
+
+// stalledLocked reports whether the watchdog's deadline passed more than
+// stallLimit before now without the timer having fired: hcinit was not
+// running (docker pause froze it with the child, stall.go), so the child's
+// silence proves nothing. The window then starts again at now, as Docker's
+// health monitor starts over after unpause. Callers hold n.mu.
+func (n *notifier) stalledLocked(now time.Time) bool {
+	if n.missed || now.Sub(n.windowLocked().Add(n.watchdog)) <= stallLimit {
+		return false
+	}
+	n.resumed = now
+	n.armLocked(now)
+	return true
 }
 
 // expire is the watchdog timer: a miss is a verdict at once, as systemd acts
@@ -543,13 +568,15 @@ func (n *notifier) armLocked(now time.Time) {
 func (n *notifier) expire() {
 	n.mu.Lock()
 	now := time.Now()
-	last := n.lastWatchdog
-	if last.Before(n.readyAt) {
-		last = n.readyAt
-	}
-	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(last) < n.watchdog {
+	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(n.windowLocked()) < n.watchdog {
 		n.armLocked(now)
 		n.mu.Unlock()
+		return
+	}
+	if n.stalledLocked(now) {
+		watchdog := n.watchdog
+		n.mu.Unlock()
+		n.d.log.WithField("watchdog", watchdog.String()).Info("watchdog window restarted: hcinit was not running (container paused?)")
 		return
 	}
 	n.missed = true
@@ -575,7 +602,7 @@ func (n *notifier) reset(now time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.since, n.ready, n.everReady, n.status, n.triggered = now, false, false, "", false
-	n.readyAt, n.stopped, n.missed = time.Time{}, false, false
+	n.readyAt, n.resumed, n.stopped, n.missed = time.Time{}, time.Time{}, false, false
 	n.lastWatchdog, n.watchdog = time.Time{}, n.d.watchdog
 	if n.timer != nil {
 		n.timer.Stop()
@@ -602,11 +629,8 @@ func (n *notifier) probe(now time.Time) outcome {
 		return fail("waiting for READY=1%s", status)
 	}
 	if n.watchdog > 0 {
-		last := n.lastWatchdog
-		if last.Before(n.readyAt) {
-			last = n.readyAt
-		}
-		if age := now.Sub(last); n.missed || age >= n.watchdog {
+		n.stalledLocked(now) // the timer has not fired yet: a stall, or just due
+		if age := now.Sub(n.windowLocked()); n.missed || age >= n.watchdog {
 			return outcome{code: 1, fatal: true, output: fmt.Sprintf("watchdog expired: no WATCHDOG=1 for %s (watchdog %s)%s", age.Round(time.Millisecond), n.watchdog, status)}
 		}
 	}
