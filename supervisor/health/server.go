@@ -60,6 +60,11 @@ func (m *Monitor) bindWrapper() {
 		ln, err := m.listen(addr)
 		log := m.log.WithField("path", addr)
 		switch {
+		case errors.Is(err, errLive) && anotherContainers(addr):
+			// A pod's containers share the abstract sockets and /dev/shm:
+			// each has its own hcinit, and `hcinit check` passes the other's
+			// by (hcclient.VerifyPeer). Nothing to warn about.
+			log.Debug("health socket held by another container's hcinit: not taking it over")
 		case errors.Is(err, errLive):
 			log.Warn("health socket in use by another live server: not taking it over")
 		case err != nil && explicit:
@@ -74,6 +79,18 @@ func (m *Monitor) bindWrapper() {
 	if len(m.listeners) == 0 {
 		m.log.Error("no health socket could be bound: `hcinit check` will not reach this hcinit")
 	}
+}
+
+// anotherContainers reports whether the live server at addr is provably in
+// another container (another pid or mount namespace), as a client would
+// judge it.
+func anotherContainers(addr string) bool {
+	c, err := net.DialTimeout("unix", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	return errors.Is(hcclient.VerifyPeer(c), hcclient.ErrForeign)
 }
 
 // listen binds a unix stream socket at addr ('@' = abstract) as the library's
