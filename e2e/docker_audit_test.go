@@ -114,3 +114,61 @@ func TestDockerAuditPause(t *testing.T) {
 		})
 	}
 }
+
+// Users, capabilities and file systems: the container as a user without a
+// home or a writable working directory, a read-only root with only /run on a
+// tmpfs, every capability dropped and no-new-privileges. Each gets healthy in
+// Docker's eyes; `hcinit check` answers the container's user and root and
+// refuses another user with exit 1 (never 2, which Docker reserves).
+func TestDockerAuditUsers(t *testing.T) {
+	h := need(t)
+	t.Parallel()
+	app := []string{"--interval", "500ms", "--check", "http://127.0.0.1:8080/health", "--", "/app"}
+	for _, tc := range []struct {
+		name string
+		opts []string
+		user string // the container's user, "" for root
+	}{
+		{"user-1000", []string{"--user", "1000:1000"}, "1000"},
+		{"user-workdir-not-writable", []string{"--user", "1000:1000", "--read-only", "-w", "/"}, "1000"},
+		{"read-only-tmpfs-run", []string{"--read-only", "--tmpfs", "/run"}, ""},
+		{"cap-drop-all-no-new-privileges", []string{"--cap-drop", "ALL", "--security-opt", "no-new-privileges"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := h.start(t, append([]string{"--network", "none"}, tc.opts...), h.tools, app...)
+			c.waitHealth("healthy", 30*time.Second)
+			c.mustExec(0, "/hcinit", "check")
+			for _, u := range []string{"0", tc.user} {
+				if u == "" {
+					continue
+				}
+				if out, errOut, code := c.exec([]string{"-u", u, "-w", "/"}, "/hcinit", "check"); code != 0 {
+					t.Errorf("docker exec -u %s hcinit check: exit %d %s %s", u, code, out, errOut)
+				}
+			}
+			out, errOut, code := c.exec([]string{"-u", "2000"}, "/hcinit", "check")
+			if code != 1 || !strings.Contains(out+errOut, "permission denied") {
+				t.Errorf("docker exec -u 2000 hcinit check: exit %d %q %q; want 1, permission denied", code, out, errOut)
+			}
+		})
+	}
+	// hcinit --user needs CAP_SETUID and CAP_SETGID for the switch; without
+	// them the kernel's EPERM used to read as the exec's ("exec /app:
+	// operation not permitted"). Docker reports 126 (cannot execute), and the
+	// message names what is missing and what to do.
+	t.Run("cap-drop-all-hcinit-user", func(t *testing.T) {
+		t.Parallel()
+		c := h.start(t, []string{"--network", "none", "--cap-drop", "ALL"}, h.tools, "--user", "65534", "--", "/sleeper")
+		waitFor(t, 30*time.Second, "the container to exit", func() (bool, string) {
+			in := c.inspect()
+			return !in.State.Running, in.State.Status
+		})
+		if in := c.inspect(); in.State.ExitCode != 126 {
+			t.Errorf("exit %d, want 126", in.State.ExitCode)
+		}
+		if logs := c.logs(); !strings.Contains(logs, "CAP_SETUID") || !strings.Contains(logs, "--cap-add SETUID") {
+			t.Errorf("the error does not say CAP_SETUID is missing and how to add it:\n%s", logs)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
@@ -17,10 +18,14 @@ import (
 // file that exists: ENOENT then means its interpreter is missing (the #!
 // line's program, or an ELF binary's loader — a dynamically linked program in
 // an image without its libc), ENOEXEC a script without a #! line or a binary
-// for another machine (execve(2), ERRORS). The status stays ee's.
-func explainExec(ee *reaper.ExecError) error {
+// for another machine (execve(2), ERRORS). With asUser (--user), EPERM is
+// the kernel refusing the switch of user before the exec. The status stays
+// ee's.
+func explainExec(ee *reaper.ExecError, asUser bool) error {
 	why := ""
 	switch {
+	case asUser && errors.Is(ee.Err, syscall.EPERM):
+		why = userSwitchWhy()
 	case errors.Is(ee.Err, syscall.ENOENT):
 		why = missingInterpreter(ee.Path)
 	case errors.Is(ee.Err, syscall.EACCES):
@@ -32,6 +37,42 @@ func explainExec(ee *reaper.ExecError) error {
 		return ee
 	}
 	return fmt.Errorf("%w (%s)", ee, why)
+}
+
+// userSwitchWhy names the capabilities hcinit lacks to start the child as
+// --user: the fork's setgroups, setgid and setuid need CAP_SETGID and
+// CAP_SETUID, which `docker run --cap-drop ALL` and a container run as a
+// user other than root take away, and the kernel's EPERM then reads as the
+// exec's. "" when hcinit has both (another cause: seccomp, an LSM).
+func userSwitchWhy() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return ""
+	}
+	var eff uint64
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(l, []byte("CapEff:")); ok {
+			eff, err = strconv.ParseUint(string(bytes.TrimSpace(v)), 16, 64)
+			if err != nil {
+				return ""
+			}
+		}
+	}
+	var missing []string
+	for _, c := range []struct {
+		bit  uint
+		name string
+	}{{6, "CAP_SETGID"}, {7, "CAP_SETUID"}} {
+		if eff&(1<<c.bit) == 0 {
+			missing = append(missing, c.name)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return "--user switches the child's user, which needs " + strings.Join(missing, " and ") +
+		": hcinit runs without (docker run --cap-drop ALL, or a container not run as root); " +
+		"add --cap-add SETUID --cap-add SETGID, or run the container as that user (docker run --user) without hcinit's --user"
 }
 
 // deniedWhy says why execve refused the file at path with EACCES: a

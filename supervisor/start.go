@@ -22,7 +22,7 @@ func (s *Supervisor) start() (int, <-chan reaper.Exit, error) {
 	pid, exited, err := s.reaper.Exec(argv[0], argv, attr)
 	var ee *reaper.ExecError
 	if errors.As(err, &ee) {
-		return 0, nil, &ExitError{Code: ee.Code, Err: explainExec(ee)}
+		return 0, nil, &ExitError{Code: ee.Code, Err: explainExec(ee, attr.Sys.Credential != nil)}
 	}
 	if err != nil {
 		return 0, nil, err
