@@ -36,7 +36,7 @@ const probeTimeout = time.Second
 // is. Anything else at addr is left alone and is an error.
 func Listen(addr string, mode fs.FileMode) (*net.UnixListener, error) {
 	abstract := strings.HasPrefix(addr, "@")
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
+	ln, err := listenUnix(addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		if abstract {
 			return nil, fmt.Errorf("%s: %w", addr, ErrLive)
@@ -44,7 +44,7 @@ func Listen(addr string, mode fs.FileMode) (*net.UnixListener, error) {
 		if err := removeStale(addr); err != nil {
 			return nil, err
 		}
-		ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
+		ln, err = listenUnix(addr)
 	}
 	if err != nil {
 		return nil, err
