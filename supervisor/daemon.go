@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
@@ -94,6 +95,7 @@ func (s *Supervisor) adoptMainPID(pid int) (<-chan reaper.Exit, error) {
 var (
 	errNotRunning = errors.New("is not running")
 	errIsSelf     = errors.New("is hcinit itself")
+	errNotOurs    = errors.New("is not a process of hcinit's tree")
 )
 
 // adopt watches pid and makes it the supervised process, with its process
@@ -105,6 +107,12 @@ func (s *Supervisor) adopt(pid int) (<-chan reaper.Exit, error) {
 		// Supervising itself, hcinit would forward each signal to itself for
 		// ever (a pid file or MAINPID= naming the launcher's parent).
 		return nil, errIsSelf
+	}
+	if ours, err := proc.Under(pid, os.Getpid()); err == nil && !ours {
+		// Not started by the child (nor an orphan of it): a pid file or
+		// MAINPID= naming another process must not make hcinit forward
+		// signals to it, stop it, or wait for an exit it never reaps.
+		return nil, errNotOurs
 	}
 	ch := s.reaper.Watch(pid)
 	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
