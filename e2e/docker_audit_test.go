@@ -8,6 +8,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,15 +161,184 @@ func TestDockerAuditUsers(t *testing.T) {
 	t.Run("cap-drop-all-hcinit-user", func(t *testing.T) {
 		t.Parallel()
 		c := h.start(t, []string{"--network", "none", "--cap-drop", "ALL"}, h.tools, "--user", "65534", "--", "/sleeper")
-		waitFor(t, 30*time.Second, "the container to exit", func() (bool, string) {
-			in := c.inspect()
-			return !in.State.Running, in.State.Status
-		})
-		if in := c.inspect(); in.State.ExitCode != 126 {
-			t.Errorf("exit %d, want 126", in.State.ExitCode)
+		if code := waitExited(t, c, 30*time.Second); code != 126 {
+			t.Errorf("exit %d, want 126", code)
 		}
 		if logs := c.logs(); !strings.Contains(logs, "CAP_SETUID") || !strings.Contains(logs, "--cap-add SETUID") {
 			t.Errorf("the error does not say CAP_SETUID is missing and how to add it:\n%s", logs)
+		}
+	})
+}
+
+// sawSignals returns the signals a sigprint child named name printed, in order.
+func sawSignals(c *container, name string) []string {
+	var sigs []string
+	for _, l := range strings.Split(c.logs(), "\n") {
+		if s, ok := strings.CutPrefix(strings.TrimSpace(l), name+" SIG"); ok {
+			sigs = append(sigs, "SIG"+s)
+		}
+	}
+	return sigs
+}
+
+// waitExited waits until c is no longer running and returns its exit code.
+func waitExited(t *testing.T, c *container, timeout time.Duration) int {
+	t.Helper()
+	var in inspected
+	waitFor(t, timeout, c.name+" to exit", func() (bool, string) {
+		in = c.inspect()
+		return !in.State.Running, in.State.Status
+	})
+	return in.State.ExitCode
+}
+
+// hcinit not the container's PID 1. `docker run --init`: Docker's init (tini)
+// is PID 1, hcinit its child, a subreaper: signals pass through both, the
+// child's exit code is the container's, an exec probe's orphans are reaped.
+// `--pid container:A --network container:A`: B's hcinit shares A's pid and
+// network namespaces (and so A's abstract sockets); `hcinit check` and
+// Docker's HEALTHCHECK in each answer for that container only, a signal to
+// B reaches B's child only, and stopping B leaves A's child alone.
+func TestDockerAuditNotPID1(t *testing.T) {
+	h := need(t)
+	t.Parallel()
+	t.Run("init", func(t *testing.T) {
+		t.Parallel()
+		c := h.start(t, []string{"--network", "none", "--init"}, h.tools,
+			"--interval", "200ms", "--check", "exec=/orphaner -n 2 -linger 50ms -count /dev/shm/probes",
+			"--", "/sigprint", "-name", "app", "-exit", "TERM", "-code", "5", "-max", "300s")
+		c.waitLog("app ready", 30*time.Second)
+		c.waitHealth("healthy", 30*time.Second)
+		c.mustExec(0, "/hcinit", "check")
+		if _, err := docker("kill", "-s", "USR1", c.name); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "USR1 through docker-init and hcinit", func() (bool, string) {
+			s := sawSignals(c, "app")
+			return len(s) > 0, fmt.Sprint(s)
+		})
+		waitFor(t, 30*time.Second, "20 exec probes and no zombie", func() (bool, string) {
+			out, _, _ := c.exec(nil, "/zcount", "-count", "/dev/shm/probes")
+			var z, p, n int
+			fmt.Sscanf(out, "zombies=%d procs=%d count=%d", &z, &p, &n)
+			return n >= 20 && z == 0, out
+		})
+		c.stop()
+		if code := c.inspect().State.ExitCode; code != 5 {
+			t.Errorf("exit %d after docker stop, want the child's 5", code)
+		}
+		if s := sawSignals(c, "app"); len(s) < 2 || s[0] != "SIGUSR1" || s[len(s)-1] != "SIGTERM" {
+			t.Errorf("the child saw %v, want SIGUSR1 … SIGTERM", s)
+		}
+	})
+	t.Run("pid-container", func(t *testing.T) {
+		t.Parallel()
+		a := h.start(t, []string{"--network", "none"}, h.tools,
+			"--interval", "500ms", "--retries", "1", "--check", "tcp://127.0.0.1:9",
+			"--", "/sigprint", "-name", "A", "-exit", "TERM", "-max", "300s")
+		a.waitLog("A ready", 30*time.Second)
+		b := h.startNamed(t, h.containerName(t)+"-b", []string{"--pid", "container:" + a.name, "--network", "container:" + a.name}, h.tools,
+			"--interval", "500ms", "--", "/sigprint", "-name", "B", "-exit", "TERM", "-code", "4", "-max", "300s")
+		b.waitHealth("healthy", 30*time.Second)
+		a.waitHealth("unhealthy", 30*time.Second)
+		b.mustExec(0, "/hcinit", "check")
+		a.mustExec(1, "/hcinit", "check")
+		if st, code := b.checkJSON(); code != 0 || len(st.Checks) != 1 || st.Checks[0].Kind != "process" {
+			t.Errorf("hcinit check --json in B: exit %d, checks %+v; want B's own process check", code, st.Checks)
+		}
+		if _, err := docker("kill", "-s", "USR1", b.name); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "USR1 at B's child", func() (bool, string) {
+			s := sawSignals(b, "B")
+			return len(s) > 0, fmt.Sprint(s)
+		})
+		b.stop()
+		if code := b.inspect().State.ExitCode; code != 4 {
+			t.Errorf("B: exit %d after docker stop, want its child's 4", code)
+		}
+		if in := a.inspect(); !in.State.Running {
+			t.Errorf("A stopped (exit %d) with B", in.State.ExitCode)
+		}
+		if s := sawSignals(a, "A"); len(s) != 0 {
+			t.Errorf("A's child saw %v, meant for B's", s)
+		}
+	})
+}
+
+// Signals Docker sends, judged by what the child saw. `docker kill -s` with
+// HUP, USR1, USR2, WINCH and QUIT is only forwarded: the child sees each and
+// keeps running. An image's STOPSIGNAL (`--stop-signal`) reaches the child
+// as itself, as under tini: INT for PostgreSQL's fast shutdown, QUIT for
+// nginx's graceful one, USR1 for whatever the image means by it. `docker stop
+// -t 2` on a child that needs 8 s ends in Docker's SIGKILL (137), and
+// `--restart on-failure:2` restarts a failing child twice, its code kept.
+func TestDockerAuditSignals(t *testing.T) {
+	h := need(t)
+	t.Parallel()
+	t.Run("kill-forwarded", func(t *testing.T) {
+		t.Parallel()
+		c := h.start(t, []string{"--network", "none"}, h.tools, "--", "/sigprint", "-name", "app", "-max", "300s")
+		c.waitLog("app ready", 30*time.Second)
+		want := []string{"SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGQUIT"}
+		for i, s := range want {
+			if _, err := docker("kill", "-s", strings.TrimPrefix(s, "SIG"), c.name); err != nil {
+				t.Fatal(err)
+			}
+			// One at a time: standard signals pending together may arrive in any order.
+			waitFor(t, 10*time.Second, s+" at the child", func() (bool, string) {
+				got := sawSignals(c, "app")
+				return len(got) > i, fmt.Sprint(got)
+			})
+		}
+		if got := sawSignals(c, "app"); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("the child saw %v, want %v", got, want)
+		}
+		if in := c.inspect(); !in.State.Running {
+			t.Errorf("the container stopped (exit %d): a forwarded signal must not stop it", in.State.ExitCode)
+		}
+		c.mustExec(0, "/hcinit", "check", "--ready")
+	})
+	for _, sig := range []string{"SIGINT", "SIGQUIT", "SIGUSR1"} {
+		t.Run("stop-signal-"+sig, func(t *testing.T) {
+			t.Parallel()
+			c := h.start(t, []string{"--network", "none", "--stop-signal", sig}, h.tools,
+				"--", "/sigprint", "-name", "app", "-exit", sig, "-code", "7", "-max", "300s")
+			c.waitLog("app ready", 30*time.Second)
+			took := c.stop("-t", "20")
+			if code := c.inspect().State.ExitCode; code != 7 {
+				t.Errorf("exit %d after %s, want the child's 7", code, took)
+			}
+			if got := sawSignals(c, "app"); len(got) == 0 || got[0] != sig || slices.Contains(got, "SIGTERM") {
+				t.Errorf("the child saw %v, want %s (not SIGTERM)", got, sig)
+			}
+		})
+	}
+	t.Run("stop-t-2", func(t *testing.T) {
+		t.Parallel()
+		c := h.start(t, []string{"--network", "none"}, h.tools,
+			"--", "/sigprint", "-name", "app", "-exit", "TERM", "-linger", "8s", "-max", "300s")
+		c.waitLog("app ready", 30*time.Second)
+		took := c.stop("-t", "2")
+		if code := c.inspect().State.ExitCode; code != 137 || took < 1500*time.Millisecond || took > 7*time.Second {
+			t.Errorf("docker stop -t 2: exit %d after %s, want Docker's SIGKILL (137) after about 2 s", code, took)
+		}
+	})
+	t.Run("restart-on-failure", func(t *testing.T) {
+		t.Parallel()
+		c := h.start(t, []string{"--network", "none", "--restart", "on-failure:2"}, h.tools,
+			"--", "/sigprint", "-name", "app", "-max", "300ms")
+		var in inspected
+		waitFor(t, 60*time.Second, "two restarts, then exited", func() (bool, string) {
+			in = c.inspect()
+			var n struct{ RestartCount int }
+			out, _ := docker("inspect", "-f", "{{json .}}", c.name)
+			json.Unmarshal([]byte(out), &n)
+			return !in.State.Running && in.State.Status == "exited" && n.RestartCount == 2,
+				fmt.Sprintf("%s exit %d restarts %d", in.State.Status, in.State.ExitCode, n.RestartCount)
+		})
+		if in.State.ExitCode != 99 {
+			t.Errorf("exit %d, want the child's 99", in.State.ExitCode)
 		}
 	})
 }
