@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"sort"
@@ -80,13 +81,21 @@ func loadConfigFile(c *config, path string, opts []option) error {
 }
 
 // readConfigFile reads and parses the file at path; an empty file has no
-// root node.
+// root node. Only a regular file is read (symbolic links to one, as a
+// Kubernetes ConfigMap mounts them, included): it is opened without blocking,
+// as opening a FIFO nobody writes to would block hcinit before it starts
+// anything, deaf to TERM, which it keeps for the child.
 func readConfigFile(path string) (*yamlite.Node, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("config %s: not a regular file (%s)", path, fileKind(fi.Mode()))
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -99,6 +108,21 @@ func readConfigFile(path string) (*yamlite.Node, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return root, nil
+}
+
+// fileKind names what a file that is not regular is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
 }
 
 // applyConfigKey applies the file's setting k: v.

@@ -27,7 +27,7 @@ func runHcinit(t *testing.T, env []string, args ...string) (string, string, int)
 	var out, errb bytes.Buffer
 	c := exec.CommandContext(ctx, hcinitBin(), args...)
 	c.Stdout, c.Stderr = &out, &errb
-	c.Env = append(os.Environ(), env...)
+	c.Env = append(append(os.Environ(), ownSocket()), env...)
 	err := c.Run()
 	var ee *exec.ExitError
 	switch {

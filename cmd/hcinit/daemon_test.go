@@ -104,6 +104,7 @@ func TestParentDeathSignal(t *testing.T) {
 	// sh starts hcinit in the background and waits on its stdin; closing that
 	// ends sh, which is hcinit's parent.
 	sh := exec.Command("sh", "-c", `"$0" -p SIGTERM -- sigprint -exit SIGTERM & read x`, hcinitBin())
+	sh.Env = append(os.Environ(), ownSocket())
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)

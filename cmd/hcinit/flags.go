@@ -94,7 +94,7 @@ func healthOptions(d config) []option {
 			set: setHTTP},
 		{long: "http-details", help: "also serve check outputs (response bodies, exec output) on --http; by default only the health socket has them",
 			set: func(c *config, v string) error { c.Health.HTTPDetails = true; return nil }},
-		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list is tried in order)",
+		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list is tried in order) in place of the defaults; one that cannot be bound (in use, no such directory) stops hcinit before the child starts (exit 2)",
 			set: setSocket},
 	}
 }
@@ -204,6 +204,9 @@ func setHTTP(c *config, v string) error {
 }
 
 func setSocket(c *config, v string) error {
+	if v != "" && len(health.SocketAddrs(v)) == 0 {
+		return fmt.Errorf("%q names no socket (\"\" for the defaults)", v)
+	}
 	for _, a := range strings.Split(v, ",") {
 		if len(a) > maxSocketPath {
 			return fmt.Errorf("socket address %q is longer than %d bytes (the kernel's limit)", a, maxSocketPath)

@@ -35,6 +35,7 @@ func TestNoGOMAXPROCSUpdates(t *testing.T) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, ownSocket())
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("hcinit -- env: %v", err)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -42,8 +43,25 @@ type proc struct {
 // spawnOpt adjusts the command before it starts.
 type spawnOpt func(*exec.Cmd)
 
+// withEnv adds kv to the environment (after ownSocket's HCINIT_SOCKET, which
+// a test may so replace).
 func withEnv(kv ...string) spawnOpt {
-	return func(c *exec.Cmd) { c.Env = append(os.Environ(), kv...) }
+	return func(c *exec.Cmd) {
+		if c.Env == nil {
+			c.Env = os.Environ()
+		}
+		c.Env = append(c.Env, kv...)
+	}
+}
+
+var socketSeq atomic.Int64
+
+// ownSocket is an HCINIT_SOCKET=… of a private abstract name for one hcinit
+// these tests start: an address hcinit is told (--socket or its twin) and
+// cannot bind stops it, so two hcinits running at once must not share the
+// process-wide default TestMain sets.
+func ownSocket() string {
+	return fmt.Sprintf("HCINIT_SOCKET=@hcinit-cmdtest-%d-%d", os.Getpid(), socketSeq.Add(1))
 }
 
 func withDir(dir string) spawnOpt { return func(c *exec.Cmd) { c.Dir = dir } }
@@ -63,6 +81,7 @@ func spawn(t testing.TB, argv []string, opts ...spawnOpt) (*proc, error) {
 	p.cmd = exec.Command(argv[0], argv[1:]...)
 	// The init dies with this test binary, whatever happens.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.cmd.Env = append(os.Environ(), ownSocket())
 	for _, o := range opts {
 		o(p.cmd)
 	}

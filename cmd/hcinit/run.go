@@ -14,6 +14,7 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/internal/earlysig"
 	"github.com/wisdom-oss/go-healthcheck/internal/subcmd"
 	"github.com/wisdom-oss/go-healthcheck/supervisor"
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
 	"github.com/wisdom-oss/go-healthcheck/supervisor/reaper"
 )
 
@@ -80,9 +81,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // startError reports a health side that cannot start and returns status 2.
-// A taken --http port is no usage error: no hint at --help for it.
+// A taken --http port or --socket is no usage error: no hint at --help for it.
 func startError(stderr io.Writer, err error) int {
-	if oe := (*net.OpError)(nil); errors.As(err, &oe) {
+	if oe := (*net.OpError)(nil); errors.As(err, &oe) || errors.Is(err, health.ErrUnbound) {
 		fmt.Fprintf(stderr, "hcinit: %v\n", err)
 	} else {
 		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)

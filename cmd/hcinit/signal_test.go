@@ -418,6 +418,7 @@ func termAtStart(in initProg, delay time.Duration, dir string) (string, error) {
 	}
 	cmd := exec.Command(in.path, append(args, "--", "sleep", "30")...)
 	cmd.Dir, cmd.Stderr = dir, stderr
+	cmd.Env = append(os.Environ(), ownSocket()) // two runs at once
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return "", err

@@ -182,8 +182,9 @@ func connPools(fileLimit int) (conns, http *admit.Pool) {
 // watcher, so a child that exits at once never pays for them.
 // It starts no goroutine. Once New succeeded, Execute must run (and be
 // interrupted) to release what New bound. Only a bad spec, a notify check
-// without a notify socket, or an --http address that cannot be bound is an
-// error; every other resource that cannot be had is logged and skipped.
+// without a notify socket, and a wrapper socket named in Config.Socket or an
+// --http address that cannot be bound (ErrUnbound) are errors; every other
+// resource that cannot be had is logged and skipped.
 func New(cfg Config) (*Monitor, error) {
 	cfg, err := withDefaults(cfg)
 	if err != nil {
@@ -220,7 +221,10 @@ func New(cfg Config) (*Monitor, error) {
 	for _, sp := range specs { // after the notifier: notify and signal checks read it
 		m.checks = append(m.checks, m.build(sp))
 	}
-	m.bindWrapper()
+	if err := m.bindWrapper(); err != nil {
+		m.Close()
+		return nil, err
+	}
 	if m.httpLn, err = m.listenHTTP(); err != nil {
 		m.Close()
 		return nil, err

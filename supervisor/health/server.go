@@ -34,6 +34,10 @@ var words = []string{wordPing, wordLive, wordReady, wordStatus}
 // ioTimeout bounds reading a request and writing a reply, per connection.
 const ioTimeout = 5 * time.Second
 
+// ErrUnbound marks an address hcinit was told to serve on (--socket,
+// --http) that cannot be bound: a start-up error, not a usage error.
+var ErrUnbound = errors.New("cannot be bound")
+
 // errLive says a socket address is in use by a live server.
 var errLive = errors.New("a live server answers there")
 
@@ -52,14 +56,24 @@ func SocketAddrs(s string) []string {
 	return out
 }
 
-// bindWrapper listens on every wrapper address it can. Failing everywhere is
-// logged, never fatal: supervising matters more than answering.
-func (m *Monitor) bindWrapper() {
+// bindWrapper listens on the wrapper addresses. The default ones are
+// best-effort: one that cannot be bound is logged and skipped, as is failing
+// on all of them (supervising matters more than answering). An address the
+// user named (--socket, HCINIT_SOCKET) that cannot be bound is an error, as a
+// taken --http port is: a client told that address would be answered by
+// whoever holds it, or by no one, for as long as hcinit runs.
+func (m *Monitor) bindWrapper() error {
 	explicit := m.cfg.Socket != ""
-	for _, addr := range SocketAddrs(m.cfg.Socket) {
+	addrs := SocketAddrs(m.cfg.Socket)
+	if explicit && len(addrs) == 0 {
+		return fmt.Errorf("--socket %q names no socket (\"\" for the defaults)", m.cfg.Socket)
+	}
+	for _, addr := range addrs {
 		ln, err := m.listen(addr)
 		log := m.log.WithField("path", addr)
 		switch {
+		case err != nil && explicit:
+			return explicitSocketError(addr, err)
 		case errors.Is(err, errLive) && anotherContainers(addr):
 			// A pod's containers share the abstract sockets and /dev/shm:
 			// each has its own hcinit, and `hcinit check` passes the other's
@@ -67,8 +81,6 @@ func (m *Monitor) bindWrapper() {
 			log.Debug("health socket held by another container's hcinit: not taking it over")
 		case errors.Is(err, errLive):
 			log.Warn("health socket in use by another live server: not taking it over")
-		case err != nil && explicit:
-			log.WithError(err).Warn("cannot listen on health socket")
 		case err != nil:
 			log.WithError(err).Debug("cannot listen on health socket")
 		default:
@@ -79,6 +91,20 @@ func (m *Monitor) bindWrapper() {
 	if len(m.listeners) == 0 {
 		m.log.Error("no health socket could be bound: `hcinit check` will not reach this hcinit")
 	}
+	return nil
+}
+
+// explicitSocketError says why the named wrapper address addr cannot be
+// bound, in one line.
+func explicitSocketError(addr string, err error) error {
+	why := err.Error()
+	switch {
+	case errors.Is(err, errLive) && anotherContainers(addr):
+		why = "another container's hcinit answers there (name another address)"
+	case errors.Is(err, errLive):
+		why = "a live server answers there, not taking it over (another hcinit? name another address)"
+	}
+	return fmt.Errorf("health socket %q (--socket, HCINIT_SOCKET) %w: %s", addr, ErrUnbound, why)
 }
 
 // anotherContainers reports whether the live server at addr is provably in
