@@ -51,7 +51,7 @@ probe per interval.
   --timeout D    give up after D (default ` + defaultClientTimeout.String() + `; Go duration or plain seconds)
   --socket ADDR  hcinit's socket, or a comma-separated list tried in order
                  (default $HCINIT_SOCKET, else /run/hcinit.sock, /tmp/hcinit.sock,
-                 /dev/shm/hcinit.sock, @hcinit)
+                 /dev/shm/hcinit.sock, @hcinit.mnt-INODE, @hcinit)
 `
 }
 

@@ -9,7 +9,24 @@ import (
 // printUsage writes `hcinit --help`. checkSyntax documents --check specs; it comes
 // from the health package so the help cannot drift from the parser.
 func printUsage(w io.Writer, checkSyntax string) {
-	fmt.Fprint(w, `hcinit — a PID-1 supervisor with health checks for unmodified applications
+	fmt.Fprint(w, usageHead())
+	writeOptions(w)
+	fmt.Fprint(w, `
+Durations are Go durations (500ms, 1m30s) or plain seconds (10).
+Signals are names or numbers (TERM, SIGTERM, 15, RTMIN+1).
+
+Drop-in for tini and dumb-init: -s -g -e -p -v -w -c -r and the variables
+TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP, TINI_VERBOSITY, DUMB_INIT_SETSID=0 are
+accepted with their meaning there.
+
+`)
+	fmt.Fprint(w, configSyntax+"\n")
+	fmt.Fprint(w, checkSyntax)
+}
+
+// usageHead is --help up to the options: the synopsis and what hcinit does.
+func usageHead() string {
+	return `hcinit — a PID-1 supervisor with health checks for unmodified applications
 
 Usage:
   hcinit [OPTION...] [--] COMMAND [ARG...]   run COMMAND as a supervised child
@@ -17,7 +34,8 @@ Usage:
                                              ask the running hcinit: exit 0 healthy, 1 not
   hcinit [--socket ADDR] -healthcheck        the same as "hcinit check" (go-healthcheck v1.0.x:
                                              -healthcheck anywhere among hcinit's options)
-  hcinit status [--json] [--socket ADDR]     the health state as a table
+  hcinit status [--json] [--timeout D] [--socket ADDR]
+                                             the health state as a table
   hcinit version                             version, commit, Go version, build settings
 
 hcinit starts COMMAND in its own process group with hcinit's stdin, stdout and
@@ -37,7 +55,11 @@ Options stop at the first argument that is not an option (or at "--").
 Options (each has an environment twin HCINIT_<NAME>, e.g. HCINIT_STOP_TIMEOUT=5s;
 an explicit option wins, and repeatable ones given here replace the
 environment's; repeatable options take ';'-separated values there):
-`)
+`
+}
+
+// writeOptions writes --help's option list, from the table the parser uses.
+func writeOptions(w io.Writer) {
 	for _, o := range options() {
 		left := "  "
 		if o.short != 0 {
@@ -56,17 +78,6 @@ environment's; repeatable options take ';'-separated values there):
 		}
 		fmt.Fprintf(w, "%s%s\n", left, o.help)
 	}
-	fmt.Fprint(w, `
-Durations are Go durations (500ms, 1m30s) or plain seconds (10).
-Signals are names or numbers (TERM, SIGTERM, 15, RTMIN+1).
-
-Drop-in for tini and dumb-init: -s -g -e -p -v -w -c -r and the variables
-TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP, TINI_VERBOSITY, DUMB_INIT_SETSID=0 are
-accepted with their meaning there.
-
-`)
-	fmt.Fprint(w, configSyntax+"\n")
-	fmt.Fprint(w, checkSyntax)
 }
 
 // configSyntax documents --config for `hcinit --help`.
