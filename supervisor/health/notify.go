@@ -555,7 +555,8 @@ func (n *notifier) windowLocked() time.Time {
 // silence proves nothing. The window then starts again at now, as Docker's
 // health monitor starts over after unpause. Callers hold n.mu.
 func (n *notifier) stalledLocked(now time.Time) bool {
-	if n.missed || now.Sub(n.windowLocked().Add(n.watchdog)) <= stallLimit {
+	// Only an armed timer's lateness tells: after STOPPING=1 none is armed.
+	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(n.windowLocked().Add(n.watchdog)) <= stallLimit {
 		return false
 	}
 	n.resumed = now
