@@ -84,12 +84,13 @@ func New(onReap func(e Exit, claimed bool)) *Reaper {
 // with the lock held, and registers the pid. The returned channel receives the
 // process's exit once and is then closed.
 func (r *Reaper) Start(fork func() (int, error)) (int, <-chan Exit, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	// No wait4 reaps while fork runs: syscall.ForkExec reaps a child that
 	// failed to exec itself, and a pass taking that exit first would report
 	// it as an orphan (-w's "reaped zombie") on every run of such a command.
+	// Lock order: forking, then mu, as in reapOne.
 	r.forking.Lock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	pid, err := fork()
 	r.forking.Unlock()
 	if err != nil {
@@ -161,29 +162,52 @@ func (r *Reaper) Reap() { r.pass() }
 // in gen, so a pass that finds no child closes Empty only when no Start forked
 // since it looked.
 func (r *Reaper) pass() bool {
-	n := 0
-	for {
+	gen, err := r.reapAll(r.askHelp)
+	return !errors.Is(err, unix.ECHILD) || !r.emptied(gen)
+}
+
+// reapAll reaps until wait4 finds no exited child, handing out each exit;
+// burst, unless nil, runs once after helpAfter exits. It returns wait4's last
+// error (nil: children are left, none exited; ECHILD: none at all) and gen as
+// it was before that wait4.
+func (r *Reaper) reapAll(burst func()) (uint64, error) {
+	for n := 0; ; {
 		gen := r.gen.Load()
 		var ws unix.WaitStatus
 		pid, err := r.reapOne(&ws)
-		if errors.Is(err, unix.EINTR) {
+		switch {
+		case errors.Is(err, unix.EINTR):
 			continue
+		case err != nil || pid <= 0:
+			return gen, err
 		}
-		if err != nil || pid <= 0 {
-			return !errors.Is(err, unix.ECHILD) || !r.emptied(gen)
+		if reapedHook != nil {
+			reapedHook(pid)
 		}
-		r.deliver(pid, ws)
-		if n++; n == helpAfter {
-			r.askHelp()
+		r.deliverLocked(pid, ws)
+		if n++; n == helpAfter && burst != nil {
+			burst()
 		}
 	}
 }
 
-// reapOne is waitNoHang, never while a Start forks.
+// reapedHook, when set (by a test), runs between a reap and its delivery.
+var reapedHook func(pid int)
+
+// reapOne is waitNoHang, never while a Start forks. When it reaps a pid it
+// returns with the lock held, for deliverLocked, taken before it lets a Start
+// fork again: the pid it has just freed may go to that fork's process, which
+// Start registers under the lock, and that process must not get this exit.
+// So the lock order is forking, then mu (Start takes them in that order too);
+// nothing waits for forking while holding mu.
 func (r *Reaper) reapOne(ws *unix.WaitStatus) (int, error) {
 	r.forking.RLock()
 	defer r.forking.RUnlock()
-	return waitNoHang(ws)
+	pid, err := waitNoHang(ws)
+	if err == nil && pid > 0 {
+		r.mu.Lock()
+	}
+	return pid, err
 }
 
 // emptied closes Empty after wait4 found no child, unless a Start forked since
@@ -220,28 +244,11 @@ func (r *Reaper) askHelp() {
 // does).
 func (r *Reaper) help() {
 	defer r.helping.Store(false)
-	for {
-		var ws unix.WaitStatus
-		pid, err := r.reapOne(&ws)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil || pid <= 0 {
-			return
-		}
-		r.deliver(pid, ws)
-	}
+	r.reapAll(nil)
 }
 
-// deliver hands the exit of pid to whoever waits for it. wait4 runs without the
-// lock, but a Start holds it from its fork to the registration, so taking it
-// here means the pid is registered if it is anyone's.
-func (r *Reaper) deliver(pid int, ws unix.WaitStatus) {
-	r.mu.Lock()
-	r.deliverLocked(pid, ws)
-}
-
-// deliverLocked is deliver with the lock held; it releases it.
+// deliverLocked hands the exit of pid to whoever waits for it. Callers hold the
+// lock (see reapOne); it releases it.
 func (r *Reaper) deliverLocked(pid int, ws unix.WaitStatus) {
 	e := Exit{Pid: pid, Status: ws}
 	ch, claimed := r.waiters[pid]
