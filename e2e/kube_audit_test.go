@@ -270,7 +270,42 @@ func TestKubeAuditGrace(t *testing.T) {
 		podSpec("slow30", "  terminationGracePeriodSeconds: 30\n", hcContainer("app", img, slow, ""))+
 			podSpec("slow3", "  terminationGracePeriodSeconds: 3\n", hcContainer("app", img, slow, ""))+
 			podSpec("dies", "  terminationGracePeriodSeconds: 30\n", hcContainer("app", img, []string{"--", "/sleeper"}, ""))+
-			podSpec("code3", "  terminationGracePeriodSeconds: 30\n", hcContainer("app", img, []string{"--", "/app", "-exit-code", "3"}, "")))
+			podSpec("code3", "  terminationGracePeriodSeconds: 30\n", hcContainer("app", img, []string{"--", "/app", "-exit-code", "3"}, ""))+
+			podSpec("missing", "  restartPolicy: Never\n", hcContainer("app", img, []string{"--", "/nonexistent"},
+				"      terminationMessagePolicy: FallbackToLogsOnError\n")))
+	// A child that cannot be started: 127, and hcinit's reason is the
+	// termination message kubectl describe shows.
+	t.Run("missing", func(t *testing.T) {
+		t.Parallel()
+		var msg string
+		k.waitPod(t, ns, "missing", "terminated", 2*time.Minute, func(p aPod) bool {
+			var st struct {
+				Status struct {
+					ContainerStatuses []struct {
+						State struct {
+							Terminated *struct {
+								ExitCode int    `json:"exitCode"`
+								Message  string `json:"message"`
+							} `json:"terminated"`
+						} `json:"state"`
+					} `json:"containerStatuses"`
+				} `json:"status"`
+			}
+			if k.get("/api/v1/namespaces/"+ns+"/pods/missing", &st) != nil || len(st.Status.ContainerStatuses) == 0 {
+				return false
+			}
+			tr := st.Status.ContainerStatuses[0].State.Terminated
+			if tr == nil {
+				return false
+			}
+			msg = tr.Message
+			if tr.ExitCode != 127 || !strings.Contains(msg, "/nonexistent") {
+				t.Errorf("container ended %d with message %q; want 127 naming /nonexistent", tr.ExitCode, msg)
+			}
+			return true
+		})
+		t.Logf("termination message: %s", strings.TrimSpace(msg))
+	})
 	cases := []struct {
 		pod      string
 		code     int
