@@ -232,3 +232,46 @@ func TestStaleNameFileNotAdopted(t *testing.T) {
 		return len(m.checks) == 1 && strings.Contains(m.checks[0].target(), "/tmp/freshName.sock")
 	})
 }
+
+// TestV1NameFileChildWritesMeanwhile: a v1.0.x child writes .hc-socket (at
+// its Init: truncate or create, then write) just after hcinit looked at the
+// file and before hcinit put its own name there — under load, a v1.0.x
+// server's start and hcinit's watchDelay meet. The child's name must not be
+// lost: hcinit adopts the child's socket, then puts its own name back. The
+// old code renamed its file over the child's, and never found the child's
+// socket (seen with real processes: 2 of 80 starts with the child writing
+// ~100 ms after hcinit).
+func TestV1NameFileChildWritesMeanwhile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stale bool // a file left by an earlier run is there when hcinit starts
+	}{{"no file before", false}, {"stale file before", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := shortDir(t)
+			path := filepath.Join(dir, ".hc-socket")
+			if tc.stale {
+				os.WriteFile(path, []byte("leftoverFromLastRun"), 0o644)
+				old := time.Now().Add(-time.Hour)
+				os.Chtimes(path, old, old)
+			}
+			const child = "ChildWroteMeanwhile"
+			h := start(t, Config{Dir: dir, Interval: 20 * time.Millisecond, Retries: 2}, func(m *Monitor) {
+				m.beforeV1Put = func() {
+					// As v1.0.x's Init: os.Create (O_TRUNC), then the name.
+					if f, err := os.Create(path); err == nil {
+						f.WriteString(child)
+						f.Close()
+					}
+				}
+			})
+			h.ChildStarted(os.Getpid())
+			waitFor(t, "the child's socket adopted", 3*time.Second, func() bool {
+				return strings.Contains(h.checkStatus("delegate").Target, "/tmp/"+child+".sock")
+			})
+			waitFor(t, "hcinit's name back in .hc-socket", 3*time.Second, func() bool {
+				b, _ := os.ReadFile(path)
+				return strings.HasPrefix(string(b), "hcinit-")
+			})
+		})
+	}
+}

@@ -30,6 +30,7 @@ package health
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -141,6 +142,7 @@ type Monitor struct {
 	childNameFile string   // HEALTHCHECK_NAME_FILE for the child
 	v1Name        string   // our name in Dir/.hc-socket, "" when not written
 	v1File        string
+	beforeV1Put   func()       // tests: runs after setupV1 looked at .hc-socket, before it puts its own
 	httpAddr      string       // (mu) bound HTTP address
 	httpLn        net.Listener // --http, bound by New; nil without an address
 }
@@ -420,6 +422,10 @@ func (m *Monitor) setupV1() *net.UnixListener {
 	// Written since hcinit started, and not by another hcinit (the last one
 	// started takes the file): the child was first.
 	fi, err := os.Lstat(file)
+	var seen os.FileInfo // what putV1Name may replace
+	if err == nil {
+		seen = fi
+	}
 	childFirst := err == nil && fi.ModTime().After(m.created.Add(-staleSlack))
 	if childFirst {
 		if have, err := common.ReadNameFile(file); err == nil && strings.HasPrefix(have, v1Prefix) {
@@ -431,14 +437,22 @@ func (m *Monitor) setupV1() *net.UnixListener {
 		// leave a file that is not usable alone.
 		m.nameWatcher().changed(file)
 	} else {
-		if err := common.WriteNameFile(file, name); err != nil {
+		if m.beforeV1Put != nil {
+			m.beforeV1Put()
+		}
+		// Never over a name the child writes meanwhile (putV1Name): then
+		// the watcher's first look (adoptWritten) adopts it and puts ours.
+		switch err := putV1Name(file, name, seen); {
+		case errors.Is(err, errChildWrote):
+		case err != nil:
 			m.log.WithError(err).WithField("path", file).Debug("no name file for v1.0.x clients")
 			ln.Close()
 			m.v1Name, m.v1File = "", ""
 			return nil
+		default:
+			// A v1.0.x child truncates and rewrites this file in place: let it.
+			m.chownToChild(file, true)
 		}
-		// A v1.0.x child truncates and rewrites this file in place: let it.
-		m.chownToChild(file, true)
 	}
 	m.listeners = append(m.listeners, ln)
 	return ln

@@ -2,10 +2,13 @@ package health
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -149,6 +152,9 @@ func nameFileEvent(ev fsnotify.Event, files []string) (string, bool) {
 // hcinit's own, and puts hcinit's name back into .hc-socket so v1.0.x clients
 // keep asking hcinit (which includes the child's answer).
 func (nw *nameWatcher) changed(path string) {
+	// Looked at before it is read: if the child writes again after this,
+	// putV1Name below sees it and leaves the child's name in place.
+	seen, _ := os.Lstat(path)
 	name, err := readNameFile(path, nw.owner, nw.v1File)
 	if r := (refusal{}); errors.As(err, &r) {
 		nw.log.WithError(err).Warn("name file refused")
@@ -178,10 +184,98 @@ func (nw *nameWatcher) changed(path string) {
 	}
 	nw.adopt(addrs, path)
 	if path == nw.v1File {
-		if err := common.WriteNameFile(path, nw.v1Name); err != nil {
+		err := putV1Name(path, nw.v1Name, seen)
+		if errors.Is(err, errChildWrote) {
+			nw.log.WithField("path", path).Debug("the child wrote its name file again; reading it again")
+			return
+		}
+		if err != nil {
 			nw.log.WithError(err).WithField("path", path).Warn("cannot restore hcinit's name file")
 			return
 		}
 		nw.chown(path)
 	}
+}
+
+// errChildWrote: the child wrote the name file while hcinit was putting its
+// own name there; the file holds the child's, for the watcher to adopt.
+var errChildWrote = errors.New("the child wrote the name file meanwhile")
+
+// putV1Name makes path hold name, hcinit's v1.0.x name, without losing a name
+// the child writes meanwhile. seen is the file hcinit looked at before (nil:
+// there was none). A v1.0.x server writes .hc-socket whenever its Init runs
+// (create or truncate, then write), which may be while hcinit replaces the
+// file: a plain rename would put hcinit's name over the child's fresh one, and
+// the child's socket would never be found. So ours is linked in only where no
+// file is (link fails if the child created one), and a file that was there is
+// first moved aside and compared with seen: if the child wrote it meanwhile,
+// it is put back. errChildWrote then says path holds the child's name; its
+// write also reached the watcher (or, before the watch, adoptWritten finds the
+// fresh file). Where the file system has no hard links, a rename is the
+// fallback.
+func putV1Name(path, name string, seen os.FileInfo) error {
+	tmp, err := writeTempName(filepath.Dir(path), name)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if seen != nil {
+		if err := moveAsideIf(path, tmp+"-old", seen); err != nil {
+			return err
+		}
+	}
+	switch err := os.Link(tmp, path); {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return errChildWrote
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.ENOTSUP), errors.Is(err, syscall.EXDEV):
+		// No hard links here (some FUSE and network file systems).
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("write name file: %w", err)
+		}
+		return nil
+	default:
+		return fmt.Errorf("write name file: %w", err)
+	}
+}
+
+// writeTempName writes name into a new file in dir, readable by everyone, and
+// returns its path.
+func writeTempName(dir, name string) (string, error) {
+	f, err := os.CreateTemp(dir, ".hc-socket-*")
+	if err != nil {
+		return "", fmt.Errorf("write name file: %w", err)
+	}
+	_, err = f.WriteString(name)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write name file: %w", err)
+	}
+	return f.Name(), nil
+}
+
+// moveAsideIf moves the file at path to aside and removes it there if it is
+// still the version seen; if it is not (the child wrote it since), it is put
+// back and errChildWrote returned. A file already gone is no error.
+func moveAsideIf(path, aside string, seen os.FileInfo) error {
+	switch err := os.Rename(path, aside); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("write name file: %w", err)
+	}
+	defer os.Remove(aside)
+	now, err := os.Lstat(aside)
+	if err != nil || !os.SameFile(seen, now) || !seen.ModTime().Equal(now.ModTime()) || seen.Size() != now.Size() {
+		os.Link(aside, path) // fails only if the child wrote yet again: newer
+		return errChildWrote
+	}
+	return nil
 }
