@@ -46,7 +46,8 @@ type processes interface {
 	lost()                      // the supervised process is gone: forget its pid, keep its group
 	reap() (empty bool)         // one reaping pass; whether no process is left
 	empty() <-chan struct{}     // closed once no process is left
-	adoptMainPID(pid int) (<-chan reaper.Exit, error)
+	adoptMainPID(pid int) (exited <-chan reaper.Exit, unseen <-chan struct{}, err error)
+	restore() // signals go to the process supervised before the last MAINPID= again
 	awaitDaemon() <-chan adoption
 	childPID() int
 }
@@ -83,6 +84,8 @@ type childActor struct {
 	graceAt   time.Time          // when grace fires
 	extended  bool               // EXTEND_TIMEOUT_USEC= moved graceAt (for the log)
 	exited    <-chan reaper.Exit // the supervised process; nil while none runs
+	unseen    <-chan struct{}    // MAINPID='s process, not hcinit's child, ended with its exit gone elsewhere
+	before    <-chan reaper.Exit // the exit of the process supervised before it, for then
 	adoption  <-chan adoption    // the --pidfile daemon, in adopting
 	daemon    bool               // the supervised process was adopted: its exit 0 is no launcher's
 	code      int                // hcinit's exit status: the last exit, mapped (-e)
@@ -123,6 +126,8 @@ func (a *childActor) run(sigc <-chan os.Signal) error {
 			err = a.onAdopted(ad)
 		case pid := <-a.mainPIDs:
 			a.onMainPID(pid)
+		case <-a.unseen:
+			err = a.onUnseen()
 		case until := <-a.extends:
 			a.onExtend(until)
 		case <-a.timer:
@@ -224,7 +229,7 @@ func (a *childActor) joinStop(sig unix.Signal) {
 // onExit handles the supervised process's exit: a launcher's exit 0 with
 // --pidfile waits for its daemon; anything else is gone.
 func (a *childActor) onExit(e reaper.Exit) error {
-	a.exited = nil
+	a.exited, a.unseen, a.before = nil, nil, nil
 	a.code = mapExit(a.cfg, e.Code())
 	a.procs.lost()
 	a.log.WithFields(logrus.Fields{"pid": e.Pid, "exit_code": e.Code()}).Debug("child exited")
@@ -266,12 +271,16 @@ func (a *childActor) onMainPID(pid int) {
 	if pid == a.procs.childPID() {
 		return
 	}
-	ch, err := a.procs.adoptMainPID(pid)
+	ch, unseen, err := a.procs.adoptMainPID(pid)
 	if err != nil {
 		a.log.WithError(err).Warn("ignoring MAINPID=")
 		return
 	}
-	a.exited, a.daemon, a.adoption = ch, true, nil
+	a.before = nil
+	if unseen != nil {
+		a.before = a.exited
+	}
+	a.exited, a.unseen, a.daemon, a.adoption = ch, unseen, true, nil
 	if !a.phase.inStop() {
 		a.phase, a.timer = running, nil
 	}
@@ -290,6 +299,23 @@ func (a *childActor) onExtend(until time.Time) {
 	}
 	a.grace, a.graceAt, a.extended = a.clock.After(until.Sub(a.clock.Now())), until, true
 	a.log.WithField("until", until.Format(time.RFC3339Nano)).Debug("stop timeout extended (EXTEND_TIMEOUT_USEC)")
+}
+
+// onUnseen: the process MAINPID= named, not hcinit's child, has ended and
+// its own parent took its exit status (`sh -c 'server & wait'`), which hcinit
+// can never know. hcinit supervises what it supervised before again: in that
+// example the shell, which reports the server's status. Without one the end
+// counts as exit 0, as systemd counts the end of such an "alien" main
+// process a success.
+func (a *childActor) onUnseen() error {
+	a.unseen = nil
+	a.log.Warn("the main process (MAINPID=) ended, its status went to its own parent: supervising the process before it again")
+	a.procs.restore()
+	a.exited, a.before = a.before, nil
+	if a.exited == nil {
+		return a.onExit(reaper.Exit{})
+	}
+	return nil
 }
 
 // onTimer ends the phase's wait: the drain delay, the restart backoff, or

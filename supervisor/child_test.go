@@ -36,6 +36,7 @@ type fakeProcs struct {
 	emptyC   chan struct{}
 	mainErr  error
 	exits    chan reaper.Exit // what start returns; nil = a new channel each time
+	alien    bool             // MAINPID= names a process that is not hcinit's child
 	onCall   func(call string)
 }
 
@@ -71,14 +72,19 @@ func (f *fakeProcs) awaitDaemon() <-chan adoption {
 	return make(chan adoption)
 }
 
-func (f *fakeProcs) adoptMainPID(pid int) (<-chan reaper.Exit, error) {
+func (f *fakeProcs) adoptMainPID(pid int) (<-chan reaper.Exit, <-chan struct{}, error) {
 	if f.mainErr != nil {
-		return nil, f.mainErr
+		return nil, nil, f.mainErr
 	}
 	f.record("adopt %d", pid)
 	f.pid = pid
-	return make(chan reaper.Exit), nil
+	if f.alien {
+		return make(chan reaper.Exit), make(chan struct{}), nil
+	}
+	return make(chan reaper.Exit), nil, nil
 }
+
+func (f *fakeProcs) restore() { f.record("restore") }
 
 // fakeClock never fires by itself: a test fires a timer by calling its handler.
 type fakeClock struct {
@@ -423,6 +429,12 @@ func TestChildActor(t *testing.T) {
 			want{phase: killing, exit: -1, calls: []string{"start 100", "group SIGTERM", "group SIGCONT", "rest SIGTERM", "adopt 777", "tree SIGKILL"}, timers: []time.Duration{afterKill}}},
 		{"MAINPID= while waiting for the daemon: that one is supervised", pidfile, []event{exitCode(0), mainPID(777)},
 			want{phase: running, exit: -1, calls: []string{"start 100", "await pidfile", "adopt 777"}}},
+		{"MAINPID= of a process that is not hcinit's child, it ends unseen: the child again, and its status", nil, []event{alienMainPID, mainPID(777), unseenEnd, exitCode(7)},
+			want{phase: running, exit: 7, calls: []string{"start 100", "adopt 777", "restore"}}},
+		{"MAINPID= of a process that is not hcinit's child, its exit seen after all: its status", nil, []event{alienMainPID, mainPID(777), exitCode(5)},
+			want{phase: running, exit: 5, calls: []string{"start 100", "adopt 777"}}},
+		{"MAINPID= of a non-child with nothing before it, it ends unseen: exit 0 (systemd: success)", pidfile, []event{alienMainPID, exitCode(0), mainPID(777), unseenEnd},
+			want{phase: running, exit: 0, calls: []string{"start 100", "await pidfile", "adopt 777", "restore"}}},
 		{"MAINPID= during the backoff: no second copy is started", restartAlways, []event{exitCode(0), mainPID(777)},
 			want{phase: running, exit: -1, calls: []string{"start 100", "adopt 777"}, timers: []time.Duration{s}}},
 	} {
@@ -476,6 +488,16 @@ func startFails(code int) event {
 		return nil
 	}}
 }
+
+var (
+	alienMainPID = event{"(MAINPID= names a process that is not hcinit's child)", func(f *fixture) error { f.procs.alien = true; return nil }}
+	unseenEnd    = event{"MAINPID='s process ended, its exit taken by its parent", func(f *fixture) error {
+		if f.a.unseen == nil {
+			return errNotWaiting
+		}
+		return f.a.onUnseen()
+	}}
+)
 
 var refuseMainPID = event{"(MAINPID= names no running process)", func(f *fixture) error { f.procs.mainErr = errNotRunning; return nil }}
 

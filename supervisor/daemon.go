@@ -84,12 +84,71 @@ func readPidfile(path string) (int, error) {
 }
 
 // adoptMainPID makes pid, announced with MAINPID=, the supervised process.
-func (s *Supervisor) adoptMainPID(pid int) (<-chan reaper.Exit, error) {
+// One that is not hcinit's child has a parent of its own that will take its
+// exit status (`sh -c 'server & wait'`), unless that parent ends first and
+// it comes to hcinit: systemd warns it will "most likely not notice when it
+// exits" (src/core/service.c, service_set_main_pidref). For such a process
+// unseen is closed once it is gone and its exit did not come to hcinit; the
+// previous supervised process is then restore'd.
+func (s *Supervisor) adoptMainPID(pid int) (exited <-chan reaper.Exit, unseen <-chan struct{}, err error) {
+	p, perr := proc.Stat(pid)
+	s.mu.Lock()
+	s.before = [2]int{s.pid, s.pgid}
+	s.mu.Unlock()
 	ch, err := s.adopt(pid)
 	if err != nil {
-		return nil, fmt.Errorf("MAINPID=%d %w", pid, err)
+		return nil, nil, fmt.Errorf("MAINPID=%d %w", pid, err)
 	}
-	return ch, nil
+	if perr == nil && p.PPID != os.Getpid() {
+		unseen = s.watchUnseen(pid)
+	}
+	return ch, unseen, nil
+}
+
+// restore makes the process supervised before the last MAINPID= the one
+// signals go to again.
+func (s *Supervisor) restore() {
+	s.mu.Lock()
+	s.pid, s.pgid = s.before[0], s.before[1]
+	s.mu.Unlock()
+}
+
+// watchUnseen returns a channel closed once pid has ended with its exit
+// status going elsewhere (its own parent took it), nil when the kernel
+// cannot tell (no pidfd). The pidfd becomes readable when the process ends,
+// whoever its parent is; Go's poller waits for that, no thread blocks.
+func (s *Supervisor) watchUnseen(pid int) <-chan struct{} {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		s.log.WithError(err).WithField("pid", pid).Debug("no pidfd: the end of a main process that is not hcinit's child goes unnoticed")
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	c := make(chan struct{})
+	go func() {
+		defer f.Close()
+		if rc.Read(func(fd uintptr) bool {
+			n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+			return n > 0
+		}) != nil {
+			return
+		}
+		// Ended. Its exit is hcinit's if it is hcinit's zombie now
+		// (re-parented: its parent ended first), or if the reaper has
+		// taken it already; the reaper hands it out then.
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOWAIT|unix.WNOHANG, nil)
+		if err == nil && info.Signo == int32(unix.SIGCHLD) || !s.reaper.Unwatch(pid) {
+			return
+		}
+		close(c)
+	}()
+	return c
 }
 
 var (

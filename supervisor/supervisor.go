@@ -82,9 +82,10 @@ type Supervisor struct {
 	extends  Extensions // EXTEND_TIMEOUT_USEC= from the notify socket
 	stalePid time.Time  // mtime of a --pidfile that existed before the launcher started
 
-	mu   sync.Mutex
-	pid  int // the supervised process (the child, or the daemon from --pidfile)
-	pgid int
+	mu     sync.Mutex
+	pid    int // the supervised process (the child, or the daemon from --pidfile)
+	pgid   int
+	before [2]int // pid and pgid before the last MAINPID=: see adoptMainPID
 
 	sent        *SignalCounts
 	clock       clock

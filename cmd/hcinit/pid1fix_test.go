@@ -286,3 +286,39 @@ func TestMainPIDRefusalsDoNotFloodTheLog(t *testing.T) {
 		t.Errorf("%d log lines for one sender's refused MAINPID=, want at most 5", n)
 	}
 }
+
+// TestMainPIDNotHcinitsChild: MAINPID= names a process whose own parent is
+// alive and takes its exit status (`sh -c 'server & wait'`), so hcinit never
+// sees that exit. systemd warns it will "most likely not notice when it
+// exits". The old code waited for that exit for ever: once the server and
+// the shell were gone hcinit had no process left and still ran, and a TERM
+// did not end it. Now hcinit notices the end (pidfd) and goes back to what it
+// supervised before: the shell, whose status (here 7) is hcinit's.
+func TestMainPIDNotHcinitsChild(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sock, done := filepath.Join(dir, "hc.sock"), filepath.Join(dir, "done")
+	p, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--notify-access", "all", "--", "sh", "-c",
+		`waitfile ` + done + ` & sdnotify "MAINPID=$!"; wait $!; exit 7`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shell, err := childOf(p.pid(), "sh", readyWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitStatus(sock, readyWait, "the server as main process", func(st health.Status) bool {
+		return st.ChildPID > 0 && st.ChildPID != shell
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(done, nil, 0o600); err != nil { // the server ends; the shell reaps it
+		t.Fatal(err)
+	}
+	if err := p.expectExit(exitWait, 7); err != nil {
+		t.Fatalf("hcinit after the server and the shell ended: %v%s", err, p.stderrNote())
+	}
+	if !strings.Contains(p.stderr(), "supervising the process before it again") {
+		t.Errorf("no word of the main process's end%s", p.stderrNote())
+	}
+}

@@ -125,6 +125,20 @@ func (r *Reaper) Watch(pid int) <-chan Exit {
 	return r.watchLocked(pid)
 }
 
+// Unwatch drops the interest Watch registered in pid. It reports whether the
+// exit was still to come: false when the reaper has already taken it (the
+// channel has it, or is about to). Taking the locks as Start does, it waits
+// for a pass that has just reaped pid to hand that exit out.
+func (r *Reaper) Unwatch(pid int) bool {
+	r.forking.Lock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.forking.Unlock()
+	_, ok := r.waiters[pid]
+	delete(r.waiters, pid)
+	return ok
+}
+
 func (r *Reaper) watchLocked(pid int) <-chan Exit {
 	ch := make(chan Exit, 1)
 	if e, ok := r.unclaimed[pid]; ok {
