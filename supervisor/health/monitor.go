@@ -366,6 +366,14 @@ func (m *Monitor) setupRuntimeDir() {
 			m.log.WithError(err).WithField("path", d).Debug("runtime directory not usable")
 			continue
 		}
+		if err := ownDir(d); err != nil {
+			level := logrus.WarnLevel
+			if errors.Is(err, errForeignDir) {
+				level = logrus.DebugLevel
+			}
+			m.log.WithError(err).WithField("path", d).Log(level, "runtime directory refused")
+			continue
+		}
 		child, lock, err := takeChildDir(d)
 		if err != nil {
 			m.log.WithError(err).WithField("path", d).Debug("runtime directory not usable")
