@@ -54,6 +54,10 @@ func (m *Monitor) ChildStarted(pid int) {
 	for _, c := range checks {
 		c.wakeUp()
 	}
+	select { // the name watcher follows the new child's working directory
+	case m.childStarts <- struct{}{}:
+	default:
+	}
 }
 
 // notifyDeps is what the notifier may ask of m.

@@ -142,9 +142,10 @@ type Monitor struct {
 	childNameFile string   // HEALTHCHECK_NAME_FILE for the child
 	v1Name        string   // our name in Dir/.hc-socket, "" when not written
 	v1File        string
-	beforeV1Put   func()       // tests: runs after setupV1 looked at .hc-socket, before it puts its own
-	httpAddr      string       // (mu) bound HTTP address
-	httpLn        net.Listener // --http, bound by New; nil without an address
+	beforeV1Put   func()        // tests: runs after setupV1 looked at .hc-socket, before it puts its own
+	childStarts   chan struct{} // ChildStarted → the name watcher (followCwd)
+	httpAddr      string        // (mu) bound HTTP address
+	httpLn        net.Listener  // --http, bound by New; nil without an address
 }
 
 // watchDelay is how long Execute waits before it starts watching for the
@@ -198,6 +199,8 @@ func New(cfg Config) (*Monitor, error) {
 		created:   time.Now(),
 		unhealthy: make(chan struct{}, 1),
 		overall:   StatusStarting,
+		// childStarts wakes the name watcher to follow a new child's cwd.
+		childStarts: make(chan struct{}, 1),
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.trim.fn = cfg.Trim

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,13 +48,26 @@ type nameWatcher struct {
 	log      *logrus.Entry
 	adopt    func(addrs []string, from string) // Monitor.adopt
 	chown    func(path string)                 // hands a restored .hc-socket to the child's user
+	childPid func() int                        // the main child, 0 while none runs
+	starts   <-chan struct{}                   // a child started: follow its cwd again
 }
+
+// cwdSteps are the delays at which, after each child start, the watcher looks
+// at the child's working directory (about 25 s in all). A v1.0.x server writes
+// .hc-socket into the directory it runs in, and a child that changes
+// directory before its Init (sh -c 'cd /app && exec ./server', an os.Chdir at
+// start) writes it there, not where hcinit started it; the app's own
+// -healthcheck, run there, asks that socket. A later chdir is not followed:
+// nothing polls while idle.
+var cwdSteps = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond,
+	400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond,
+	6400 * time.Millisecond, 12800 * time.Millisecond}
 
 // nameWatcher is m's name-file actor; v1File and v1Name are set already.
 func (m *Monitor) nameWatcher() *nameWatcher {
 	nw := &nameWatcher{childDir: m.childDir, nameFile: m.childNameFile, v1File: m.v1File, v1Name: m.v1Name,
 		created: m.created, owner: m.childOwner(), log: m.log, adopt: m.adopt,
-		chown: func(path string) { m.chownToChild(path, true) }}
+		chown: func(path string) { m.chownToChild(path, true) }, childPid: m.pid, starts: m.childStarts}
 	if m.cfg.Dir != "" {
 		nw.files = append(nw.files, filepath.Join(m.cfg.Dir, common.HealthcheckSocketNameFile))
 	}
@@ -91,19 +105,30 @@ func (nw *nameWatcher) start() *fsnotify.Watcher {
 
 // watch adopts what the name files announce until w is closed.
 func (nw *nameWatcher) watch(w *fsnotify.Watcher) {
-	files := nw.files
 	nw.adoptWritten()
 	pending := map[string]bool{}
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	defer t.Stop()
+	// The child has started already, usually: follow its cwd from now.
+	step := 0
+	follow := time.NewTimer(cwdSteps[0])
+	defer follow.Stop()
 	for {
 		select {
+		case <-nw.starts:
+			step = 0
+			follow.Reset(cwdSteps[0])
+		case <-follow.C:
+			nw.followCwd(w)
+			if step++; step < len(cwdSteps) {
+				follow.Reset(cwdSteps[step])
+			}
 		case ev, ok := <-w.Events:
 			if !ok {
 				return
 			}
-			if name, ok := nameFileEvent(ev, files); ok {
+			if name, ok := nameFileEvent(ev, nw.files); ok {
 				pending[name] = true
 				t.Reset(debounce)
 			}
@@ -115,7 +140,7 @@ func (nw *nameWatcher) watch(w *fsnotify.Watcher) {
 				nw.log.WithError(err).Warn("watch name files")
 				continue
 			}
-			for _, f := range files {
+			for _, f := range nw.files {
 				pending[f] = true
 			}
 			t.Reset(debounce)
@@ -132,10 +157,43 @@ func (nw *nameWatcher) watch(w *fsnotify.Watcher) {
 // announce (before the watch began).
 func (nw *nameWatcher) adoptWritten() {
 	for _, f := range nw.files {
-		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(nw.created.Add(-staleSlack)) {
-			nw.changed(f)
-		}
+		nw.adoptIfFresh(f)
 	}
+}
+
+// adoptIfFresh adopts what the name file f announces if it was written since
+// hcinit started: an older one is an earlier run's.
+func (nw *nameWatcher) adoptIfFresh(f string) {
+	if fi, err := os.Stat(f); err == nil && fi.ModTime().After(nw.created.Add(-staleSlack)) {
+		nw.changed(f)
+	}
+}
+
+// followCwd watches .hc-socket in the child's current working directory too,
+// when that is a directory not watched yet (see cwdSteps).
+func (nw *nameWatcher) followCwd(w *fsnotify.Watcher) {
+	if nw.childPid == nil {
+		return
+	}
+	pid := nw.childPid()
+	if pid <= 0 {
+		return
+	}
+	dir, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/cwd")
+	if err != nil || !filepath.IsAbs(dir) {
+		return // gone, or not ours to read
+	}
+	file := filepath.Join(dir, common.HealthcheckSocketNameFile)
+	if slices.Contains(nw.files, file) || nw.watching(dir) {
+		return
+	}
+	if err := w.Add(dir); err != nil {
+		nw.log.WithError(err).WithField("path", dir).Debug("cannot watch the child's working directory")
+		return
+	}
+	nw.files = append(nw.files, file)
+	nw.log.WithField("path", dir).Debug("watching the child's working directory for .hc-socket")
+	nw.adoptIfFresh(file)
 }
 
 // nameFileEvent returns the name file ev created or wrote, if it is one of files.
@@ -278,4 +336,21 @@ func moveAsideIf(path, aside string, seen os.FileInfo) error {
 		return errChildWrote
 	}
 	return nil
+}
+
+// watching reports whether dir is already the directory of a name file,
+// under another spelling (a symlink in the path hcinit was started in: the
+// kernel watches a directory once, and its events would come under the new
+// name).
+func (nw *nameWatcher) watching(dir string) bool {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return true // nothing to watch
+	}
+	for _, f := range nw.files {
+		if d, err := os.Stat(filepath.Dir(f)); err == nil && os.SameFile(fi, d) {
+			return true
+		}
+	}
+	return false
 }
