@@ -85,7 +85,7 @@ func healthOptions(d config) []option {
 		{long: "success-threshold", arg: "N", help: "consecutive successes before a check counts as ready (default " + strconv.Itoa(d.Health.SuccessThreshold) + ")", set: intOpt(1, func(c *config) *int { return &c.Health.SuccessThreshold })},
 		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when a live-level check turns unhealthy (default none); exit: a child's 0 after that stop becomes 128+N of the stop signal",
 			set: setOnUnhealthy},
-		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D", set: durationOpt(func(c *config) *time.Duration { return &c.Health.Watchdog })},
+		{long: "watchdog", arg: "D", help: "export WATCHDOG_USEC; a notify check fails without WATCHDOG=1 for D (or past the time an EXTEND_TIMEOUT_USEC= asked for)", set: durationOpt(func(c *config) *time.Duration { return &c.Health.Watchdog })},
 		{long: "watchdog-signal", arg: "SIG", help: "send SIG to the main process when the watchdog expires (systemd's WatchdogSignal=, e.g. ABRT for a core dump; default none)",
 			set: setWatchdogSignal},
 		{long: "notify-access", arg: "WHO", help: "whose sd_notify messages count: main (the main process, default), exec (any process hcinit started) or all (any process in hcinit's pid namespace), as systemd's NotifyAccess=; what counts is relayed to a NOTIFY_SOCKET hcinit inherits (READY=1, STATUS=…: a systemd Type=notify unit); MAINPID=N makes hcinit supervise N instead, a process of its tree but never hcinit itself or an exec check's",

@@ -93,3 +93,29 @@ func (w *logWatch) has(s string) bool {
 
 // readWait bounds the wait for a datagram to be read and handled.
 const readWait = 5 * time.Second
+
+// TestExtendTimeoutHoldsTheWatchdog: EXTEND_TIMEOUT_USEC=N holds the
+// watchdog's verdict off until N after the message, as systemd's
+// service_extend_timeout extends the watchdog timer with the state's; the
+// next WATCHDOG=1 starts the usual window again. The old code let a child
+// that asked for 5 s expire its 300 ms watchdog.
+func TestExtendTimeoutHoldsTheWatchdog(t *testing.T) {
+	h := start(t, Config{Specs: []string{"notify,interval=20ms"}, Watchdog: 300 * time.Millisecond}, nil)
+	addr := envValue(h.ChildEnv(), "NOTIFY_SOCKET")
+	h.ChildStarted(os.Getpid())
+	sdNotify(t, addr, "READY=1\nWATCHDOG=1")
+	waitFor(t, "healthy", readWait, func() bool { return h.Status().Overall == StatusHealthy })
+	sent := time.Now()
+	sdNotify(t, addr, "EXTEND_TIMEOUT_USEC=5000000")
+	// Well past the watchdog, well inside what was asked for: no verdict.
+	time.Sleep(1500 * time.Millisecond)
+	if st := h.Status(); st.Overall != StatusHealthy {
+		t.Fatalf("1.5 s into a 5 s extension: %s (%s)", st.Overall, st.Reason)
+	}
+	waitFor(t, "the watchdog's verdict after the extension", 10*time.Second, func() bool {
+		return h.Status().Overall == StatusUnhealthy
+	})
+	if d := time.Since(sent); d < 5*time.Second {
+		t.Errorf("watchdog expired %v after EXTEND_TIMEOUT_USEC=5000000", d)
+	}
+}

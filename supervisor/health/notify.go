@@ -57,6 +57,7 @@ type notifier struct {
 	triggered    bool
 	readyAt      time.Time // first READY=1: the watchdog is armed from here
 	resumed      time.Time // the end of a stall of hcinit (docker pause): a window starts here
+	extended     time.Time // EXTEND_TIMEOUT_USEC=: no watchdog verdict before, until the next WATCHDOG=1
 	stopped      bool      // STOPPING=1: final until the next child
 	missed       bool      // the watchdog expired (or WATCHDOG=trigger); until the next WATCHDOG=1
 	timer        *time.Timer
@@ -449,16 +450,14 @@ type notifyEffects struct {
 
 // notifyKeys apply the keys hcinit acts on (sd_notify(3)); callers hold n.mu.
 var notifyKeys = map[string]func(n *notifier, v string, now time.Time, e *notifyEffects){
-	"READY":         (*notifier).onReady,
-	"RELOADING":     (*notifier).onReloading,
-	"STOPPING":      (*notifier).onStopping,
-	"STATUS":        func(n *notifier, v string, _ time.Time, _ *notifyEffects) { n.status = v },
-	"MAINPID":       (*notifier).onMainPID,
-	"WATCHDOG":      (*notifier).onWatchdog,
-	"WATCHDOG_USEC": (*notifier).onWatchdogUSec,
-	"EXTEND_TIMEOUT_USEC": func(_ *notifier, v string, now time.Time, e *notifyEffects) {
-		e.extendTo = extendTo(v, now)
-	},
+	"READY":               (*notifier).onReady,
+	"RELOADING":           (*notifier).onReloading,
+	"STOPPING":            (*notifier).onStopping,
+	"STATUS":              func(n *notifier, v string, _ time.Time, _ *notifyEffects) { n.status = v },
+	"MAINPID":             (*notifier).onMainPID,
+	"WATCHDOG":            (*notifier).onWatchdog,
+	"WATCHDOG_USEC":       (*notifier).onWatchdogUSec,
+	"EXTEND_TIMEOUT_USEC": (*notifier).onExtendTimeout,
 }
 
 // extendTo is EXTEND_TIMEOUT_USEC=v read at now: the time it extends to, zero
@@ -504,10 +503,22 @@ func (n *notifier) onMainPID(v string, _ time.Time, e *notifyEffects) {
 	}
 }
 
+// onExtendTimeout: the child asks for N more (sd_notify(3)). As systemd's
+// service_extend_timeout, that holds off both hcinit's own SIGKILL of a stop
+// (the child actor, through Config.ExtendStop) and, once armed, the
+// watchdog's verdict until now+N; it never brings either sooner.
+func (n *notifier) onExtendTimeout(v string, now time.Time, e *notifyEffects) {
+	e.extendTo = extendTo(v, now)
+	if n.watchdog > 0 && n.everReady && !n.stopped && !n.missed && e.extendTo.After(n.extended) {
+		n.extended = e.extendTo
+	}
+}
+
 func (n *notifier) onWatchdog(v string, now time.Time, e *notifyEffects) {
 	switch v {
 	case "1":
-		n.lastWatchdog, n.missed, n.triggered = now, false, false
+		// systemd restarts the watchdog timer from now: an extension ends.
+		n.lastWatchdog, n.missed, n.triggered, n.extended = now, false, false, time.Time{}
 	case "trigger":
 		// systemd handles it as a watchdog timeout (sd_notify(3)).
 		n.triggered, n.missed, e.kick, e.fired = true, true, true, true
@@ -519,7 +530,7 @@ func (n *notifier) onWatchdogUSec(v string, now time.Time, _ *notifyEffects) {
 		// Clamped: a huge value must not overflow into a negative (found by
 		// FuzzNotifyMessage).
 		n.watchdog = time.Duration(min(us, int64(math.MaxInt64/time.Microsecond))) * time.Microsecond
-		n.lastWatchdog = now // systemd restarts the timer too
+		n.lastWatchdog, n.extended = now, time.Time{} // systemd restarts the timer too
 	}
 }
 
@@ -532,7 +543,18 @@ func (n *notifier) armLocked(now time.Time) {
 	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed {
 		return
 	}
-	n.timer = time.AfterFunc(n.windowLocked().Add(n.watchdog).Sub(now), n.expire)
+	n.timer = time.AfterFunc(n.deadlineLocked().Sub(now), n.expire)
+}
+
+// deadlineLocked is when the watchdog expires: WATCHDOG_USEC after the
+// window began, or later if EXTEND_TIMEOUT_USEC asked for it. Callers hold
+// n.mu.
+func (n *notifier) deadlineLocked() time.Time {
+	d := n.windowLocked().Add(n.watchdog)
+	if n.extended.After(d) {
+		return n.extended
+	}
+	return d
 }
 
 // windowLocked is when the current watchdog window began: the last
@@ -556,7 +578,7 @@ func (n *notifier) windowLocked() time.Time {
 // health monitor starts over after unpause. Callers hold n.mu.
 func (n *notifier) stalledLocked(now time.Time) bool {
 	// Only an armed timer's lateness tells: after STOPPING=1 none is armed.
-	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(n.windowLocked().Add(n.watchdog)) <= stallLimit {
+	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(n.deadlineLocked()) <= stallLimit {
 		return false
 	}
 	n.resumed = now
@@ -569,7 +591,7 @@ func (n *notifier) stalledLocked(now time.Time) bool {
 func (n *notifier) expire() {
 	n.mu.Lock()
 	now := time.Now()
-	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(n.windowLocked()) < n.watchdog {
+	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Before(n.deadlineLocked()) {
 		n.armLocked(now)
 		n.mu.Unlock()
 		return
@@ -603,7 +625,7 @@ func (n *notifier) reset(now time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.since, n.ready, n.everReady, n.status, n.triggered = now, false, false, "", false
-	n.readyAt, n.resumed, n.stopped, n.missed = time.Time{}, time.Time{}, false, false
+	n.readyAt, n.resumed, n.extended, n.stopped, n.missed = time.Time{}, time.Time{}, time.Time{}, false, false
 	n.lastWatchdog, n.watchdog = time.Time{}, n.d.watchdog
 	if n.timer != nil {
 		n.timer.Stop()
@@ -631,7 +653,7 @@ func (n *notifier) probe(now time.Time) outcome {
 	}
 	if n.watchdog > 0 {
 		n.stalledLocked(now) // the timer has not fired yet: a stall, or just due
-		if age := now.Sub(n.windowLocked()); n.missed || age >= n.watchdog {
+		if age := now.Sub(n.windowLocked()); n.missed || !now.Before(n.deadlineLocked()) {
 			return outcome{code: 1, fatal: true, output: fmt.Sprintf("watchdog expired: no WATCHDOG=1 for %s (watchdog %s)%s", age.Round(time.Millisecond), n.watchdog, status)}
 		}
 	}
