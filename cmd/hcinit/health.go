@@ -30,8 +30,9 @@ type shared struct {
 // the sockets now, so they exist before the child's first instruction.
 func newHealth(cfg config, log *logrus.Logger, sh shared) (*health.Monitor, error) {
 	var cred *syscall.Credential
+	var home string
 	if sh.id != nil {
-		cred = sh.id.Cred
+		cred, home = sh.id.Cred, sh.id.Home
 	}
 	dir, _ := os.Getwd()
 	hc := cfg.Health // the settings; then what only this process knows
@@ -49,7 +50,7 @@ func newHealth(cfg config, log *logrus.Logger, sh shared) (*health.Monitor, erro
 	// After a burst of connections: the garbage and free pages it left.
 	hc.Trim = memtrim.Idle
 	hc.Reaper = sh.reaper
-	hc.Cred = cred
+	hc.Cred, hc.Home = cred, home
 	hc.SignalsForwarded = sh.sent.ByName
 	return health.New(hc)
 }

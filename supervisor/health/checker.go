@@ -33,6 +33,7 @@ type checkDeps struct {
 	notify *notifier           // nil without NOTIFY_SOCKET
 	reaper *reaper.Reaper      // the single wait owner, for exec checks
 	cred   *syscall.Credential // the child's user: exec checks run as it; nil = hcinit's own
+	home   string              // the child's HOME, for exec checks; "" = hcinit's own
 	dir    string              // exec checks' working directory
 	ua     string              // the User-Agent of http checks
 	log    *logrus.Entry
@@ -63,6 +64,7 @@ type (
 		argv   []string
 		dir    string
 		cred   *syscall.Credential
+		home   string
 		reaper *reaper.Reaper
 		log    *logrus.Entry
 	}
@@ -123,7 +125,7 @@ func newChecker(sp Spec, d checkDeps) checker {
 	case KindFile:
 		return fileChecker{path: sp.Path, maxAge: sp.MaxAge}
 	case KindExec:
-		return execChecker{argv: sp.Argv, dir: d.dir, cred: d.cred, reaper: d.reaper, log: d.log}
+		return execChecker{argv: sp.Argv, dir: d.dir, cred: d.cred, home: d.home, reaper: d.reaper, log: d.log}
 	case KindNotify:
 		return notifyChecker{n: d.notify}
 	case KindSignal:

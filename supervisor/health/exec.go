@@ -51,7 +51,7 @@ func (e execChecker) Check(ctx context.Context) outcome {
 	token := newRunToken()
 	attr := &syscall.ProcAttr{
 		Dir:   e.dir,
-		Env:   append(os.Environ(), probeRunEnv+"="+token),
+		Env:   append(e.env(), probeRunEnv+"="+token),
 		Files: []uintptr{stdin, w.Fd(), w.Fd()},
 		Sys:   sys,
 	}
@@ -91,6 +91,24 @@ func (e execChecker) Check(ctx context.Context) outcome {
 	r.SetReadDeadline(time.Now().Add(drainGrace))
 	o.output = strings.TrimSpace(<-out)
 	return o
+}
+
+// env is a probe's environment: hcinit's, with the child's HOME (--user's
+// home directory) as the child gets it, so that a probe reading ~/.my.cnf or
+// ~/.pgpass runs as Docker's HEALTHCHECK and a kubelet exec probe run it as
+// that user.
+func (e execChecker) env() []string {
+	env := os.Environ()
+	if e.home == "" {
+		return env
+	}
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "HOME=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "HOME="+e.home)
 }
 
 // readHead reads r to the end (or an error) and returns the first n bytes.

@@ -103,6 +103,7 @@ type Config struct {
 	Trim    func()              // called when a burst of connections is over and the servers are idle (hcinit trims memory then); nil = never
 	Reaper  *reaper.Reaper      // required by exec checks
 	Cred    *syscall.Credential // who the child runs as: exec checks, shared files and socket peers; nil = hcinit's own
+	Home    string              // the child's HOME (--user's home directory), exec checks get it too; "" = hcinit's own
 
 	Version          string                   // hcinit's version, for /metrics
 	SignalsForwarded func() map[string]uint64 // signals sent to the child by name, for /metrics; nil = none

@@ -38,7 +38,7 @@ func (m *Monitor) build(sp Spec) *check {
 		c.addrs = []string{sp.Addr}
 	}
 	c.checker = newChecker(sp, checkDeps{
-		pid: m.pid, notify: m.notify, reaper: m.cfg.Reaper, cred: m.cfg.Cred, dir: m.cfg.Dir,
+		pid: m.pid, notify: m.notify, reaper: m.cfg.Reaper, cred: m.cfg.Cred, home: m.cfg.Home, dir: m.cfg.Dir,
 		ua: "hcinit/" + m.version(), log: m.log,
 		delegate: func() ([]string, bool) {
 			m.mu.Lock()
