@@ -91,3 +91,26 @@ func TestV1ClientCompat(t *testing.T) {
 		t.Errorf("left behind: socket %v, .hc-socket %v", exists(sock), exists(".hc-socket"))
 	}
 }
+
+// TestNameFileWhereInitRan: v1.0.x wrote .hc-socket in Init, in the working
+// directory of that moment, and a program that changes directory before
+// Start had its name file there, where its -healthcheck runs. The old code
+// wrote it in Start's working directory, and that client found none.
+func TestNameFileWhereInitRan(t *testing.T) {
+	t.Setenv(common.EnvNameFile, "")
+	t.Setenv(common.EnvSocketDir, "")
+	started := t.TempDir()
+	t.Chdir(started)
+	var s HealthcheckServer
+	s.Init()
+	if err := os.Chdir(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, &s)
+	if err := os.Chdir(started); err != nil {
+		t.Fatal(err)
+	}
+	if have, err := v1Client("ping"); err != nil || have != "healthy" {
+		t.Errorf("v1 client where Init ran: %q, %v; want healthy", have, err)
+	}
+}

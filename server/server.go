@@ -4,12 +4,13 @@
 // v1.0.x: same type, same methods, same files and socket names on disk.
 //
 // Protocol: Start writes a random 16-character socket name into the name file
-// (".hc-socket" in the working directory, or $HEALTHCHECK_NAME_FILE) and listens
-// on SocketDir + name + ".sock" (/tmp/ or $HEALTHCHECK_SOCKET_DIR; Windows: the
-// pipe \\.\pipe\<name>). Per connection the server reads one request (at most
-// common.BufferSize bytes, 10 s read deadline): "ping" runs the check function
-// and gets "healthy" or the error's text; anything else gets
-// common.InvalidRequestResponse. Then the connection is closed.
+// (".hc-socket" in the working directory Init ran in, as v1.0.x did, or
+// $HEALTHCHECK_NAME_FILE) and listens on SocketDir + name + ".sock" (/tmp/ or
+// $HEALTHCHECK_SOCKET_DIR; Windows: the pipe \\.\pipe\<name>). Per
+// connection the server reads one request (at most common.BufferSize bytes, 10
+// s read deadline): "ping" runs the check function and gets "healthy" or the
+// error's text; anything else gets common.InvalidRequestResponse. Then the
+// connection is closed.
 //
 // Differences from v1.0.x, all of them fixes:
 //   - Errors are returned by Start, never panics: an unwritable working
@@ -83,18 +84,19 @@ var ErrStopped = errors.New("healthcheck server stopped")
 // never concurrently with itself by this server: concurrent pings share one
 // run.
 type HealthcheckServer struct {
-	mu       sync.Mutex
-	ctx      context.Context
-	cancel   context.CancelCauseFunc
-	check    func() error
-	name     string // set by Init*; tests may override it before Start
-	started  bool
-	closing  bool // shutdown began; no new handlers
-	ln       net.Listener
-	sock     string // socket path we listen on
-	nameFile string // absolute path of the name file we wrote
-	conns    map[net.Conn]struct{}
-	stopCtx  func() bool // deregisters the context watcher
+	mu           sync.Mutex
+	ctx          context.Context
+	cancel       context.CancelCauseFunc
+	check        func() error
+	name         string // set by Init*; tests may override it before Start
+	started      bool
+	closing      bool // shutdown began; no new handlers
+	ln           net.Listener
+	sock         string // socket path we listen on
+	nameFile     string // absolute path of the name file we wrote
+	initNameFile string // the name file's path as Init* saw it (v1.0.x wrote it then); "" = work it out in Start
+	conns        map[net.Conn]struct{}
+	stopCtx      func() bool // deregisters the context watcher
 
 	done    chan struct{} // closed when shutdown begins
 	stopped chan struct{} // closed when shutdown finished
@@ -174,6 +176,10 @@ func (s *HealthcheckServer) initLocked(f func() error, ctx context.Context, canc
 	}
 	s.ctx, s.cancel, s.check = ctx, cancel, f
 	s.name = newName()
+	// v1.0.x wrote the name file in Init*, in the working directory of that
+	// moment; a program that changes directory before Start still has it
+	// there (where its -healthcheck runs).
+	s.initNameFile, _ = filepath.Abs(common.NameFilePath())
 	s.started, s.closing = false, false
 	s.ln, s.sock, s.nameFile, s.stopCtx = nil, "", "", nil
 	s.done = make(chan struct{})
@@ -194,7 +200,9 @@ func isClosed(c chan struct{}) bool {
 }
 
 // Start creates the socket and then writes the name file, so a client that
-// finds the name finds a listening socket. It returns an error, and leaves
+// finds the name finds a listening socket. A relative name file (.hc-socket)
+// is in the working directory the Init method ran in, where v1.0.x wrote it,
+// even if the program changed directory since. It returns an error, and leaves
 // nothing behind, when the socket directory cannot be created, a live server
 // already listens on the socket, or the name file cannot be written (for
 // example because the working directory is not writable; set
@@ -213,9 +221,12 @@ func (s *HealthcheckServer) Start() error {
 		return fmt.Errorf("start: %w", context.Cause(s.ctx))
 	}
 
-	nameFile, err := filepath.Abs(common.NameFilePath())
-	if err != nil {
-		return fmt.Errorf("start: locate name file %s: %w", common.NameFilePath(), err)
+	nameFile := s.initNameFile
+	if nameFile == "" {
+		var err error
+		if nameFile, err = filepath.Abs(common.NameFilePath()); err != nil {
+			return fmt.Errorf("start: locate name file %s: %w", common.NameFilePath(), err)
+		}
 	}
 	sock, err := common.SocketPath(common.SocketDir(), s.name)
 	if err != nil {
