@@ -125,7 +125,7 @@ func WriteNameFile(path, name string) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".hc-socket-*")
 	if err != nil {
-		return fmt.Errorf("write name file: %w", err)
+		return fmt.Errorf("write name file %s: %w", path, err)
 	}
 	tmpName := tmp.Name()
 	_, werr := tmp.WriteString(name)
@@ -141,7 +141,7 @@ func WriteNameFile(path, name string) error {
 	}
 	if werr != nil {
 		os.Remove(tmpName)
-		return fmt.Errorf("write name file: %w", werr)
+		return fmt.Errorf("write name file %s: %w", path, werr)
 	}
 	return nil
 }

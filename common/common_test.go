@@ -223,3 +223,15 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 	c.chunks = c.chunks[1:]
 	return n, nil
 }
+
+// TestWriteNameFileErrorNamesTheFile: a name file that cannot be written (its
+// directory is not writable, or gone) is reported by its own path, the one a
+// user can act on — not by the temporary file it was being written through
+// (".hc-socket-1234567"), which the old message named.
+func TestWriteNameFileErrorNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", HealthcheckSocketNameFile)
+	err := WriteNameFile(path, "abc")
+	if err == nil || !strings.Contains(err.Error(), "write name file "+path+":") {
+		t.Errorf("WriteNameFile into a missing directory: %v; want it to name %s", err, path)
+	}
+}
