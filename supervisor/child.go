@@ -47,7 +47,7 @@ type processes interface {
 	reap() (empty bool)         // one reaping pass; whether no process is left
 	empty() <-chan struct{}     // closed once no process is left
 	adoptMainPID(pid int) (exited <-chan reaper.Exit, unseen <-chan struct{}, err error)
-	restore() // signals go to the process supervised before the last MAINPID= again
+	restore() int // signals go to the process supervised before the last MAINPID= again; its pid
 	awaitDaemon() <-chan adoption
 	childPID() int
 }
@@ -285,6 +285,14 @@ func (a *childActor) onMainPID(pid int) {
 		a.phase, a.timer = running, nil
 	}
 	a.log.WithField("pid", pid).Info("supervising the new main process (MAINPID=)")
+	a.mainProcess(pid)
+}
+
+// mainProcess tells the health side which process is the child now.
+func (a *childActor) mainProcess(pid int) {
+	if h, ok := a.obs.(interface{ MainProcess(int) }); ok && pid > 0 {
+		h.MainProcess(pid)
+	}
 }
 
 // onExtend applies EXTEND_TIMEOUT_USEC=: the main process asks not to be
@@ -310,11 +318,12 @@ func (a *childActor) onExtend(until time.Time) {
 func (a *childActor) onUnseen() error {
 	a.unseen = nil
 	a.log.Warn("the main process (MAINPID=) ended, its status went to its own parent: supervising the process before it again")
-	a.procs.restore()
+	pid := a.procs.restore()
 	a.exited, a.before = a.before, nil
 	if a.exited == nil {
 		return a.onExit(reaper.Exit{})
 	}
+	a.mainProcess(pid)
 	return nil
 }
 

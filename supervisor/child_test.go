@@ -84,7 +84,7 @@ func (f *fakeProcs) adoptMainPID(pid int) (<-chan reaper.Exit, <-chan struct{}, 
 	return make(chan reaper.Exit), nil, nil
 }
 
-func (f *fakeProcs) restore() { f.record("restore") }
+func (f *fakeProcs) restore() int { f.record("restore"); return 100 }
 
 // fakeClock never fires by itself: a test fires a timer by calling its handler.
 type fakeClock struct {
@@ -108,6 +108,7 @@ func (o *fakeObserver) ChildExited(code int) {
 	o.events = append(o.events, fmt.Sprint("exited ", code))
 }
 func (o *fakeObserver) ChildExitReason(r string)   { o.events = append(o.events, "reason "+r) }
+func (o *fakeObserver) MainProcess(pid int)        { o.events = append(o.events, fmt.Sprint("main ", pid)) }
 func (o *fakeObserver) Stopping()                  { o.events = append(o.events, "stopping") }
 func (o *fakeObserver) Unhealthy() <-chan struct{} { return nil }
 
@@ -430,7 +431,8 @@ func TestChildActor(t *testing.T) {
 		{"MAINPID= while waiting for the daemon: that one is supervised", pidfile, []event{exitCode(0), mainPID(777)},
 			want{phase: running, exit: -1, calls: []string{"start 100", "await pidfile", "adopt 777"}}},
 		{"MAINPID= of a process that is not hcinit's child, it ends unseen: the child again, and its status", nil, []event{alienMainPID, mainPID(777), unseenEnd, exitCode(7)},
-			want{phase: running, exit: 7, calls: []string{"start 100", "adopt 777", "restore"}}},
+			want{phase: running, exit: 7, calls: []string{"start 100", "adopt 777", "restore"},
+				events: []string{"started 100", "main 777", "main 100", "reason exited", "exited 7"}}},
 		{"MAINPID= of a process that is not hcinit's child, its exit seen after all: its status", nil, []event{alienMainPID, mainPID(777), exitCode(5)},
 			want{phase: running, exit: 5, calls: []string{"start 100", "adopt 777"}}},
 		{"MAINPID= of a non-child with nothing before it, it ends unseen: exit 0 (systemd: success)", pidfile, []event{alienMainPID, exitCode(0), mainPID(777), unseenEnd},

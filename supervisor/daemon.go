@@ -107,10 +107,11 @@ func (s *Supervisor) adoptMainPID(pid int) (exited <-chan reaper.Exit, unseen <-
 
 // restore makes the process supervised before the last MAINPID= the one
 // signals go to again.
-func (s *Supervisor) restore() {
+func (s *Supervisor) restore() int {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.pid, s.pgid = s.before[0], s.before[1]
-	s.mu.Unlock()
+	return s.pid
 }
 
 // watchUnseen returns a channel closed once pid has ended with its exit

@@ -299,7 +299,7 @@ func TestMainPIDNotHcinitsChild(t *testing.T) {
 	dir := t.TempDir()
 	sock, done := filepath.Join(dir, "hc.sock"), filepath.Join(dir, "done")
 	p, err := spawn(t, []string{hcinitBin(), "--socket", sock, "--notify-access", "all", "--", "sh", "-c",
-		`waitfile ` + done + ` & sdnotify "MAINPID=$!"; wait $!; exit 7`})
+		`waitfile ` + done + ` & sdnotify "MAINPID=$!"; wait $!; waitfile ` + done + `2; exit 7`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,6 +313,15 @@ func TestMainPIDNotHcinitsChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(done, nil, 0o600); err != nil { // the server ends; the shell reaps it
+		t.Fatal(err)
+	}
+	// The shell is the main process again, for hcinit status and the checks.
+	if _, err := waitStatus(sock, readyWait, "the shell as main process again", func(st health.Status) bool {
+		return st.ChildPID == shell && st.Overall == health.StatusHealthy
+	}); err != nil {
+		t.Error(err)
+	}
+	if err := os.WriteFile(done+"2", nil, 0o600); err != nil { // the shell ends
 		t.Fatal(err)
 	}
 	if err := p.expectExit(exitWait, 7); err != nil {

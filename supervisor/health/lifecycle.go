@@ -92,7 +92,14 @@ func (m *Monitor) newMainPID(pid int) {
 		return
 	}
 	m.log.WithField("pid", pid).Info("new main process (MAINPID=)")
-	m.cfg.MainPID(pid)
+	m.cfg.MainPID(pid) // the supervisor adopts it, and says so: MainProcess
+}
+
+// MainProcess tells that the supervisor now supervises pid as the running
+// child: a MAINPID= process it adopted, or the one before it again when that
+// ended with its status gone elsewhere. The process check and status follow
+// it. The supervisor calls it after ChildStarted, in order.
+func (m *Monitor) MainProcess(pid int) {
 	m.mu.Lock()
 	if m.child.active {
 		m.child.pid = pid
