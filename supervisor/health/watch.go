@@ -14,6 +14,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
 )
@@ -266,10 +267,11 @@ var errChildWrote = errors.New("the child wrote the name file meanwhile")
 // file: a plain rename would put hcinit's name over the child's fresh one, and
 // the child's socket would never be found. So ours is linked in only where no
 // file is (link fails if the child created one), and a file that was there is
-// first moved aside and compared with seen: if the child wrote it meanwhile,
-// it is put back. errChildWrote then says path holds the child's name; its
-// write also reached the watcher (or, before the watch, adoptWritten finds the
-// fresh file). Where the file system has no hard links, a rename is the
+// exchanged with ours in one step and compared with seen: if the child wrote
+// it meanwhile, it is put back. errChildWrote then says path holds the child's
+// name; its write also reached the watcher (or, before the watch,
+// adoptWritten finds the fresh file). Where the file system cannot exchange,
+// the file is moved aside first; where it has no hard links, a rename is the
 // fallback.
 func putV1Name(path, name string, seen os.FileInfo) error {
 	tmp, err := writeTempName(filepath.Dir(path), name)
@@ -278,6 +280,9 @@ func putV1Name(path, name string, seen os.FileInfo) error {
 	}
 	defer os.Remove(tmp)
 	if seen != nil {
+		if handled, err := exchangeIf(path, tmp, seen); handled {
+			return err
+		}
 		if err := moveAsideIf(path, tmp+"-old", seen); err != nil {
 			return err
 		}
@@ -319,6 +324,29 @@ func writeTempName(dir, name string) (string, error) {
 	return f.Name(), nil
 }
 
+// exchangeIf swaps ours (at tmp) with the file at path in one step
+// (renameat2 RENAME_EXCHANGE), so that path never goes missing — a child that
+// may rewrite that file but not create one in the directory (--user, a
+// root-owned working directory) would fail, and a v1.0.x server panics then.
+// If what came out is not the version seen (the child wrote it since), the
+// two are swapped back and errChildWrote returned. handled is false where the
+// file system cannot exchange, or path is gone: the caller takes its way.
+func exchangeIf(path, tmp string, seen os.FileInfo) (handled bool, err error) {
+	if unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE) != nil {
+		return false, nil
+	}
+	if now, err := os.Lstat(tmp); err == nil && sameVersion(seen, now) {
+		return true, nil // tmp now holds the stale file: the caller removes it
+	}
+	unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
+	return true, errChildWrote
+}
+
+// sameVersion reports whether b is the file a was, unmodified.
+func sameVersion(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
+}
+
 // moveAsideIf moves the file at path to aside and removes it there if it is
 // still the version seen; if it is not (the child wrote it since), it is put
 // back and errChildWrote returned. A file already gone is no error.
@@ -331,7 +359,7 @@ func moveAsideIf(path, aside string, seen os.FileInfo) error {
 	}
 	defer os.Remove(aside)
 	now, err := os.Lstat(aside)
-	if err != nil || !os.SameFile(seen, now) || !seen.ModTime().Equal(now.ModTime()) || seen.Size() != now.Size() {
+	if err != nil || !sameVersion(seen, now) {
 		os.Link(aside, path) // fails only if the child wrote yet again: newer
 		return errChildWrote
 	}
