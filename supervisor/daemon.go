@@ -91,16 +91,25 @@ func readPidfile(path string) (int, error) {
 // unseen is closed once it is gone and its exit did not come to hcinit; the
 // previous supervised process is then restore'd.
 func (s *Supervisor) adoptMainPID(pid int) (exited <-chan reaper.Exit, unseen <-chan struct{}, err error) {
-	p, perr := proc.Stat(pid)
+	var pidfd *os.File
+	if p, err := proc.Stat(pid); err == nil && p.PPID != os.Getpid() {
+		pidfd = s.openPidfd(pid) // before adopt looks whether it runs: an end right after is seen
+	}
 	s.mu.Lock()
-	s.before = [2]int{s.pid, s.pgid}
+	before := [2]int{s.pid, s.pgid}
 	s.mu.Unlock()
 	ch, err := s.adopt(pid)
 	if err != nil {
+		if pidfd != nil {
+			pidfd.Close()
+		}
 		return nil, nil, fmt.Errorf("MAINPID=%d %w", pid, err)
 	}
-	if perr == nil && p.PPID != os.Getpid() {
-		unseen = s.watchUnseen(pid)
+	s.mu.Lock()
+	s.before = before
+	s.mu.Unlock()
+	if pidfd != nil {
+		unseen = s.watchUnseen(pid, pidfd)
 	}
 	return ch, unseen, nil
 }
@@ -114,40 +123,51 @@ func (s *Supervisor) restore() int {
 	return s.pid
 }
 
-// watchUnseen returns a channel closed once pid has ended with its exit
-// status going elsewhere (its own parent took it), nil when the kernel
-// cannot tell (no pidfd). The pidfd becomes readable when the process ends,
-// whoever its parent is; Go's poller waits for that, no thread blocks.
-func (s *Supervisor) watchUnseen(pid int) <-chan struct{} {
+// openPidfd opens a pidfd for pid, nil when the kernel cannot (before 5.3,
+// or pid is gone): the end of a main process that is not hcinit's child then
+// goes unnoticed, as before.
+func (s *Supervisor) openPidfd(pid int) *os.File {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
 		s.log.WithError(err).WithField("pid", pid).Debug("no pidfd: the end of a main process that is not hcinit's child goes unnoticed")
 		return nil
 	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	rc, err := f.SyscallConn()
+	return os.NewFile(uintptr(fd), "pidfd")
+}
+
+// watchUnseen returns a channel closed once pid (pidfd, which it closes) has
+// ended with its exit status going elsewhere: its own parent took it. A
+// pidfd becomes readable when the process ends, whoever its parent is; Go's
+// poller waits for that, no thread blocks.
+func (s *Supervisor) watchUnseen(pid int, pidfd *os.File) <-chan struct{} {
+	rc, err := pidfd.SyscallConn()
 	if err != nil {
-		f.Close()
+		pidfd.Close()
 		return nil
 	}
 	c := make(chan struct{})
 	go func() {
-		defer f.Close()
+		defer pidfd.Close()
+		ended := false
 		if rc.Read(func(fd uintptr) bool {
 			n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
-			return n > 0
-		}) != nil {
+			if n <= 0 {
+				return false
+			}
+			// Ended. Its exit is hcinit's if it is hcinit's zombie now
+			// (re-parented: its parent ended first): the reaper hands it
+			// out.
+			var info unix.Siginfo
+			err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOWAIT|unix.WNOHANG, nil)
+			ended = err != nil || info.Signo != int32(unix.SIGCHLD)
+			return true
+		}) != nil || !ended {
 			return
 		}
-		// Ended. Its exit is hcinit's if it is hcinit's zombie now
-		// (re-parented: its parent ended first), or if the reaper has
-		// taken it already; the reaper hands it out then.
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOWAIT|unix.WNOHANG, nil)
-		if err == nil && info.Signo == int32(unix.SIGCHLD) || !s.reaper.Unwatch(pid) {
-			return
+		// Unless the reaper has taken it already (and hands it out).
+		if s.reaper.Unwatch(pid) {
+			close(c)
 		}
-		close(c)
 	}()
 	return c
 }
