@@ -156,8 +156,8 @@ func (m *Monitor) Status() Status {
 func (m *Monitor) statusLocked() Status { return m.statusLockedFor(true) }
 
 // publicStatus is Status for the unauthenticated HTTP endpoint: without the
-// checks' outputs (response bodies, exec output, which may hold secrets),
-// unless Config.HTTPDetails asks for them. kubelet keeps bodies out of its
+// checks' outputs (response bodies, exec output, which may hold secrets) and
+// exec checks' arguments, unless Config.HTTPDetails asks for them. kubelet keeps bodies out of its
 // user-facing probe messages for the same reason.
 func (m *Monitor) publicStatus() Status {
 	m.mu.Lock()
@@ -169,6 +169,11 @@ func (m *Monitor) publicStatus() Status {
 	for i := range st.Checks {
 		for j := range st.Checks[i].Log {
 			st.Checks[i].Log[j].Output = ""
+		}
+		// An exec check's arguments often hold a secret that is no URL
+		// (redis-cli -a PASSWORD, mysqladmin -pPASSWORD): the program only.
+		if sp := m.checks[i].spec; sp.Kind == KindExec && len(sp.Argv) > 1 {
+			st.Checks[i].Target = redactURLs(sp.Argv[0]) + " …"
 		}
 	}
 	return st
