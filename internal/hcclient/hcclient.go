@@ -25,6 +25,10 @@ import (
 	"github.com/wisdom-oss/go-healthcheck/common"
 )
 
+// refusedWord is written to a server the caller refuses before hanging up:
+// internal/unixsock's StaleRequest, a request no server takes for a check.
+const refusedWord = "hc-stale-check"
+
 // DefaultTimeout bounds a whole exchange (dial, write, read) when Options.Timeout
 // is zero. It matches the v1.0.x client's read deadline.
 const DefaultTimeout = 10 * time.Second
@@ -96,13 +100,15 @@ func Exchange(ctx context.Context, addr, request string, timeout time.Duration) 
 }
 
 // ExchangeVerified is Exchange with verify vetting the server once connected,
-// before a word is sent to it (an error of verify's is the exchange's).
+// before the request is sent to it (an error of verify's is the exchange's;
+// a refused server gets only a neutral word, refusedWord, so that a v1.0.x
+// server does not take the hang-up for a failure and stop).
 func ExchangeVerified(ctx context.Context, addr, request string, timeout time.Duration, verify func(net.Conn) error) (string, error) {
 	return exchange(ctx, addr, request, timeout, verify)
 }
 
 // exchange is Exchange; verify, when not nil, vets the server once connected,
-// before a word is sent to it.
+// before the request is sent to it.
 func exchange(ctx context.Context, addr, request string, timeout time.Duration, verify func(net.Conn) error) (string, error) {
 	if request == "" {
 		request = common.HealthcheckIPCCommand
@@ -120,6 +126,14 @@ func exchange(ctx context.Context, addr, request string, timeout time.Duration, 
 	defer conn.Close()
 	if verify != nil {
 		if err := verify(conn); err != nil {
+			// Not believed, but not hung up on without a word either: a
+			// go-healthcheck v1.0.x server takes a read that ends in EOF
+			// for a failure and cancels its whole server (another
+			// container's app, whose own health checks would fail from
+			// then on). The word is the stale-socket probe's, which every
+			// server answers with its usage text; nothing is read back.
+			conn.SetWriteDeadline(time.Now().Add(time.Second))
+			io.WriteString(conn, refusedWord)
 			return "", fmt.Errorf("%s: %w", addr, err)
 		}
 	}

@@ -375,3 +375,51 @@ func TestExchangeRetriesFullBacklog(t *testing.T) {
 		t.Errorf("gave up after %s, want about its 300ms timeout", took)
 	}
 }
+
+// TestRefusedServerGetsAWord: a server the caller refuses to believe (here
+// verify refuses it; in hcinit, an announced socket of a process outside its
+// tree, another container's app) must not see its connection closed without
+// a word: go-healthcheck v1.0.x's server takes a read that ends in EOF for a
+// failure and cancels its whole server, so that app's own health checks would
+// fail from then on. It gets a neutral word instead, which every server
+// answers with its usage text. The old code closed at once.
+func TestRefusedServerGetsAWord(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "v1.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			got <- "accept: " + err.Error()
+			return
+		}
+		defer conn.Close()
+		// v1.0.x's server: one read under a 10 s deadline; an error stops it.
+		conn.SetReadDeadline(time.Now().Add(wait))
+		buf := make([]byte, common.BufferSize)
+		n, err := conn.Read(buf)
+		if err != nil {
+			got <- "read error (a v1.0.x server stops): " + err.Error()
+			return
+		}
+		conn.Write([]byte("send 'ping' to trigger healthcheck"))
+		got <- string(buf[:n])
+	}()
+	refuse := errors.New("not believed")
+	_, err = ExchangeVerified(context.Background(), sock, "", time.Second, func(net.Conn) error { return refuse })
+	if !errors.Is(err, refuse) {
+		t.Fatalf("ExchangeVerified: %v, want the refusal", err)
+	}
+	select {
+	case req := <-got:
+		if req == "" || req == common.HealthcheckIPCCommand || strings.HasPrefix(req, "read error") || strings.HasPrefix(req, "accept") {
+			t.Errorf("the refused server read %q; want a neutral word (not ping, not EOF)", req)
+		}
+	case <-time.After(wait):
+		t.Fatal("the refused server read nothing")
+	}
+}
