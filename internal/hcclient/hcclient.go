@@ -230,10 +230,19 @@ var errNoWord = errors.New("closed without a reply")
 
 // ask is one of Ask's exchanges: unlike Exchange, an empty reply is an error
 // (hcinit always answers something), and a reply after a failed write counts.
+// A reply counts only whole: hcinit writes its reply and closes, so one the
+// server did not end by the deadline, or longer than limit, may go on with
+// anything ("healthy" then "…-ish"); it is an error, whatever came so far.
 func ask(deadline time.Time, addr, word string, limit int64) (string, error) {
-	reply, werr, rerr, err := exchangeBy(deadline, addr, word, limit)
+	reply, werr, rerr, err := exchangeBy(deadline, addr, word, limit+1)
 	if err != nil {
 		return "", err
+	}
+	if int64(len(reply)) > limit {
+		return "", fmt.Errorf("read reply from %s: longer than %d bytes", addr, limit)
+	}
+	if ne := net.Error(nil); len(reply) > 0 && errors.As(rerr, &ne) && ne.Timeout() {
+		return "", fmt.Errorf("read reply from %s: %w, the reply unfinished (%d bytes: %.40q)", addr, rerr, len(reply), reply)
 	}
 	if werr != nil && len(reply) == 0 {
 		if errors.Is(werr, syscall.EPIPE) || errors.Is(werr, syscall.ECONNRESET) {
