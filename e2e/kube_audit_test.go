@@ -364,6 +364,10 @@ func TestKubeAuditSharedPod(t *testing.T) {
 	fast := []string{"--interval", "1s", "--retries", "1"}
 	good := append(append([]string(nil), fast...), "--check", "http://127.0.0.1:8080/health", "--", "/app", "-listen", "127.0.0.1:8080")
 	bad := append(append([]string(nil), fast...), "--check", "tcp://127.0.0.1:8099,level=ready", "--", "/sleeper", "-handle")
+	// The restricted profile's pod (seccomp RuntimeDefault) also runs an exec
+	// check that leaves orphans: fork, exec and reaping under the filter.
+	goodExec := append(append([]string(nil), fast...), "--check", "exec=/orphaner -n 1 -linger 100ms,level=ready")
+	goodExec = append(goodExec, good[len(fast):]...)
 	marker := "-linger 16m" + strconv.Itoa(int(time.Now().UnixNano()%50)+10) + "s" // orphaner prints -linger as a Go duration
 	linger := strings.TrimPrefix(marker, "-linger ")
 	leaver := []string{"--", "/orphaner", "-n", "1", "-linger", linger}
@@ -373,8 +377,8 @@ func TestKubeAuditSharedPod(t *testing.T) {
 			hcContainer("a", img, good, readyExec)+hcContainer("b", img, bad, readyExec)+hcContainer("c", img, leaver, ""))+
 			podSpec("twohc", "  terminationGracePeriodSeconds: 20\n",
 				hcContainer("a", img, good, readyExec)+hcContainer("b", img, bad, readyExec))+
-			podSpec("readonly", "  terminationGracePeriodSeconds: 20\n  securityContext: {runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true}\n",
-				hcContainer("a", img, good, readyExec+roSec)+hcContainer("b", img, bad, readyExec+roSec))+
+			podSpec("readonly", "  terminationGracePeriodSeconds: 20\n  securityContext: {runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n",
+				hcContainer("a", img, goodExec, readyExec+roSec)+hcContainer("b", img, bad, readyExec+roSec))+
 			podSpec("sidecar", "  terminationGracePeriodSeconds: 20\n  initContainers:\n"+
 				strings.Replace(hcContainer("b", img, bad, readyExec), "      command:", "      restartPolicy: Always\n      command:", 1),
 				hcContainer("a", img, good, readyExec)))
@@ -400,6 +404,18 @@ func TestKubeAuditSharedPod(t *testing.T) {
 			for _, name := range []string{"a", "b"} {
 				if log := k.containerLog(ns, p, name); strings.Contains(log, "in use by another live server") {
 					t.Errorf("container %s's hcinit warns about the other container's sockets:\n%s", name, log)
+				}
+			}
+			// kubectl logs: the child's output is its own stdout lines,
+			// hcinit's are whole lines on stderr.
+			for _, l := range strings.Split(k.containerLog(ns, p, "b"), "\n") {
+				f := strings.SplitN(l, " ", 4)
+				if len(f) < 4 {
+					continue
+				}
+				ours := strings.Contains(f[3], "component=")
+				if f[2] != "F" || ours != (f[1] == "stderr") || strings.Contains(f[3], "ready pid=") && f[1] != "stdout" {
+					t.Errorf("container b's log mixes hcinit's lines with the child's: %q", l)
 				}
 			}
 			for name, want := range map[string]struct {
