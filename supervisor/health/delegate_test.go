@@ -275,3 +275,34 @@ func TestV1NameFileChildWritesMeanwhile(t *testing.T) {
 		})
 	}
 }
+
+// TestDelegateNotListeningYetNamesTheSocket: a v1.0.x server writes its name
+// in Init and listens only in Start, on /tmp/<name>.sock. Until then the
+// delegate fails, and its output must name the socket hcinit looked for
+// there, not only the one in hcinit's runtime directory (where a v1.0.x
+// server never listens), which the old message named alone.
+func TestDelegateNotListeningYetNamesTheSocket(t *testing.T) {
+	dir := shortDir(t)
+	h := start(t, Config{Dir: dir, Interval: 20 * time.Millisecond, Retries: 2}, nil)
+	h.ChildStarted(os.Getpid())
+	waitFor(t, "hcinit's .hc-socket", 3*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, ".hc-socket"))
+		return strings.HasPrefix(string(b), "hcinit-")
+	})
+	const name = "NotListeningYet1"
+	if err := os.WriteFile(filepath.Join(dir, ".hc-socket"), []byte(name), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	waitFor(t, "a delegate result", 3*time.Second, func() bool {
+		cs := h.checkStatus("delegate")
+		if len(cs.Log) == 0 {
+			return false
+		}
+		out = cs.Log[len(cs.Log)-1].Output
+		return true
+	})
+	if !strings.Contains(out, "/tmp/"+name+".sock") {
+		t.Errorf("delegate output %q does not name /tmp/%s.sock", out, name)
+	}
+}

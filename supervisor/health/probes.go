@@ -228,12 +228,20 @@ func (c delegateChecker) Check(ctx context.Context) outcome {
 	if len(addrs) == 0 {
 		return fail("the child has not announced a health socket")
 	}
-	addr := addrs[0]
+	addr := ""
 	for _, a := range addrs {
 		if _, err := os.Lstat(a); err == nil {
 			addr = a
 			break
 		}
+	}
+	if addr == "" {
+		if announced {
+			// A v1.0.x server writes its name in Init and listens only in
+			// Start: say every place looked at, the one it will use too.
+			return fail("no socket at %s yet (the child announced it; not listening yet?)", strings.Join(addrs, " or "))
+		}
+		addr = addrs[0]
 	}
 	dial := addr
 	if announced {
