@@ -8,6 +8,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -341,4 +342,134 @@ func TestDockerAuditSignals(t *testing.T) {
 			t.Errorf("exit %d, want the child's 99", in.State.ExitCode)
 		}
 	})
+}
+
+// What Docker records of `hcinit check` (Health.Log): the status line first,
+// at most 4096 bytes, no terminal control characters from the application's
+// output, exit code 1 — never 2 (reserved), never -1 under a HEALTHCHECK
+// timeout (1 s) shorter than hcinit check's own deadline (5 s).
+func TestDockerAuditHealthLog(t *testing.T) {
+	h := need(t)
+	t.Parallel()
+	// The probe prints its -name: escape sequences, a BEL and 6,000 bytes.
+	name := "\x1b[2J\x1b]0;owned\x07" + strings.Repeat("A", 6000) + "\x01"
+	c := h.start(t, []string{"--network", "none", "--health-interval", "1s", "--health-timeout", "1s", "--health-retries", "1"}, h.tools,
+		"--interval", "500ms", "--retries", "1", "--check", "exec=/sigprint -name '"+name+"' -max 10ms", "--", "/sleeper")
+	c.waitHealth("unhealthy", 30*time.Second)
+	waitFor(t, 30*time.Second, "three probes in Docker's log", func() (bool, string) {
+		n := len(c.inspect().State.Health.Log)
+		return n >= 3, fmt.Sprint(n)
+	})
+	for _, p := range c.inspect().State.Health.Log {
+		if p.ExitCode != 1 {
+			t.Errorf("probe at %s: exit %d, want 1 %q", p.Start.Format(time.StampMilli), p.ExitCode, p.Output)
+		}
+		if !strings.HasPrefix(p.Output, "unhealthy: check exec: ") {
+			t.Errorf("probe output does not start with the status line: %.80q", p.Output)
+		}
+		if len(p.Output) > 4096 {
+			t.Errorf("probe output %d bytes, want at most 4096", len(p.Output))
+		}
+		if i := strings.IndexFunc(p.Output, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }); i >= 0 {
+			t.Errorf("control character %q at %d in Docker's log: %.80q", p.Output[i], i, p.Output[max(0, i-20):])
+		}
+	}
+}
+
+// Compose: `depends_on: {condition: service_healthy}` on a service hcinit
+// reports unhealthy fails `up` and never starts the dependent; `init: true`
+// puts Docker's init above hcinit and `stop_grace_period: 20s` lets a child
+// that needs 6 s after TERM finish (exit 0, TERM seen once);
+// `healthcheck: disable: true` leaves the container without a health state.
+func TestDockerAuditCompose(t *testing.T) {
+	h := need(t)
+	t.Parallel()
+	project := "hcinit-e2e-" + h.run + "-audit"
+	h.mu.Lock()
+	h.projects = append(h.projects, project)
+	h.mu.Unlock()
+	dir := t.TempDir()
+	file := dir + "/docker-compose.yml"
+	yml := `version: "2.4"
+services:
+  db:
+    image: ` + h.tools + `
+    command: ["--interval", "500ms", "--retries", "1", "--check", "tcp://127.0.0.1:9", "--", "/sleeper"]
+    network_mode: none
+    healthcheck:
+      test: ["CMD", "/hcinit", "check"]
+      interval: 1s
+      timeout: 2s
+      retries: 1
+  web:
+    image: ` + h.tools + `
+    command: ["--", "/sleeper"]
+    network_mode: none
+    depends_on:
+      db:
+        condition: service_healthy
+  slow:
+    image: ` + h.tools + `
+    init: true
+    stop_grace_period: 20s
+    command: ["--", "/sigprint", "-name", "app", "-exit", "TERM", "-linger", "6s", "-max", "300s"]
+    network_mode: none
+    healthcheck:
+      disable: true
+`
+	if err := os.WriteFile(file, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		c := compose()
+		a := append(c[1:], "-p", project, "-f", file)
+		out, err := command(3*time.Minute, dir, nil, c[0], append(a, args...)...)
+		if ce, ok := err.(*cmdError); ok {
+			out += "\n" + ce.stderr
+		}
+		return out, err
+	}
+	t.Cleanup(func() { run("down", "-v", "--remove-orphans", "-t", "2") })
+	out, err := run("up", "-d")
+	if err == nil || !strings.Contains(out, "unhealthy") {
+		t.Errorf("compose up with an unhealthy dependency: %v\n%s\nwant it to fail naming the unhealthy container", err, out)
+	}
+	if ids := lines(docker("ps", "-q", "--filter", "label=com.docker.compose.project="+project,
+		"--filter", "label=com.docker.compose.service=web")); len(ids) != 0 {
+		t.Errorf("web runs although db never got healthy: %v", ids)
+	}
+	ids := lines(docker("ps", "-q", "--filter", "label=com.docker.compose.project="+project, "--filter", "label=com.docker.compose.service=slow"))
+	if len(ids) != 1 {
+		t.Fatalf("slow: containers %v, want one running", ids)
+	}
+	slow := adopt(t, ids[0])
+	t.Cleanup(func() {
+		if t.Failed() {
+			slow.dump()
+		}
+	})
+	slow.waitLog("app ready", 30*time.Second)
+	if in := slow.inspect(); in.State.Health != nil {
+		t.Errorf("healthcheck disable: true, but the container has health %+v", in.State.Health)
+	}
+	if init, _ := docker("inspect", "-f", "{{.HostConfig.Init}}", slow.name); init != "true" {
+		t.Errorf("init: true, but HostConfig.Init is %q", init)
+	}
+	start := time.Now()
+	if out, err := run("stop", "slow"); err != nil {
+		t.Fatalf("compose stop slow: %v\n%s", err, out)
+	}
+	took := time.Since(start)
+	if code := slow.inspect().State.ExitCode; code != 0 || took < 5*time.Second || took > 18*time.Second {
+		t.Errorf("compose stop: exit %d after %s, want 0 after the child's 6 s", code, took.Round(100*time.Millisecond))
+	}
+	n := 0
+	for _, s := range sawSignals(slow, "app") {
+		if s == "SIGTERM" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the child saw SIGTERM %d times (%v), want once", n, sawSignals(slow, "app"))
+	}
 }
