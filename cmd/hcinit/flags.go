@@ -77,10 +77,10 @@ func healthOptions(d config) []option {
 	return []option{
 		{long: "check", arg: "SPEC", help: "add a health check (repeatable; see CHECKS below)",
 			set: func(c *config, v string) error { c.Health.Specs = append(c.Health.Specs, v); return nil }},
-		{long: "interval", arg: "D", help: "time between checks (default " + d.Health.Interval.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.Health.Interval })},
-		{long: "timeout", arg: "D", help: "time one check may take (default " + d.Health.Timeout.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.Health.Timeout })},
-		{long: "start-period", arg: "D", help: "failures starting inside it do not count (default 0)", set: durationOpt(func(c *config) *time.Duration { return &c.Health.StartPeriod })},
-		{long: "start-interval", arg: "D", help: "time between checks while starting, inside the start period (default " + d.Health.StartInterval.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.Health.StartInterval })},
+		{long: "interval", arg: "D", help: "time between checks (default " + d.Health.Interval.String() + ")", set: timingOpt(false, func(c *config) *time.Duration { return &c.Health.Interval })},
+		{long: "timeout", arg: "D", help: "time one check may take (default " + d.Health.Timeout.String() + ")", set: timingOpt(false, func(c *config) *time.Duration { return &c.Health.Timeout })},
+		{long: "start-period", arg: "D", help: "failures starting inside it do not count (default 0)", set: timingOpt(true, func(c *config) *time.Duration { return &c.Health.StartPeriod })},
+		{long: "start-interval", arg: "D", help: "time between checks while starting, inside the start period (default " + d.Health.StartInterval.String() + ")", set: timingOpt(false, func(c *config) *time.Duration { return &c.Health.StartInterval })},
 		{long: "retries", arg: "N", help: "consecutive failures that make a check unhealthy (default " + strconv.Itoa(d.Health.Retries) + ")", set: intOpt(1, func(c *config) *int { return &c.Health.Retries })},
 		{long: "success-threshold", arg: "N", help: "consecutive successes before a check counts as ready (default " + strconv.Itoa(d.Health.SuccessThreshold) + ")", set: intOpt(1, func(c *config) *int { return &c.Health.SuccessThreshold })},
 		{long: "on-unhealthy", arg: "ACTION", help: "none, restart (the child) or exit (hcinit) when a live-level check turns unhealthy (default none); exit: a child's 0 after that stop becomes 128+N of the stop signal",
@@ -340,6 +340,30 @@ func durationOpt(field func(*config) *time.Duration) func(*config, string) error
 		d, err := duration.Parse(v)
 		if err != nil {
 			return err
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// minTiming is the shortest check interval, timeout or start period the
+// options take, as a check's own keys (interval=…) and Docker's HEALTHCHECK.
+const minTiming = time.Millisecond
+
+// timingOpt sets a checks' timing option: a duration of at least minTiming,
+// or 0 where zeroOK (the start period: none). Before, --interval 0 silently
+// meant the default and --interval 1ns ran checks back to back, PID 1 busy
+// on both cores.
+func timingOpt(zeroOK bool, field func(*config) *time.Duration) func(*config, string) error {
+	return func(c *config, v string) error {
+		d, err := duration.Parse(v)
+		switch {
+		case err != nil:
+			return err
+		case d == 0 && !zeroOK:
+			return fmt.Errorf("want a positive duration, have %q", v)
+		case d > 0 && d < minTiming:
+			return fmt.Errorf("%s is below the minimum of %s", d, minTiming)
 		}
 		*field(c) = d
 		return nil

@@ -164,3 +164,34 @@ func TestUsageSynopsisMatchesSubcommands(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTimingBounds: the checks' timing options take what a check's own
+// keys (interval=…) and Docker's HEALTHCHECK take: at least 1ms, and 0 only
+// for the start period. Before, --interval 1ns was taken (checks back to back:
+// hcinit used 2.3 s of CPU in 3 s) and --interval 0 silently meant 10s.
+func TestCheckTimingBounds(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string // "" = accepted
+	}{
+		{args: []string{"--interval", "1ns"}, want: "option --interval: 1ns is below the minimum of 1ms"},
+		{args: []string{"--interval=0"}, want: `option --interval: want a positive duration, have "0"`},
+		{args: []string{"--timeout", "0.0000001"}, want: "option --timeout: 100ns is below the minimum of 1ms"},
+		{args: []string{"--start-interval", "999us"}, want: "option --start-interval: 999µs is below the minimum of 1ms"},
+		{env: "HCINIT_INTERVAL=0s", want: `environment HCINIT_INTERVAL: want a positive duration, have "0s"`},
+		{args: []string{"--start-period", "0"}},
+		{args: []string{"--interval", "1ms", "--timeout", "1ms"}},
+	} {
+		getenv := func(k string) string {
+			if name, val, _ := strings.Cut(tc.env, "="); k == name {
+				return val
+			}
+			return ""
+		}
+		_, err := parseArgs(append(tc.args, "--", "true"), getenv)
+		if have := fmt.Sprint(err); tc.want == "" && err != nil || tc.want != "" && have != tc.want {
+			t.Errorf("%v %s: %v, want %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}

@@ -12,7 +12,8 @@ func printUsage(w io.Writer, checkSyntax string) {
 	fmt.Fprint(w, usageHead())
 	writeOptions(w)
 	fmt.Fprint(w, `
-Durations are Go durations (500ms, 1m30s) or plain seconds (10).
+Durations are Go durations (500ms, 1m30s) or plain seconds (10); --interval,
+--timeout and --start-interval are at least 1ms, as Docker's.
 Signals are names or numbers (TERM, SIGTERM, 15, RTMIN+1).
 
 Drop-in for tini and dumb-init: -s -g -e -p -v -w -c -r and the variables
