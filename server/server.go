@@ -15,6 +15,11 @@
 // Differences from v1.0.x, all of them fixes:
 //   - Errors are returned by Start, never panics: an unwritable working
 //     directory (or name file location) makes Start fail, naming the file.
+//   - The name file is written by Start once the socket listens (v1.0.x
+//     wrote it in Init, before listening), in the same place: a client never
+//     reads a name nobody listens on yet.
+//   - Without a check function (Init, InitWithContext) a ping is answered
+//     "healthy"; v1.0.x called the nil function and the program crashed.
 //   - A missing socket directory is created: /tmp with mode 01777, any other
 //     directory ($HEALTHCHECK_SOCKET_DIR) with mode 0700 — never 0000.
 //   - Every connection is served in its own goroutine under 10 s read and
