@@ -2,6 +2,8 @@ package health
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -66,5 +68,44 @@ func TestWatchdogStall(t *testing.T) {
 	n.mu.Unlock()
 	if missed || fired != 0 {
 		t.Errorf("expire 4 s late: missed %v, fired %d; want a new window", missed, fired)
+	}
+}
+
+// A failed run that began long after its time (its timer fired late: hcinit
+// was frozen, as a file heartbeat "ages" under docker pause) is void and not
+// recorded; one of a stall under stallCertain only when the run before was
+// not void, so load cannot hide a failure for more than one run.
+func TestRunAfterStallVoid(t *testing.T) {
+	m := bare(t, Config{})
+	setChild(m, os.Getpid())
+	sp, err := ParseSpec("file=" + filepath.Join(t.TempDir(), "missing") + ",retries=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.newCheck(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, step := range []struct {
+		late     time.Duration
+		recorded int // results recorded after the run
+	}{
+		{0, 1},                  // on time: counts
+		{2 * time.Second, 1},    // frozen 2 s: void
+		{2 * time.Second, 1},    // and again: a freeze every time
+		{stallLimit + 50e6, 2},  // a short stall right after a void: counts
+		{stallLimit + 50e6, 2},  // one after a counted run: void
+		{stallLimit - 100e6, 3}, // under the limit: counts
+	} {
+		m.run(c, step.late)
+		m.mu.Lock()
+		n, status := len(c.st.log), c.st.status
+		m.mu.Unlock()
+		if n != step.recorded {
+			t.Errorf("run %d (%s late): %d results recorded, want %d", i+1, step.late, n, step.recorded)
+		}
+		if status != StatusUnhealthy {
+			t.Errorf("run %d: status %s, want unhealthy from the first run on", i+1, status)
+		}
 	}
 }
