@@ -122,6 +122,12 @@ func verifyPid(pid int) error {
 
 // hiddenOrGone explains a pid that /proc does not show.
 func hiddenOrGone(pid int) error {
+	// Its /proc directory is there, only its namespace links are gone: an
+	// exiting process (a zombie; a container's PID 1 dying while an exec
+	// probe, started just before, asks it). hidepid hides the directory.
+	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+		return fmt.Errorf("cannot verify the server: its process %d is exiting", pid)
+	}
 	if kerr := unix.Kill(pid, 0); kerr == nil || errors.Is(kerr, unix.EPERM) {
 		return fmt.Errorf("cannot verify the server: /proc does not show pid %d (mounted with hidepid?)", pid)
 	}

@@ -47,6 +47,33 @@ func TestVerifyPid(t *testing.T) {
 	}
 }
 
+// A server whose process is exiting (its /proc directory still there, its
+// namespace links gone: a zombie, or a container's PID 1 dying while an exec
+// probe asks it) is said to be exiting, not hidden by hidepid.
+func TestVerifyPidExiting(t *testing.T) {
+	c := exec.Command("true")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := c.Process.Pid
+	t.Cleanup(func() { c.Wait() })
+	// Not reaped: a zombie once it exited.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if b, _ := os.ReadFile("/proc/" + itoa(pid) + "/stat"); strings.Contains(string(b), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("true did not become a zombie")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	err := verifyPid(pid)
+	if err == nil || !strings.Contains(err.Error(), "exiting") || strings.Contains(err.Error(), "hidepid") {
+		t.Errorf("zombie server: %v, want an error saying it is exiting", err)
+	}
+}
+
 // The mount table fallback: the same table is the same namespace.
 func TestMountIDs(t *testing.T) {
 	a, err := mountIDs("/proc/self/mountinfo")
