@@ -49,14 +49,18 @@ func Listen(addr string, mode fs.FileMode) (*net.UnixListener, error) {
 	if err != nil {
 		return nil, err
 	}
+	testHookBound(addr)
 	if !abstract {
-		if err := os.Chmod(addr, mode); err != nil {
+		if err := restrict(addr, mode); err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("restrict socket %s: %w", addr, err)
 		}
 	}
 	return ln, nil
 }
+
+// testHookBound runs between bind and chmod (tests swap the socket there).
+var testHookBound = func(addr string) {}
 
 // removeStale removes the socket file at path if no server accepts on it.
 func removeStale(path string) error {
