@@ -28,8 +28,8 @@ const (
 	adopting              // the launcher exited 0; waiting for --pidfile's daemon
 	backoff               // gone; started again when the timer fires (--restart)
 	draining              // stop decided, readiness off; the stop signal when the timer fires (--drain-delay)
-	stopping              // stop signal sent; SIGKILL when the grace ends; exit once the tree is empty
-	killing               // SIGKILL sent to the tree; exit when empty, or when the timer fires (afterKill)
+	stopping              // stop signal sent; SIGKILL when the grace ends; exit (or restart) once the tree is empty
+	killing               // SIGKILL sent to the tree; exit (or restart) when empty, or when the timer fires (afterKill)
 )
 
 // inStop reports whether a stop sequence runs: a stop trigger, an interrupt,
@@ -89,12 +89,14 @@ type childActor struct {
 	adoption  <-chan adoption    // the --pidfile daemon, in adopting
 	daemon    bool               // the supervised process was adopted: its exit 0 is no launcher's
 	code      int                // hcinit's exit status: the last exit, mapped (-e)
+	raw       int                // the last exit, unmapped (for the restart's log)
+	ranFor    time.Duration      // how long the last child ran (for the backoff)
 	startedAt time.Time
 	delay     time.Duration // the next restart's backoff
 
 	stopSig     unix.Signal // the stop signal of the running stop sequence
 	asked       bool        // a stop trigger started or joined this stop: the next one kills
-	restart     bool        // the stop restarts an unhealthy child (--on-unhealthy restart)
+	restart     bool        // the stop ends in a restart (--on-unhealthy restart, or --restart once what the child left is gone)
 	unhealthy   bool        // hcinit stops the child as unhealthy (--on-unhealthy exit): see onExit
 	restStopped bool        // what the child left got stopSig too
 }
@@ -135,7 +137,7 @@ func (a *childActor) run(sigc <-chan os.Signal) error {
 		case <-a.grace:
 			a.onGrace()
 		case <-a.treeEmpty():
-			err = a.exit()
+			err = a.onEmpty()
 		case <-a.verdicts:
 			a.onUnhealthy()
 		case <-a.interrupt:
@@ -157,6 +159,16 @@ func (a *childActor) treeEmpty() <-chan struct{} {
 }
 
 func (a *childActor) exit() error { return &ExitError{Code: a.code} }
+
+// onEmpty: no process is left. hcinit exits, or, when it stopped what the
+// child left for a restart, backs off and starts the child again.
+func (a *childActor) onEmpty() error {
+	if a.restart {
+		a.backOff(a.raw)
+		return nil
+	}
+	return a.exit()
+}
 
 func (a *childActor) startChild() error {
 	pid, ch, err := a.procs.start()
@@ -338,9 +350,27 @@ func (a *childActor) onTimer() error {
 	case backoff:
 		return a.startChild()
 	case killing:
+		if a.restart {
+			return a.restartAnyway()
+		}
 		a.log.Error("processes survived SIGKILL; exiting anyway")
 		return a.exit()
 	}
+	return nil
+}
+
+// restartAnyway: afterKill after SIGKILL for a restart, something is still
+// there (uninterruptible sleep). The child starts again anyway, as systemd
+// restarts a unit whose processes survived the final SIGKILL ("Processes
+// still around after final SIGKILL"); a main process that is itself still
+// there is waited for first, as before: two copies of it must not run.
+func (a *childActor) restartAnyway() error {
+	if a.exited != nil {
+		a.log.Error("the child survived SIGKILL; restarting it once it is gone")
+		return nil
+	}
+	a.log.Error("processes survived SIGKILL; restarting the child anyway")
+	a.backOff(a.raw)
 	return nil
 }
 
@@ -349,10 +379,11 @@ func (a *childActor) onTimer() error {
 func (a *childActor) onGrace() {
 	a.grace = nil
 	if a.restart {
-		// Restarting an unhealthy child: only its group dies, not every
-		// process in the namespace.
-		a.log.Warn("stop timeout reached: killing the child's process group")
-		a.procs.forward(unix.SIGKILL)
+		// Restarting: what the child left dies (its group and the rest of
+		// hcinit's tree), never every process in the namespace.
+		a.log.Warn("stop timeout reached: killing what is left of the child before restarting it")
+		a.stopLeft(unix.SIGKILL)
+		a.phase, a.timer = killing, a.clock.After(afterKill)
 		return
 	}
 	why := "stop timeout " + a.graceLen.String() + " reached"
@@ -382,8 +413,14 @@ func (a *childActor) onUnhealthy() {
 // onInterrupt is the group's interrupt: a stop, as a TERM would start it.
 func (a *childActor) onInterrupt() {
 	a.interrupt = nil
-	if !a.phase.inStop() {
+	switch {
+	case !a.phase.inStop():
 		a.beginStop(a.cfg.StopSignal, true)
+	case a.restart:
+		// Stopping for a restart: the stop goes on, under the same bound,
+		// and ends hcinit.
+		a.log.Debug("interrupted: no restart")
+		a.restart = false
 	}
 }
 
@@ -392,14 +429,20 @@ func (a *childActor) onInterrupt() {
 // A non-nil result is hcinit's exit.
 func (a *childActor) gone(raw int) error {
 	a.report(raw)
-	if a.restart || (!a.phase.inStop() && shouldRestart(a.cfg, raw)) {
-		a.backOff(raw)
-		return nil
-	}
-	// Reap now: if nothing is left, exit at once; otherwise the rest gets
-	// the stop signal and the grace.
+	a.raw, a.ranFor = raw, a.clock.Now().Sub(a.startedAt)
+	restart := a.restart || (!a.phase.inStop() && shouldRestart(a.cfg, raw))
+	// Reap now: if nothing is left, exit (or restart) at once; otherwise the
+	// rest gets the stop signal and the grace.
 	if a.procs.reap() {
+		if restart {
+			a.backOff(raw)
+			return nil
+		}
 		return a.exit()
+	}
+	if restart {
+		a.clearForRestart()
+		return nil
 	}
 	switch {
 	case !a.phase.inStop():
@@ -416,6 +459,53 @@ func (a *childActor) gone(raw int) error {
 		a.procs.stopRest(a.stopSig)
 	}
 	return nil
+}
+
+// clearForRestart stops what the gone child left before it is started again,
+// as systemd stops a unit's whole control group (KillMode=control-group)
+// before ExecStart runs again, and Docker restarts a container only once all
+// of it is gone: a worker of a crashed prefork master would otherwise keep
+// the port, and the next instance fail "address already in use", once per
+// restart. The stop signal goes to the child's process group and every other
+// process below hcinit (never the namespace's other processes); SIGKILL
+// follows after hcinit's own bound (--stop-timeout, or ownStopTimeout); the
+// backoff starts once the tree is empty (onEmpty). A stop trigger meanwhile
+// is the orchestrator's stop (joinStop): no restart, its grace.
+func (a *childActor) clearForRestart() {
+	a.restart = true
+	switch {
+	case a.phase == killing:
+		if a.timer == nil { // its bound is over (restartAnyway): the child was all it waited for
+			a.log.Error("processes survived SIGKILL; restarting the child anyway")
+			a.backOff(a.raw)
+		}
+	case a.phase == stopping:
+		// --on-unhealthy restart: the group has the stop signal; the rest
+		// gets it now.
+		if !a.restStopped {
+			a.restStopped = true
+			a.procs.stopRest(a.stopSig)
+		}
+	default: // running, or its --pidfile daemon never came, or draining
+		a.log.Info("child exited: stopping what it left before restarting it")
+		if a.phase != draining {
+			a.armGrace(0, true)
+		}
+		a.phase, a.timer, a.stopSig = stopping, nil, a.cfg.StopSignal
+		a.stopLeft(a.stopSig)
+	}
+}
+
+// stopLeft sends sig to what the gone child left: its process group (unless
+// --single-child) and every other process below hcinit, each once. As PID 1 it
+// does not use kill(-1): `docker exec` shells are not the child's.
+func (a *childActor) stopLeft(sig unix.Signal) {
+	a.procs.forward(sig)
+	if sig != unix.SIGCONT && sig != unix.SIGKILL {
+		a.procs.forward(unix.SIGCONT)
+	}
+	a.procs.stopRest(sig)
+	a.restStopped = true
 }
 
 // report tells the health side that the child is gone, and why.
@@ -436,7 +526,7 @@ func (a *childActor) report(raw int) {
 // backOff waits before the next start; the delay doubles up to
 // --restart-max-delay and starts afresh after a child that stayed up.
 func (a *childActor) backOff(raw int) {
-	if a.clock.Now().Sub(a.startedAt) >= restartReset {
+	if a.ranFor >= restartReset {
 		a.delay = a.cfg.RestartDelay
 	}
 	a.phase, a.timer, a.grace, a.restart = backoff, a.clock.After(a.delay), nil, false

@@ -147,7 +147,7 @@ func childOptions(d config) []option {
 			set: func(c *config, v string) error { c.User = v; return nil }},
 		{long: "pidfile", arg: "PATH", help: "the child daemonizes: supervise the pid it writes to PATH",
 			set: func(c *config, v string) error { c.Pidfile = v; return nil }},
-		{long: "restart", arg: "POLICY", help: "no, on-failure or always: restart the child when it exits (default no)",
+		{long: "restart", arg: "POLICY", help: "no, on-failure or always: restart the child when it exits (default no); what it left running gets the stop signal first, SIGKILL after --stop-timeout (10s when unset), and the restart waits until none is left",
 			set: setRestart},
 		{long: "restart-delay", arg: "D", help: "first delay before a restart, doubled each time (default " + d.RestartDelay.String() + ", at least " + minRestartDelay.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.RestartDelay })},
 		{long: "restart-max-delay", arg: "D", help: "longest delay before a restart (default " + d.RestartMaxDelay.String() + ")", set: durationOpt(func(c *config) *time.Duration { return &c.RestartMaxDelay })},
