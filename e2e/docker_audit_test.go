@@ -315,6 +315,33 @@ func TestDockerAuditSignals(t *testing.T) {
 			}
 		})
 	}
+	// During a graceful stop only readiness turns false: Docker's
+	// HEALTHCHECK (`hcinit check`, overall health) stays healthy, so a slow
+	// shutdown raises no health_status: unhealthy.
+	t.Run("graceful-stop-stays-healthy", func(t *testing.T) {
+		t.Parallel()
+		c := h.start(t, []string{"--network", "none"}, h.tools, "--interval", "500ms",
+			"--", "/sigprint", "-name", "app", "-exit", "TERM", "-linger", "5s", "-max", "300s")
+		c.waitHealth("healthy", 30*time.Second)
+		began := time.Now()
+		took := c.stop("-t", "30")
+		if code := c.inspect().State.ExitCode; code != 0 || took < 4*time.Second {
+			t.Errorf("docker stop -t 30: exit %d after %s, want 0 after the child's 5 s", code, took)
+		}
+		probes := 0
+		for _, p := range c.inspect().State.Health.Log {
+			if p.Start.Before(began) {
+				continue
+			}
+			probes++
+			if p.ExitCode != 0 {
+				t.Errorf("Docker's probe at %s during the stop: exit %d %q", p.Start.Format(time.StampMilli), p.ExitCode, p.Output)
+			}
+		}
+		if probes < 2 {
+			t.Errorf("%d probes of Docker's during a 5 s stop, want a few", probes)
+		}
+	})
 	t.Run("stop-t-2", func(t *testing.T) {
 		t.Parallel()
 		c := h.start(t, []string{"--network", "none"}, h.tools,
