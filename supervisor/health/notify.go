@@ -83,7 +83,8 @@ type notifyDeps struct {
 }
 
 // newNotifier binds the socket in runtimeDir (chown hands it to the child's
-// user), else as the abstract socket @hcinit-notify-<pid>.
+// user), else as the abstract socket @hcinit-notify-<pid> (-<time> when
+// another hcinit with the same pid holds that name).
 func newNotifier(d notifyDeps, runtimeDir string, chown func(path string)) (*notifier, error) {
 	n := &notifier{d: d, watchdog: d.watchdog, change: make(chan struct{})}
 	if runtimeDir != "" {
@@ -112,6 +113,13 @@ func newNotifier(d notifyDeps, runtimeDir string, chown func(path string)) (*not
 	if n.conn == nil {
 		addr := "@hcinit-notify-" + strconv.Itoa(os.Getpid())
 		conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: addr, Net: "unixgram"})
+		if errors.Is(err, syscall.EADDRINUSE) {
+			// An abstract name is held only while its owner lives: another
+			// hcinit with the same pid, PID 1 of another pid namespace
+			// sharing this network namespace (a pod's containers).
+			addr = fmt.Sprintf("@hcinit-notify-%d-%d", os.Getpid(), time.Now().UnixNano())
+			conn, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: addr, Net: "unixgram"})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("listen on %s: %w", addr, err)
 		}
