@@ -195,3 +195,22 @@ func TestCheckTimingBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestStartErrorOneLine: a start-up error is one line of bounded length,
+// whatever the bad value holds. Before, --config naming a file with a newline
+// printed the error over two lines and a 100 KB --interval a 100 KB line.
+func TestStartErrorOneLine(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("a", 100_000)
+	for _, args := range [][]string{
+		{"--config", "a\nb"},
+		{"--interval", huge},
+		{"--check", "exec=/nonexistent/" + huge},
+	} {
+		_, errOut, code := runBounded(t, 15*time.Second, nil, append(args, "--", "true")...)
+		lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+		if code != 2 || len(lines) != 2 || lines[1] != "Try 'hcinit --help'." || len(lines[0]) > 1100 {
+			t.Errorf("%.40q: exit %d, %d lines, the first %d bytes: %.100q", args, code, len(lines), len(lines[0]), errOut)
+		}
+	}
+}

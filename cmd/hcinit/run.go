@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"unicode/utf8"
 
 	oklog "github.com/oklog/run"
 	"github.com/sirupsen/logrus"
@@ -33,7 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	id, err := supervisor.ResolveUser(cfg.User) // identity first: both sides need it
 	if err != nil {
-		fmt.Fprintf(stderr, "hcinit: %v\n", err)
+		fmt.Fprintf(stderr, "hcinit: %s\n", errLine(err))
 		return 2
 	}
 	r := reaper.New(zombieLogger(cfg, log))
@@ -84,9 +85,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 // A taken --http port or --socket is no usage error: no hint at --help for it.
 func startError(stderr io.Writer, err error) int {
 	if oe := (*net.OpError)(nil); errors.As(err, &oe) || errors.Is(err, health.ErrUnbound) {
-		fmt.Fprintf(stderr, "hcinit: %v\n", err)
+		fmt.Fprintf(stderr, "hcinit: %s\n", errLine(err))
 	} else {
-		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+		fmt.Fprintf(stderr, "hcinit: %s\nTry 'hcinit --help'.\n", errLine(err))
 	}
 	return 2
 }
@@ -115,7 +116,7 @@ func commandLine(args []string, stdout, stderr io.Writer) (cfg config, code int,
 	cfg, err := parseArgs(args, os.Getenv)
 	switch {
 	case err != nil:
-		fmt.Fprintf(stderr, "hcinit: %v\nTry 'hcinit --help'.\n", err)
+		fmt.Fprintf(stderr, "hcinit: %s\nTry 'hcinit --help'.\n", errLine(err))
 		return cfg, 2, true
 	case cfg.Help:
 		printUsage(stdout, checkHelp())
@@ -124,7 +125,7 @@ func commandLine(args []string, stdout, stderr io.Writer) (cfg config, code int,
 		return cfg, versionMain(nil, stdout, stderr), true
 	case cfg.PrintConfig:
 		if err := printConfig(stdout, cfg); err != nil {
-			fmt.Fprintf(stderr, "hcinit: print config: %v\n", err)
+			fmt.Fprintf(stderr, "hcinit: print config: %s\n", errLine(err))
 			return cfg, 1, true
 		}
 		return cfg, 0, true
@@ -189,4 +190,22 @@ func newLogger(cfg config, stderr io.Writer) *logrus.Logger {
 	}
 	log.SetLevel(level)
 	return log
+}
+
+// maxErrLine bounds a start-up error line: the bad value it quotes may be
+// anything a flag, a variable or a file holds.
+const maxErrLine = 1024
+
+// errLine is err as one line of at most maxErrLine bytes: control characters
+// (a newline in a file name, ESC) escaped as check and status escape them.
+func errLine(err error) string {
+	s := printable(err.Error(), false)
+	if len(s) <= maxErrLine {
+		return s
+	}
+	cut := maxErrLine - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
