@@ -352,6 +352,32 @@ func TestDockerAuditSignals(t *testing.T) {
 			t.Errorf("docker stop -t 2: exit %d after %s, want Docker's SIGKILL (137) after about 2 s", code, took)
 		}
 	})
+	// docker kill (SIGKILL: hcinit leaves its sockets, notify socket and the
+	// child's runtime directory behind in the container's file system) and
+	// docker start, then docker restart: each new hcinit, PID 1 again, takes
+	// its places back; the child (as --user 1000) gets READY=1 through and
+	// Docker sees the container healthy again.
+	t.Run("kill-start-restart", func(t *testing.T) {
+		t.Parallel()
+		c := h.start(t, []string{"--network", "none"}, h.tools,
+			"--user", "1000", "--check", "notify", "--start-period", "20s", "--start-interval", "200ms",
+			"--", "/sdnotify", "READY=1", "forever")
+		c.waitHealth("healthy", 30*time.Second)
+		if _, err := docker("kill", c.name); err != nil {
+			t.Fatal(err)
+		}
+		if code := waitExited(t, c, 30*time.Second); code != 137 {
+			t.Errorf("docker kill: exit %d, want 137", code)
+		}
+		for _, step := range [][]string{{"start", c.name}, {"restart", "-t", "5", c.name}} {
+			if _, err := docker(step...); err != nil {
+				t.Fatal(err)
+			}
+			c.waitHealth("healthy", 30*time.Second)
+			c.mustExec(0, "/hcinit", "check")
+			c.mustExec(0, "/hcinit", "check", "--ready")
+		}
+	})
 	t.Run("restart-on-failure", func(t *testing.T) {
 		t.Parallel()
 		c := h.start(t, []string{"--network", "none", "--restart", "on-failure:2"}, h.tools,
