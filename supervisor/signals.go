@@ -29,8 +29,11 @@ func (s *Supervisor) forward(sig unix.Signal) {
 	pid, pgid := s.pid, s.pgid
 	s.mu.Unlock()
 	if pid == 0 {
-		// The child is gone; what is left of its group still gets the signal.
-		if pgid > 1 && !s.cfg.SingleChild {
+		// The child is gone; what is left of its group still gets the
+		// signal, while a process of hcinit's tree is in it: the id of an
+		// empty group is free, and may lead someone else's group by now (a
+		// `docker exec` process's setsid, any process's on a host).
+		if pgid > 1 && !s.cfg.SingleChild && ourGroup(pgid) {
 			_ = unix.Kill(-pgid, sig)
 		}
 		return
@@ -51,6 +54,17 @@ func (s *Supervisor) forward(sig unix.Signal) {
 	}
 	s.sent.add(sig)
 	log.Debug("forwarded signal")
+}
+
+// ourGroup reports whether a process below hcinit is in process group pgid.
+// While one is, the id cannot go to another group.
+func ourGroup(pgid int) bool {
+	for _, pid := range proc.Descendants(os.Getpid()) {
+		if g, err := unix.Getpgid(pid); err == nil && g == pgid {
+			return true
+		}
+	}
+	return false
 }
 
 // SignalCounts counts the signals sent to the child (or its group): the

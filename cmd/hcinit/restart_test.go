@@ -328,3 +328,55 @@ func TestRestartStopWins(t *testing.T) {
 		t.Errorf("restarted after the stop trigger: %q", all)
 	}
 }
+
+// TestSignalDuringBackoffReusedGroup: while no child runs, a signal goes to
+// what is left of the old child's process group; once that group is empty its
+// id is free, and another process may lead a group of that id by then. The
+// old code sent the signal to it anyway. Here the id is reused on purpose
+// (ns_last_pid) by a process that joined hcinit's PID namespace, as `docker
+// exec` does, and made a session of its own.
+func TestSignalDuringBackoffReusedGroup(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	p, err := spawn(t, []string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+		hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"), "--restart", "always", "--restart-delay", "60s", "--restart-max-delay", "60s", "--",
+		"sh", "-c", `echo "child $$"; exit 1`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := childOf(p.pid(), "hcinit", readyWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitStderr("restarting child", 1, readyWait); err != nil {
+		t.Fatal(err)
+	}
+	var group int
+	for _, l := range p.out.snapshot() {
+		fmt.Sscanf(l, "child %d", &group)
+	}
+	if group < 2 {
+		t.Fatalf("no child pid in %q", p.out.snapshot())
+	}
+	// The next process of the namespace gets the old group's id and leads a
+	// group of its own (setsid, not forking: it is no group leader).
+	out, err := nsenter(t, hc, "sh", "-c", fmt.Sprintf("echo %d > /proc/sys/kernel/ns_last_pid && setsid sigprint -name exec; :", group-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.ready(readyWait, "exec"); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.readyPid("exec"); got != group {
+		t.Skipf("the id %d was not reused (the process got %d)", group, got)
+	}
+	if err := unix.Kill(hc, unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.await(500*time.Millisecond, "exec SIGUSR1"); err == nil { // nothing announces that a signal went nowhere
+		t.Errorf("USR1 to hcinit with no child reached another process whose group took the old child's group id %d", group)
+	}
+	if p.exited() {
+		t.Fatalf("hcinit exited on USR1%s", p.stderrNote())
+	}
+}
