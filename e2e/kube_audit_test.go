@@ -689,3 +689,43 @@ func TestKubeAuditReadOnlyLibraries(t *testing.T) {
 	// into a container whose PID 1 is exiting. The restart counts say no
 	// probe restarted anything.)
 }
+
+// A read-only pod whose containers run as different users: the first
+// hcinit makes the pod's /dev/shm/hcinit its own, so the others have no
+// writable runtime directory and each takes an abstract notify socket in
+// the pod's shared network namespace, all PID 1 of their containers. Every
+// one must start: no restart, all running.
+func TestKubeAuditReadOnlyUsers(t *testing.T) {
+	k := needKube(t)
+	t.Parallel()
+	img := k.auditImage(t)
+	ns := k.namespace(t, "audit-rousers")
+	ro := func(uid string) string {
+		return "      securityContext: {runAsUser: " + uid + ", runAsGroup: " + uid +
+			", readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n"
+	}
+	notify := []string{"--check", "notify,level=live", "--", "/sleeper", "-handle"}
+	k.applyYAML(t, ns, podSpec("users", "  terminationGracePeriodSeconds: 5\n  securityContext: {runAsNonRoot: true}\n",
+		hcContainer("a", img, []string{"--", "/sleeper", "-handle"}, ro("1000"))+
+			hcContainer("b", img, notify, ro("2000"))+hcContainer("c", img, notify, ro("2000"))))
+	k.waitPod(t, ns, "users", "all running (or one restarted)", 2*time.Minute, func(p aPod) bool {
+		cs := p.containers()
+		for _, c := range cs {
+			if c.RestartCount > 0 {
+				return true
+			}
+		}
+		return len(cs) == 3 && cs["a"].State.Running != nil && cs["b"].State.Running != nil && cs["c"].State.Running != nil
+	})
+	time.Sleep(8 * time.Second)
+	p, err := k.aPod(ns, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cs := range p.containers() {
+		if cs.RestartCount != 0 || cs.State.Running == nil {
+			t.Errorf("container %s did not keep running: %s", name, p.String())
+			t.Logf("its log:\n%s", k.containerLog(ns, p, name))
+		}
+	}
+}
