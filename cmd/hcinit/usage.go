@@ -99,7 +99,8 @@ const configSyntax = `CONFIG FILE (--config FILE or HCINIT_CONFIG=FILE; YAML, an
   One precedence rule: the command line beats the environment (HCINIT_*),
   which beats the file, which beats the defaults; a list (checks, rewrite,
   map-exit) is one setting, replaced whole by a higher source. An unknown key,
-  a key given twice or a bad value is an error naming its line. --print-config
+  a key given twice or a bad value is an error naming its line; FILE must be a
+  regular file (a symbolic link to one, as a ConfigMap's, too). --print-config
   prints the effective configuration in this form (URL passwords and sensitive
   header values as ***) and exits.
 `
