@@ -525,7 +525,11 @@ func TestKubeAuditSlowCheck(t *testing.T) {
 	t.Parallel()
 	img := k.auditImage(t)
 	ns := k.namespace(t, "audit-slow")
-	args := []string{"--interval", "1s", "--retries", "1", "--check", "tcp://127.0.0.1:8080,level=live",
+	// The start period: the first check runs as the child starts, before
+	// the app listens; with --retries 1 that failure alone would fail
+	// liveness and the kubelet (failureThreshold 1) would restart it, as its
+	// own tcpSocket probe would. Failures inside it do not count.
+	args := []string{"--interval", "1s", "--retries", "1", "--start-period", "5s", "--check", "tcp://127.0.0.1:8080,level=live",
 		"--check", "exec=/sleeper,timeout=3s,level=ready", "--", "/app", "-listen", "127.0.0.1:8080"}
 	live := "      livenessProbe:\n        exec: {command: [\"/hcinit\", \"check\", \"--live\"]}\n        periodSeconds: 1\n        failureThreshold: 1\n"
 	k.applyYAML(t, ns, podSpec("slow", "  terminationGracePeriodSeconds: 5\n", hcContainer("app", img, args, live+readyExec)))
@@ -641,7 +645,7 @@ func TestKubeAuditReadOnlyLibraries(t *testing.T) {
 		"      securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n"
 	img := "hcinit-example-go-library:dev"
 	args := func(port string) []string {
-		return []string{"--interval", "1s", "--retries", "2", "--", "/app", "-listen", "127.0.0.1:" + port}
+		return []string{"--interval", "1s", "--retries", "2", "--start-period", "5s", "--", "/app", "-listen", "127.0.0.1:" + port}
 	}
 	k.applyYAML(t, ns, podSpec("libs", "  terminationGracePeriodSeconds: 5\n  securityContext: {runAsUser: 65534, runAsGroup: 65534, runAsNonRoot: true}\n",
 		hcContainer("a", img, args("8080"), probes)+hcContainer("b", img, args("8081"), probes)))
