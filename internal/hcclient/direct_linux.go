@@ -38,7 +38,7 @@ func askDirect(deadline time.Time, addr, word string, limit int64) (reply []byte
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: verify server: SO_PEERCRED: %w", addr, err)
 	}
-	if err := verifyPid(int(cred.Pid)); err != nil {
+	if err := verifyServer(cred); err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	werr = retryIntr(fd, deadline, unix.SO_SNDTIMEO, func() error {

@@ -271,7 +271,7 @@ func askConn(ctx context.Context, addr, word string, limit int64) (reply []byte,
 	// every container of a network namespace (a pod, --network container:X),
 	// a file socket by whoever shares its directory. Vetted before a word is
 	// sent, so a foreign server learns nothing.
-	if err := VerifyPeer(conn); err != nil {
+	if err := verifyAskPeer(conn); err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	reply, werr, rerr = roundTrip(ctx, conn, word, limit)

@@ -64,6 +64,36 @@ func VerifyPeer(conn net.Conn) error {
 	return verifyPid(int(cred.Pid))
 }
 
+// verifyAskPeer is VerifyPeer for hcinit check and status, with
+// verifyServer's rule on the host.
+func verifyAskPeer(conn net.Conn) error {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return nil
+	}
+	cred, err := ucred(uc)
+	if err != nil {
+		return fmt.Errorf("verify server: SO_PEERCRED: %w", err)
+	}
+	return verifyServer(cred)
+}
+
+// verifyServer vets the server hcinit check or status reached (its
+// SO_PEERCRED): it must be in the caller's container (verifyPid). On the host,
+// the initial pid namespace, that is every local process: any user may bind
+// /tmp/hcinit.sock, /dev/shm/hcinit.sock or @hcinit before hcinit does, or
+// while none runs. There a server is believed only when it runs as root or as
+// the caller.
+func verifyServer(cred *unix.Ucred) error {
+	if err := verifyPid(int(cred.Pid)); err != nil {
+		return err
+	}
+	if uid := int(cred.Uid); uid != 0 && uid != os.Geteuid() && hostPidNS() {
+		return fmt.Errorf("%w: on the host, its process (pid %d) runs as uid %d, neither root nor the caller", ErrForeign, cred.Pid, uid)
+	}
+	return nil
+}
+
 func ucred(uc *net.UnixConn) (*unix.Ucred, error) {
 	raw, err := uc.SyscallConn()
 	if err != nil {
