@@ -94,7 +94,7 @@ func healthOptions(d config) []option {
 			set: setHTTP},
 		{long: "http-details", help: "also serve check outputs (response bodies, exec output) and exec checks' arguments on --http; by default only the health socket has them",
 			set: func(c *config, v string) error { c.Health.HTTPDetails = true; return nil }},
-		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list is tried in order) in place of the defaults; one that cannot be bound (in use, no such directory) stops hcinit before the child starts (exit 2)",
+		{long: "socket", arg: "ADDR", help: "the health socket (path, or @name for an abstract socket; a comma-separated list for several) in place of the defaults; hcinit listens on each, and one that cannot be bound (in use, no such directory) stops hcinit before the child starts (exit 2)",
 			set: setSocket},
 	}
 }

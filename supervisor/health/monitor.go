@@ -24,6 +24,9 @@
 //     server.go (socketServer: a func() Status), httpd.go (httpServer: the
 //     public func() Status and the metrics), notify.go (notifier:
 //     notifyDeps), watch.go (nameWatcher: an adopt callback).
+//   - stall.go: a freeze (docker pause) voids a failure; rundir.go,
+//     stale.go, leftovers.go: the runtime directory, what dead hcinits and
+//     exec probes left.
 //   - monitor.go: Config, New and the actors' entry points.
 package health
 
