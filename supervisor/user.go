@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -43,6 +44,10 @@ func LookupUser(spec, passwdFile, groupFile string) (Identity, error) {
 	}
 	if !u.gidKnown {
 		u.gid = u.uid
+	}
+	// (uid_t)-1 is "leave unchanged" to setresuid and setresgid: no user.
+	if u.uid == math.MaxUint32 || u.gid == math.MaxUint32 {
+		return Identity{}, fmt.Errorf("user %q: 4294967295 is (uid_t)-1, no user or group", spec)
 	}
 	// Go's fork sets supplementary groups, then gid, then uid, in that order.
 	cred := &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid),

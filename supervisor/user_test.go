@@ -25,6 +25,8 @@ func TestLookupUserErrors(t *testing.T) {
 		{"bad", "bad entry"},
 		{"app:weird", "bad entry"},
 		{"ghost", "not found"},
+		{"4294967295", "(uid_t)-1"},
+		{"65534:4294967295", "(uid_t)-1"},
 	} {
 		_, err := supervisor.LookupUser(tc.spec, passwd, group)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
