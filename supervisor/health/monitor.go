@@ -103,7 +103,7 @@ type Config struct {
 	Log     *logrus.Logger
 	Settled func()              // called once, after the overall status first leaves starting (hcinit trims memory then)
 	Checked func()              // called after each check result and its logging (hcinit may trim memory then); nil = never
-	Trim    func()              // called when a burst of connections is over and the servers are idle (hcinit trims memory then); nil = never
+	Trim    func()              // called when a burst of connections is over and the servers are idle, and after a look at the child's working directory that found nothing new (hcinit trims memory then); nil = never
 	Reaper  *reaper.Reaper      // required by exec checks
 	Cred    *syscall.Credential // who the child runs as: exec checks, shared files and socket peers; nil = hcinit's own
 	Home    string              // the child's HOME (--user's home directory), exec checks get it too; "" = hcinit's own
