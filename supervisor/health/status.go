@@ -36,8 +36,8 @@ type childView struct {
 //
 //   - Overall (Docker's one bit): unhealthy once the child exited, starting
 //     while there is none yet, else the first unhealthy check, else the first
-//     starting one (a delegate found by itself does not hold the child back),
-//     else healthy.
+//     starting one (a delegate found by itself only once it answered: see
+//     unasked), else healthy.
 //   - Live (kubelet's liveness): false once the child exited or while a check
 //     of level live or both is unhealthy.
 //   - Ready (kubelet's readiness): false while stopping, without a child, or
@@ -83,7 +83,7 @@ func overall(checks []checkView, child childView, details bool) (State, string) 
 		}
 	}
 	for _, c := range checks {
-		if c.st.status == StatusStarting && !c.adopted {
+		if c.st.status == StatusStarting && !c.unasked() {
 			return StatusStarting, c.reason(details)
 		}
 	}
@@ -116,7 +116,7 @@ func ready(checks []checkView, child childView, notify *NotifyStatus, noChild st
 		if !c.spec.Level.ready() {
 			continue
 		}
-		if !c.st.ready && !(c.adopted && c.st.status == StatusStarting) {
+		if !c.st.ready && !c.unasked() {
 			return false, c.reason(details)
 		}
 		if c.spec.Kind == KindNotify && notify != nil && !notify.Ready {
@@ -124,6 +124,16 @@ func ready(checks []checkView, child childView, notify *NotifyStatus, noChild st
 		}
 	}
 	return true, ""
+}
+
+// unasked reports whether c is a delegate hcinit found by itself (the child
+// announced its socket) and has not asked yet: it holds nothing back until
+// then, as it did not exist a moment before. Once it answered, it counts as
+// any check: the app's own check failing keeps hcinit at starting and not
+// ready until its first success, as Docker's HEALTHCHECK and a kubelet
+// readiness probe running the app's -healthcheck would be.
+func (c checkView) unasked() bool {
+	return c.adopted && c.st.status == StatusStarting && len(c.st.log) == 0
 }
 
 // status is the check's part of a Status.

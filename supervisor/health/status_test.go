@@ -18,8 +18,10 @@ func view(name string, level Level, s State, ready bool) checkView {
 func TestStatusPure(t *testing.T) {
 	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	running := childView{pid: 42, started: started, active: true}
-	adopted := view("delegate", LevelBoth, StatusStarting, false)
+	adopted := view("delegate", LevelBoth, StatusStarting, false) // it answered: failed
 	adopted.adopted = true
+	unasked := adopted
+	unasked.st.log = nil
 	threshold := view("t", LevelBoth, StatusHealthy, false)
 	threshold.spec.SuccessThreshold, threshold.st.successes = 3, 1
 	notifyCheck := view("n", LevelReady, StatusHealthy, true)
@@ -74,9 +76,13 @@ func TestStatusPure(t *testing.T) {
 		{"starting check",
 			[]checkView{view("a", LevelBoth, StatusHealthy, true), view("s", LevelLive, StatusStarting, false)}, running, nil, true,
 			want{overall: StatusStarting, reason: "check s: out s", live: true, ready: true, pid: 42, uptime: 10}},
-		{"a delegate found by itself holds nothing back while it starts",
-			[]checkView{view("a", LevelBoth, StatusHealthy, true), adopted}, running, nil, true,
+		{"a delegate found by itself holds nothing back before it is asked",
+			[]checkView{view("a", LevelBoth, StatusHealthy, true), unasked}, running, nil, true,
 			want{overall: StatusHealthy, live: true, ready: true, pid: 42, uptime: 10}},
+		{"a delegate found by itself that answered with a failure: starting, not ready (its output the reason)",
+			[]checkView{view("a", LevelBoth, StatusHealthy, true), adopted}, running, nil, true,
+			want{overall: StatusStarting, reason: "check delegate: out delegate", live: true,
+				readyReason: "check delegate: out delegate", pid: 42, uptime: 10}},
 		{"success threshold not met: healthy, not ready",
 			[]checkView{threshold}, running, nil, false,
 			want{overall: StatusHealthy, live: true, readyReason: "check t: 1 of 3 successes needed", pid: 42, uptime: 10}},
