@@ -92,6 +92,9 @@ func lookupPasswd(user string, passwd [][]string, file string) (passwdEntry, err
 			return passwdEntry{uid: u, gid: g, gidKnown: true, name: f[0], home: f[5]}, nil
 		}
 	}
+	if _, err := strconv.ParseUint(user, 10, 64); err == nil {
+		return passwdEntry{}, fmt.Errorf("user %q: a uid is at most 4294967294", user)
+	}
 	return passwdEntry{}, fmt.Errorf("user %q: not found in %s (use a numeric uid)", user, file)
 }
 
@@ -108,6 +111,9 @@ func lookupGroup(group string, groups [][]string, file string) (uint64, error) {
 			}
 			return g, nil
 		}
+	}
+	if _, err := strconv.ParseUint(group, 10, 64); err == nil {
+		return 0, fmt.Errorf("group %q: a gid is at most 4294967294", group)
 	}
 	return 0, fmt.Errorf("group %q: not found in %s (use a numeric gid)", group, file)
 }

@@ -27,6 +27,8 @@ func TestLookupUserErrors(t *testing.T) {
 		{"ghost", "not found"},
 		{"4294967295", "(uid_t)-1"},
 		{"65534:4294967295", "(uid_t)-1"},
+		{"4294967296", "a uid is at most 4294967294"},
+		{"0:99999999999", "a gid is at most 4294967294"},
 	} {
 		_, err := supervisor.LookupUser(tc.spec, passwd, group)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
