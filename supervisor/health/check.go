@@ -82,6 +82,7 @@ func (m *Monitor) loop(c *check) {
 	var due time.Time // when t should fire: a late timer means a stall (stall.go)
 	arm := func() {
 		if d, ok := m.nextDelay(c); ok {
+			c.awake.mark() // what hcinit had waited to run, before t is due
 			t.Reset(d)
 			due = time.Now().Add(d)
 		} else {
@@ -142,7 +143,14 @@ func (m *Monitor) run(c *check, late time.Duration) {
 		// Shut down, or the child it was checking is gone: the run is void.
 		return
 	}
-	if stall := max(late, gap); o.code != 0 && !o.fatal && (stall > stallCertain || stall > stallLimit && !c.voided) {
+	stall := max(late, gap)
+	if o.code != 0 && !o.fatal && stall > stallLimit {
+		// Throttled (a CPU quota spent by a spinning app) or starved, hcinit
+		// waited to run: kubelet's probe from outside would fail, so would
+		// this run. Only a stall not so explained was a freeze.
+		stall = c.awake.unexplained(stall)
+	}
+	if o.code != 0 && !o.fatal && (stall > stallCertain || stall > stallLimit && !c.voided) {
 		// hcinit was not running (frozen with the child by docker pause):
 		// what this run saw is the freeze, not the application. Docker's
 		// monitor does not probe a paused container either; the next run,

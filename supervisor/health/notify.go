@@ -61,6 +61,8 @@ type notifier struct {
 	stopped      bool      // STOPPING=1: final until the next child
 	missed       bool      // the watchdog expired (or WATCHDOG=trigger); until the next WATCHDOG=1
 	timer        *time.Timer
+	waited       waits         // hcinit's waits to run, before the deadline (stall.go)
+	waitedAt     time.Time     // when waited was read
 	last         time.Time     // any message
 	change       chan struct{} // closed and replaced on every message
 }
@@ -552,6 +554,12 @@ func (n *notifier) armLocked(now time.Time) {
 		return
 	}
 	n.timer = time.AfterFunc(n.deadlineLocked().Sub(now), n.expire)
+	// A mark before the deadline, to tell a late timer of a frozen hcinit
+	// from one of a throttled hcinit (stalledLocked); read at most once a
+	// watchdog period, not on every WATCHDOG=1.
+	if real := time.Now(); n.deadlineLocked().After(real) && (!n.waited.set || real.Sub(n.waitedAt) > n.watchdog) {
+		n.waited, n.waitedAt = markWaits(), real
+	}
 }
 
 // deadlineLocked is when the watchdog expires: WATCHDOG_USEC after the
@@ -583,10 +591,15 @@ func (n *notifier) windowLocked() time.Time {
 // stallLimit before now without the timer having fired: hcinit was not
 // running (docker pause froze it with the child, stall.go), so the child's
 // silence proves nothing. The window then starts again at now, as Docker's
-// health monitor starts over after unpause. Callers hold n.mu.
+// health monitor starts over after unpause. Lateness explained by hcinit
+// waiting to run (throttled by a CPU quota with a spinning child, stall.go)
+// is no stall: the child's silence counts. Callers hold n.mu.
 func (n *notifier) stalledLocked(now time.Time) bool {
 	// Only an armed timer's lateness tells: after STOPPING=1 none is armed.
 	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(n.deadlineLocked()) <= stallLimit {
+		return false
+	}
+	if n.waited.unexplained(now.Sub(n.deadlineLocked())) <= stallLimit {
 		return false
 	}
 	n.resumed = now
@@ -634,6 +647,7 @@ func (n *notifier) reset(now time.Time) {
 	defer n.mu.Unlock()
 	n.since, n.ready, n.everReady, n.status, n.triggered = now, false, false, "", false
 	n.readyAt, n.resumed, n.extended, n.stopped, n.missed = time.Time{}, time.Time{}, time.Time{}, false, false
+	n.waited = waits{}
 	n.lastWatchdog, n.watchdog = time.Time{}, n.d.watchdog
 	if n.timer != nil {
 		n.timer.Stop()

@@ -42,6 +42,7 @@ func TestWatchdogStall(t *testing.T) {
 			n.mu.Lock()
 			n.everReady, n.ready, n.stopped = true, true, tc.stopped
 			n.readyAt, n.lastWatchdog = now.Add(-tc.silent-time.Second), now.Add(-tc.silent)
+			n.waited = markWaits() // as armLocked does before the deadline
 			n.mu.Unlock()
 			o := n.probe(now)
 			if miss := o.code != 0; miss != tc.miss || miss != o.fatal {
@@ -61,6 +62,7 @@ func TestWatchdogStall(t *testing.T) {
 	n.mu.Lock()
 	n.everReady, n.ready = true, true
 	n.readyAt, n.lastWatchdog = time.Now().Add(-10*time.Second), time.Now().Add(-5*time.Second)
+	n.waited = markWaits()
 	n.mu.Unlock()
 	n.expire()
 	n.mu.Lock()
@@ -93,8 +95,8 @@ func TestRunAfterStallVoid(t *testing.T) {
 		{0, 1},                  // on time: counts
 		{2 * time.Second, 1},    // frozen 2 s: void
 		{2 * time.Second, 1},    // and again: a freeze every time
-		{stallLimit + 50e6, 2},  // a short stall right after a void: counts
-		{stallLimit + 50e6, 2},  // one after a counted run: void
+		{stallLimit + 400e6, 2}, // a short stall right after a void: counts
+		{stallLimit + 400e6, 2}, // one after a counted run: void
 		{stallLimit - 100e6, 3}, // under the limit: counts
 	} {
 		m.run(c, step.late)

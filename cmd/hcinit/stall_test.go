@@ -1,0 +1,168 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wisdom-oss/go-healthcheck/supervisor/health"
+)
+
+// quotaCgroup makes a cgroup whose processes share quota of every 100 ms of
+// CPU (cgroup v2 cpu.max, else v1 cpu.cfs_quota_us: docker run --cpus, a
+// Kubernetes CPU limit) and returns its cgroup.procs; the test is skipped
+// where none can be made. Cleanup kills what is left in it and removes it.
+func quotaCgroup(t *testing.T, quota time.Duration) string {
+	t.Helper()
+	needRoot(t)
+	name := fmt.Sprintf("hcinit-test-stall-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))
+	var dir string
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		// v2: cpu must be enabled for the root's children.
+		_ = os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+cpu"), 0)
+		dir = filepath.Join("/sys/fs/cgroup", name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Skipf("cgroup v2: %v", err)
+		}
+		t.Cleanup(func() { removeCgroup(t, dir) })
+		if err := os.WriteFile(filepath.Join(dir, "cpu.max"), []byte(fmt.Sprintf("%d 100000", quota.Microseconds())), 0); err != nil {
+			t.Skipf("cgroup v2 cpu.max: %v", err)
+		}
+	} else {
+		dir = filepath.Join("/sys/fs/cgroup/cpu", name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Skipf("cgroup v1 cpu controller: %v", err)
+		}
+		t.Cleanup(func() { removeCgroup(t, dir) })
+		if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte("100000"), 0); err != nil {
+			t.Skipf("cgroup v1 cpu.cfs_period_us: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(strconv.FormatInt(quota.Microseconds(), 10)), 0); err != nil {
+			t.Skipf("cgroup v1 cpu.cfs_quota_us: %v", err)
+		}
+	}
+	return filepath.Join(dir, "cgroup.procs")
+}
+
+// removeCgroup kills every process in dir, waits (bounded) until it is empty
+// and removes it.
+func removeCgroup(t *testing.T, dir string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		pids := strings.Fields(string(b))
+		for _, p := range pids {
+			if pid, err := strconv.Atoi(p); err == nil {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		err := os.Remove(dir)
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("cgroup %s: %v (processes %v)", dir, err, pids)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// inCgroup is argv run from a shell that first moves itself into the cgroup
+// of procs: hcinit and all it starts run there.
+func inCgroup(procs string, argv ...string) []string {
+	return append([]string{"/bin/sh", "-c", `echo $$ > "$0" && exec "$@"`, procs}, argv...)
+}
+
+// A stall of hcinit explained by waiting to run is throttling, not a freeze,
+// and voids nothing: an application that hangs and spins in a container with
+// a CPU quota throttles hcinit with it, so that its timers fire seconds late,
+// but kubelet and Docker probe from outside, and their probes fail. Before,
+// every such failure was "void: hcinit was not running (container paused?)"
+// and the hung application stayed healthy for minutes. The freeze side
+// (docker pause voids) is TestStallFrozen, TestDockerAuditPause (e2e).
+func TestStallThrottled(t *testing.T) {
+	t.Parallel()
+	procs := quotaCgroup(t, 10*time.Millisecond) // 0.1 CPU
+	// The hung server: connections queue, nothing answers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const spinners = 48 // the hung application's runaway threads
+	p, err := spawn(t, inCgroup(procs, hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"),
+		"--check", "http://"+ln.Addr().String()+"/,timeout=1s", "--interval", "1s", "--retries", "3", "--on-unhealthy", "exit",
+		"--", "/bin/sh", "-c", fmt.Sprintf(`i=0; while [ $i -lt %d ]; do (while :; do :; done) & i=$((i+1)); done; wait`, spinners)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three failed runs a second apart: unhealthy about 5 s after the start
+	// unthrottled. Throttled, each run starts late (1-5 s at 0.1 CPU), so
+	// the bound is generous; before, the failures were void and it took
+	// minutes.
+	const bound = 90 * time.Second
+	if err := p.expectExit(bound, 128+15); err != nil {
+		t.Fatalf("hcinit of a hung, spinning child throttled to 0.1 CPU, --on-unhealthy exit: %v", err)
+	}
+	t.Logf("unhealthy and stopped %s after the start", p.ended.Sub(p.started).Round(time.Millisecond))
+	if n := strings.Count(p.stderr(), "check result void"); n > 0 {
+		t.Errorf("%d failures void as a freeze though hcinit was throttled, not frozen%s", n, p.stderrNote())
+	}
+}
+
+// A freeze of hcinit with its child (SIGSTOP; docker pause freezes the same)
+// across the watchdog's deadline is still no miss in a container with a CPU
+// quota: the child gets a new window, hcinit does not act.
+func TestStallFrozen(t *testing.T) {
+	t.Parallel()
+	procs := quotaCgroup(t, 50*time.Millisecond) // 0.5 CPU, not spent
+	sock := filepath.Join(t.TempDir(), "hc.sock")
+	p, err := spawn(t, inCgroup(procs, hcinitBin(), "--socket", sock,
+		"--watchdog", "1s", "--check", "notify", "--retries", "1", "--on-unhealthy", "exit",
+		"--start-period", "20s", "--start-interval", "200ms",
+		"--", "sdnotify", "READY=1", "every=200ms:WATCHDOG=1", "forever"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := childOf(p.pid(), "sdnotify", readyWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// READY=1 arms the watchdog.
+	if _, err := waitStatus(sock, 30*time.Second, "healthy", func(st health.Status) bool { return st.Overall == health.StatusHealthy }); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		// hcinit first, thawed first: its overdue timer fires before the
+		// child can say anything.
+		for _, pid := range []int{p.pid(), child} {
+			if err := unix.Kill(pid, unix.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(2500 * time.Millisecond) // the freeze under test
+		for _, pid := range []int{p.pid(), child} {
+			if err := unix.Kill(pid, unix.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.waitStderr("watchdog window restarted", i, 30*time.Second); err != nil {
+			t.Fatalf("freeze %d: %v", i, err)
+		}
+	}
+	if err := p.running(3 * time.Second); err != nil {
+		t.Fatalf("after the freezes: %v", err)
+	}
+	if strings.Contains(p.stderr(), "watchdog expired") {
+		t.Errorf("a freeze counted as a missed watchdog%s", p.stderrNote())
+	}
+}
