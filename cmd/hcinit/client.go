@@ -40,7 +40,8 @@ including "no hcinit answered"; never 2. The first output line is the status
 ("healthy", or what is wrong); at most 4096 bytes are printed, as Docker keeps no
 more, with a check's control characters escaped (\x1b). The check never runs a
 probe itself: hcinit answers from its state, so any number of clients cost one
-probe per interval.
+probe per interval. Only this container's hcinit is believed (its process in
+this pid and mount namespace), and only a reply it ended within the timeout.
 
   --live         ask for liveness: fails only when a live-level check is unhealthy
                  or the child is gone
