@@ -119,6 +119,31 @@ func TestStallThrottled(t *testing.T) {
 	}
 }
 
+// The watchdog's side: a child that said READY=1 and then hung, spinning,
+// throttles hcinit's watchdog timer; the deadline it missed is a miss, not
+// a freeze. Before, every late expiry restarted the window, for ever.
+func TestStallThrottledWatchdog(t *testing.T) {
+	t.Parallel()
+	procs := quotaCgroup(t, 10*time.Millisecond) // 0.1 CPU
+	const spinners = 48
+	p, err := spawn(t, inCgroup(procs, hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"),
+		// The first run, at once, precedes READY=1: one failure of three.
+		"--watchdog", "1s", "--check", "notify", "--interval", "1h", "--retries", "3", "--on-unhealthy", "exit",
+		"--", "/bin/sh", "-c", fmt.Sprintf(`i=0; while [ $i -lt %d ]; do (while :; do :; done) & i=$((i+1)); done; exec sdnotify READY=1 forever`, spinners)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unthrottled: 1 s after READY=1. Throttled, the timer fires late.
+	const bound = 90 * time.Second
+	if err := p.expectExit(bound, 128+15); err != nil {
+		t.Fatalf("hcinit of a child silent after READY=1, spinning, throttled to 0.1 CPU, --watchdog 1s --on-unhealthy exit: %v", err)
+	}
+	t.Logf("watchdog expired and stopped %s after the start", p.ended.Sub(p.started).Round(time.Millisecond))
+	if n := strings.Count(p.stderr(), "watchdog window restarted"); n > 0 {
+		t.Errorf("the window restarted %d times as after a freeze though hcinit was throttled, not frozen%s", n, p.stderrNote())
+	}
+}
+
 // A freeze of hcinit with its child (SIGSTOP; docker pause freezes the same)
 // across the watchdog's deadline is still no miss in a container with a CPU
 // quota: the child gets a new window, hcinit does not act.

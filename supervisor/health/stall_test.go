@@ -111,3 +111,37 @@ func TestRunAfterStallVoid(t *testing.T) {
 		}
 	}
 }
+
+// The mark the check loop takes once per run, and the watchdog at most once
+// a watchdog period (make bench).
+func BenchmarkMarkWaits(b *testing.B) {
+	if _, ok := runDelay(); !ok {
+		b.Skip("no /proc/self/task/*/schedstat")
+	}
+	for b.Loop() {
+		markWaits()
+	}
+}
+
+func TestSchedstatRunDelay(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"281609655 96870234 1224\n": 96870234,
+		"0 0 1\n":                   0,
+		"0 0 0\n":                   0,
+		"12 ":                       -1,
+		"":                          -1,
+		"12 x 3\n":                  -1,
+		"12 99999999999999999999 3": -1,
+	} {
+		got, ok := schedstatRunDelay([]byte(in))
+		if !ok {
+			got = -1
+		}
+		if got != want {
+			t.Errorf("%q: %d, want %d", in, got, want)
+		}
+	}
+	if d, ok := runDelay(); ok && d < 0 {
+		t.Errorf("runDelay %d", d)
+	}
+}
