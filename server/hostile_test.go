@@ -26,7 +26,7 @@ func honestPings(t *testing.T, phase, addr string, n int) {
 	var worst time.Duration
 	for i := 0; i < n; i++ {
 		began := time.Now()
-		reply, err := hcclient.Exchange(context.Background(), addr, "", honestDeadline)
+		reply, err := hcclient.ExchangeVerified(context.Background(), addr, "", honestDeadline, nil)
 		took := time.Since(began)
 		worst = max(worst, took)
 		if err != nil || reply != common.HealthcheckIPCResponse {
@@ -68,7 +68,7 @@ func TestHostileSilentClients(t *testing.T) {
 	// are held, so one untimed ping first: it is answered once everything
 	// dialled before it was accepted (the accept queue is FIFO).
 	began := time.Now()
-	if reply, err := hcclient.Exchange(context.Background(), addr, "", 30*time.Second); err != nil || reply != common.HealthcheckIPCResponse {
+	if reply, err := hcclient.ExchangeVerified(context.Background(), addr, "", 30*time.Second, nil); err != nil || reply != common.HealthcheckIPCResponse {
 		t.Fatalf("first ping after %d connections: %q, %v", len(conns), reply, err)
 	}
 	t.Logf("every connection accepted %s after the last dial", time.Since(began))

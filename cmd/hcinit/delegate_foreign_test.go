@@ -131,3 +131,35 @@ func startForeignV1(t *testing.T, dir string, prefix ...string) {
 		t.Fatalf("v1server: %q", line)
 	}
 }
+
+// TestConfiguredDelegateOfAnotherContainerNotBelieved: a delegate address
+// given in the spec (delegate,addr=…) names where to ask, not whom to
+// believe. Here hcinit runs in a pid and mount namespace of its own (a
+// container) and the server at that address in the test's (another
+// container sharing the socket, as every container of a pod shares an
+// abstract one). The old code believed its "healthy".
+func TestConfiguredDelegateOfAnotherContainerNotBelieved(t *testing.T) {
+	needRoot(t)
+	t.Parallel()
+	serverDir := t.TempDir()
+	startForeignV1(t, serverDir)
+	name, err := os.ReadFile(filepath.Join(serverDir, ".hc-socket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := filepath.Join("/tmp", strings.TrimSpace(string(name))+".sock")
+	dir := t.TempDir()
+	p, err := spawn(t, []string{"unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", "--kill-child",
+		hcinitBin(), "--socket", filepath.Join(dir, "hc.sock"), "--retries", "1", "--interval", "1h",
+		"--check", "delegate,addr=" + addr + ",name=cfg", "--", "sleep", "60"}, withDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitStderr("check=cfg", 1, readyWait); err != nil {
+		t.Fatal(err)
+	}
+	if log := p.stderr(); strings.Contains(log, "check=cfg component=health state=healthy") ||
+		!strings.Contains(log, "not this container's server") {
+		t.Errorf("a configured delegate answered by another container's server: want it not believed%s", p.stderrNote())
+	}
+}

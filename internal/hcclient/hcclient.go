@@ -86,7 +86,7 @@ func Resolve(o Options) (string, error) {
 	return addr, nil
 }
 
-// Exchange dials addr, writes request ("" means common.HealthcheckIPCCommand),
+// ExchangeVerified dials addr, writes request ("" means common.HealthcheckIPCCommand),
 // and returns the reply with surrounding white space trimmed. The reply is read
 // until the server closes the connection or common.BufferSize bytes arrived.
 // The whole exchange ends by ctx's deadline or after timeout (0 means
@@ -95,11 +95,8 @@ func Resolve(o Options) (string, error) {
 // After writing, the write side is shut down where the transport allows it,
 // but the exchange does not rely on that: v1.0.x servers answer after reading
 // a single message.
-func Exchange(ctx context.Context, addr, request string, timeout time.Duration) (string, error) {
-	return exchange(ctx, addr, request, timeout, nil)
-}
-
-// ExchangeVerified is Exchange with verify vetting the server once connected,
+//
+// verify, when not nil, vets the server once connected,
 // before the request is sent to it (an error of verify's is the exchange's;
 // a refused server gets only a neutral word, refusedWord, so that a v1.0.x
 // server does not take the hang-up for a failure and stop).
@@ -107,7 +104,7 @@ func ExchangeVerified(ctx context.Context, addr, request string, timeout time.Du
 	return exchange(ctx, addr, request, timeout, verify)
 }
 
-// exchange is Exchange; verify, when not nil, vets the server once connected,
+// exchange is ExchangeVerified; verify, when not nil, vets the server once connected,
 // before the request is sent to it.
 func exchange(ctx context.Context, addr, request string, timeout time.Duration, verify func(net.Conn) error) (string, error) {
 	if request == "" {
@@ -228,7 +225,7 @@ func exchangeBy(deadline time.Time, addr, word string, limit int64) (reply []byt
 // errNoWord: the server closed (or reset) the connection without a reply.
 var errNoWord = errors.New("closed without a reply")
 
-// ask is one of Ask's exchanges: unlike Exchange, an empty reply is an error
+// ask is one of Ask's exchanges: unlike ExchangeVerified, an empty reply is an error
 // (hcinit always answers something), and a reply after a failed write counts.
 // A reply counts only whole: hcinit writes its reply and closes, so one the
 // server did not end by the deadline, or longer than limit, may go on with
@@ -278,7 +275,7 @@ func askConn(ctx context.Context, addr, word string, limit int64) (reply []byte,
 	return reply, werr, rerr, nil
 }
 
-// Check resolves the server with Resolve and performs one Exchange with a
+// Check resolves the server with Resolve and performs one ExchangeVerified with a
 // server that VerifyPeer proves to be in the caller's container. It returns
 // the reply and a nil error whenever the exchange worked, whatever the reply
 // says; callers compare it with common.HealthcheckIPCResponse.

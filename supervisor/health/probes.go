@@ -265,12 +265,17 @@ func (c delegateChecker) Check(ctx context.Context) outcome {
 
 // pingDelegate asks the delegate's socket. One the child announced is the
 // child's word, and its server must be the child's (inOurTree); an address
-// given in the spec is the user's word.
+// given in the spec is the user's word for where to ask; its server must
+// still be in hcinit's container (hcclient.VerifyPeer).
 func pingDelegate(ctx context.Context, dial string, announced bool) (string, error) {
 	if announced {
 		return hcclient.ExchangeVerified(ctx, dial, common.HealthcheckIPCCommand, 0, inOurTree)
 	}
-	return hcclient.Exchange(ctx, dial, common.HealthcheckIPCCommand, 0)
+	// The user's word names where to ask, not whom to believe: an abstract
+	// address is shared by every container of the network namespace (a pod,
+	// two containers of one image), a file socket by whoever shares its
+	// directory. Its server must be in hcinit's container, as for hcinit check.
+	return hcclient.ExchangeVerified(ctx, dial, common.HealthcheckIPCCommand, 0, hcclient.VerifyPeer)
 }
 
 // inOurTree vets the server of a socket the child announced (a name file

@@ -100,7 +100,8 @@ const SpecSyntax = `CHECKS (--check SPEC, repeatable; without any, one "process"
                  arg=A (repeatable, appended as is)
     file         path=P  max-age=D (default 2 x interval; 0 = the file exists)
     signal       signal=SIG (not KILL or STOP)  heartbeat=notify|FILE (default notify)
-    delegate     addr=SOCKET (default: the socket the child announces)
+    delegate     addr=SOCKET (default: the socket the child announces; its server must be
+                 in hcinit's container)
   A URL, command, path or body may contain commas unless "KEY=" of a known key
   follows the comma; a value in quotes ("…" or '…') may contain anything, and
   commas inside a command's quotes never split. In HCINIT_CHECK, ';' or a
