@@ -114,7 +114,11 @@ func TestStallThrottled(t *testing.T) {
 		t.Fatalf("hcinit of a hung, spinning child throttled to 0.1 CPU, --on-unhealthy exit: %v", err)
 	}
 	t.Logf("unhealthy and stopped %s after the start", p.ended.Sub(p.started).Round(time.Millisecond))
-	if n := strings.Count(p.stderr(), "check result void"); n > 0 {
+	// One void is tolerated: run_delay counts a wait only once the thread
+	// gets the CPU, so a thread still queued when the sample is read can
+	// leave one stall unexplained on a loaded machine (seen once in a
+	// land.sh run). The old code voided every failure (8 in 40 s).
+	if n := strings.Count(p.stderr(), "check result void"); n > 1 {
 		t.Errorf("%d failures void as a freeze though hcinit was throttled, not frozen%s", n, p.stderrNote())
 	}
 }
@@ -139,7 +143,10 @@ func TestStallThrottledWatchdog(t *testing.T) {
 		t.Fatalf("hcinit of a child silent after READY=1, spinning, throttled to 0.1 CPU, --watchdog 1s --on-unhealthy exit: %v", err)
 	}
 	t.Logf("watchdog expired and stopped %s after the start", p.ended.Sub(p.started).Round(time.Millisecond))
-	if n := strings.Count(p.stderr(), "watchdog window restarted"); n > 0 {
+	// One restart is tolerated, as one void above (seen once under load:
+	// restarted 1 time, expired at 18 s). The old code restarted it at
+	// every late expiry (3 times, expired at 30 s).
+	if n := strings.Count(p.stderr(), "watchdog window restarted"); n > 1 {
 		t.Errorf("the window restarted %d times as after a freeze though hcinit was throttled, not frozen%s", n, p.stderrNote())
 	}
 }
