@@ -53,20 +53,18 @@ var ErrForeign = errors.New("not this container's server")
 // network namespace; a file socket by whoever shares the directory. The error
 // wraps ErrForeign, or says why the question cannot be answered.
 func VerifyPeer(conn net.Conn) error {
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
-		return nil
-	}
-	cred, err := ucred(uc)
-	if err != nil {
-		return fmt.Errorf("verify server: SO_PEERCRED: %w", err)
-	}
-	return verifyPid(int(cred.Pid))
+	return verifyCred(conn, func(cred *unix.Ucred) error { return verifyPid(int(cred.Pid)) })
 }
 
 // verifyAskPeer is VerifyPeer for hcinit check and status, with
 // verifyServer's rule on the host.
 func verifyAskPeer(conn net.Conn) error {
+	return verifyCred(conn, verifyServer)
+}
+
+// verifyCred applies verify to the SO_PEERCRED of conn, when it is a unix
+// socket (other connections are not asked).
+func verifyCred(conn net.Conn, verify func(*unix.Ucred) error) error {
 	uc, ok := conn.(*net.UnixConn)
 	if !ok {
 		return nil
@@ -75,7 +73,7 @@ func verifyAskPeer(conn net.Conn) error {
 	if err != nil {
 		return fmt.Errorf("verify server: SO_PEERCRED: %w", err)
 	}
-	return verifyServer(cred)
+	return verify(cred)
 }
 
 // verifyServer vets the server hcinit check or status reached (its
