@@ -133,7 +133,9 @@ func TestStallThrottledWatchdog(t *testing.T) {
 	p, err := spawn(t, inCgroup(procs, hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"),
 		// The first run, at once, precedes READY=1: one failure of three.
 		"--watchdog", "1s", "--check", "notify", "--interval", "1h", "--retries", "3", "--on-unhealthy", "exit",
-		"--", "/bin/sh", "-c", fmt.Sprintf(`i=0; while [ $i -lt %d ]; do (while :; do :; done) & i=$((i+1)); done; exec sdnotify READY=1 forever`, spinners)))
+		// One process starts the spinners (a throttled shell forking 48
+		// loops took 20-40 s, and READY=1 came after them).
+		"--", "/bin/sh", "-c", fmt.Sprintf(`"$0" %d & exec sdnotify READY=1 forever`, spinners), filepath.Join(binDir, "spin")))
 	if err != nil {
 		t.Fatal(err)
 	}
