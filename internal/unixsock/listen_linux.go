@@ -69,7 +69,7 @@ func somaxconn() int {
 	v := 0
 	for i, c := range b[:n] {
 		switch {
-		case '0' <= c && c <= '9' && v < 1<<31:
+		case '0' <= c && c <= '9' && v <= (1<<31-1-9)/10: // v*10+9 fits an int32 (32-bit builds)
 			v = v*10 + int(c-'0')
 		case i > 0 && (c == '\n' || c == ' ' || c == '\t'):
 			return v
