@@ -27,20 +27,28 @@ type Process struct {
 // parent pids in /proc (the chain ends at PID 1 or 0). The error is
 // Stat's when a process on the way is gone.
 func Under(pid, root int) (bool, error) {
+	a, err := Ancestor(pid, func(p int) bool { return p == root })
+	return a != 0, err
+}
+
+// Ancestor returns the first of pid and its ancestors for which match is
+// true, following parent pids in /proc up to PID 1 (never past it), or 0
+// when none is. The error is Stat's when a process on the way is gone.
+func Ancestor(pid int, match func(int) bool) (int, error) {
 	for hops := 0; pid > 0 && hops < 1<<16; hops++ {
-		if pid == root {
-			return true, nil
+		if match(pid) {
+			return pid, nil
 		}
 		if pid == 1 {
-			return false, nil
+			return 0, nil
 		}
 		p, err := Stat(pid)
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		pid = p.PPID
 	}
-	return false, nil
+	return 0, nil
 }
 
 // ErrNoProcess says the process does not exist (any more).

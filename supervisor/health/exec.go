@@ -155,16 +155,6 @@ func execProbeOf(pid int) int {
 	if pgid, err := unix.Getpgid(pid); err == nil && probes[pgid] {
 		return pgid
 	}
-	self := os.Getpid()
-	for p, hops := pid, 0; p > 1 && p != self && hops < 1<<16; hops++ {
-		if probes[p] {
-			return p
-		}
-		st, err := proc.Stat(p)
-		if err != nil {
-			return 0
-		}
-		p = st.PPID
-	}
-	return 0
+	p, _ := proc.Ancestor(pid, func(p int) bool { return probes[p] })
+	return p
 }
