@@ -301,7 +301,24 @@ func (p *parser) isKey() (bool, error) {
 	for p.at(0) == ' ' {
 		p.pos++
 	}
-	return p.at(0) == ':' && blankz(p.at(1)), nil
+	if p.at(0) != ':' || !blankz(p.at(1)) {
+		return false, nil
+	}
+	return true, p.keyLimit(save.pos)
+}
+
+// maxKey is how far past a key's start its ':' may be, in characters: YAML
+// 1.2 §7.4 limits an implicit key (one without "?") to 1024, and yaml.v3
+// (scannerc.go, yaml_simple_key_is_valid) refuses the document past it.
+const maxKey = 1024
+
+// keyLimit refuses a key that started at start when its ':' (at pos) is
+// further than YAML allows.
+func (p *parser) keyLimit(start int) error {
+	if n := utf8.RuneCount(p.src[start:p.pos]); n > maxKey {
+		return p.errf("a key must reach its ':' within %d characters (YAML's limit on a key; this one takes %d)", maxKey, n)
+	}
+	return nil
 }
 
 // plainKeyText consumes a plain scalar up to ": ", " #" or the line's end and
@@ -356,6 +373,7 @@ func (p *parser) blockMap(ind int) (*Node, error) {
 func (p *parser) key() (*Node, error) {
 	var k *Node
 	var err error
+	start := p.pos
 	switch c := p.at(0); {
 	case c == '"' || c == '\'':
 		k, err = p.quoted()
@@ -372,6 +390,9 @@ func (p *parser) key() (*Node, error) {
 	}
 	if p.at(0) != ':' || !blankz(p.at(1)) {
 		return nil, p.errf("want a key (name: value), have %q", rest(p.src[p.lineStart:]))
+	}
+	if err := p.keyLimit(start); err != nil {
+		return nil, err
 	}
 	p.pos++
 	return k, nil
@@ -686,6 +707,7 @@ func (p *parser) flowPair() (*Node, *Node, error) {
 	if c := p.at(0); c == '[' || c == '{' {
 		return nil, nil, p.errf("a key must be a scalar")
 	}
+	start := p.pos
 	k, err := p.scalar(true)
 	if err != nil {
 		return nil, nil, err
@@ -699,6 +721,9 @@ func (p *parser) flowPair() (*Node, *Node, error) {
 	quotedKey := p.src[p.pos-1] == '"' || p.src[p.pos-1] == '\''
 	if !blankz(p.at(1)) && !quotedKey {
 		return nil, nil, p.errf("want key: value inside { }")
+	}
+	if err := p.keyLimit(start); err != nil {
+		return nil, nil, err
 	}
 	p.pos++
 	if err := p.flowSkip(); err != nil {

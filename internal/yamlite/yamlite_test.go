@@ -191,6 +191,31 @@ func TestParseRefuses(t *testing.T) {
 	}
 }
 
+// YAML ends an implicit key (one without "?") at most 1024 characters past
+// its start (YAML 1.2 §7.4; yaml.v3's scannerc.go yaml_simple_key_is_valid):
+// one character more and yaml.v3 refuses the document, so Parse must too, in
+// every place a key goes. Characters, not bytes: é counts once.
+func TestParseKeyLimit(t *testing.T) {
+	for _, form := range []string{"%s:", "%s: v", "%s :", "'%s':", "\"%s\":", "\"%s\" : v", "- %s:", "a:\n  %s: v",
+		"a: 1\n%s: 2", "- a: 1\n  %s: 2", "{%s: v}", "{\"%s\":v}", "{a: 1, %s: v}", "{ %s  : v}", "[%s]", "%s"} {
+		for _, r := range []string{"p", "é", "\U0001F600"} {
+			for n := 1018; n <= 1028; n++ {
+				key := strings.Repeat(r, n)
+				src := strings.Replace(form, "%s", key, 1)
+				_, err := Parse([]byte(src))
+				_, rerr := parseV3([]byte(src))
+				if (err == nil) != (rerr == nil) {
+					t.Errorf("%d × %q in %q: Parse error %v, yaml.v3 error %v", n, r, form, err, rerr)
+				}
+				if err != nil && rerr != nil && strings.Contains(form, ":") && n > 1020 && !strings.Contains(err.Error(), "1024") {
+					t.Errorf("%d × %q in %q: Parse error %v does not name the limit", n, r, form, err)
+				}
+				agree(t, []byte(src))
+			}
+		}
+	}
+}
+
 // genConfig writes a random config file from fragments of every documented
 // form and of some undocumented ones.
 func genConfig(r *rand.Rand) string {
