@@ -189,10 +189,11 @@ func (p *parser) skipBlank(first bool) error {
 	return nil
 }
 
-// marker is "---" or "..." when the line starts with a document marker.
+// marker is "---" or "..." when the line starts with a document marker (at
+// column 0: " ---" is the plain scalar "---").
 func (p *parser) marker() string {
 	s := string(p.src[p.pos:min(p.pos+3, len(p.src))])
-	if (s == "---" || s == "...") && blankz(p.at(3)) {
+	if p.col() == 0 && (s == "---" || s == "...") && blankz(p.at(3)) {
 		return s
 	}
 	return ""
