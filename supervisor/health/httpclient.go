@@ -43,8 +43,10 @@ const maxResponseHeader = 1 << 20
 // are followed while the target has the same hostname (any port); one to
 // another host ends the probe as a success with a warning; more than 10 is a
 // failure. Proxies are never used. Deliberately unlike kubelet: the
-// User-Agent is ua (hcinit/VERSION, not kube-probe/…), and https
-// certificates are verified unless insecure=true (kubelet never verifies).
+// User-Agent is ua (hcinit/VERSION, not kube-probe/…), and the certificates
+// of a check written as https:// are verified unless insecure=true (kubelet
+// never verifies). An http:// check asked for no TLS: an https hop it is
+// redirected to is not verified, as kubelet's.
 //
 // The URL is parsed and the first request written once, not per run.
 func newHTTPProbe(sp Spec, ua string) func(context.Context) outcome {
@@ -101,7 +103,11 @@ func httpGet(ctx context.Context, u *url.URL, t *dialTarget, req []byte, insecur
 		if t == nil {
 			t = newDialTarget(u)
 		}
-		resp, err := roundTrip(ctx, u, t, req, insecure)
+		// An https hop of a check written as http:// (a "force HTTPS"
+		// redirect, usually to a self-signed certificate) is not verified:
+		// the user asked for no TLS, and kubelet, which never verifies,
+		// passes it (curl -f, which does not follow, passes the 3xx).
+		resp, err := roundTrip(ctx, u, t, req, insecure || first.Scheme == "http")
 		if err != nil {
 			return 0, nil, "", &url.Error{Op: "Get", URL: stripPassword(u), Err: err}
 		}
