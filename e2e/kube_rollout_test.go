@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,25 +25,55 @@ import (
 // Service's EndpointSlice and sends only to ready endpoints, and since real
 // routers lag behind the API it runs with its view delayed by 0, 200 ms and
 // 1 s. The same app rolls under hcinit --drain-delay 5s (the example as is),
-// under tini, and under tini with Kubernetes' own preStop sleep. A request
-// lost with hcinit fails the test; the peers' losses are reported.
+// under tini, and under tini with Kubernetes' own preStop sleep.
+//
+// A drain that goes wrong shows as refused, reset or cut-off requests, or as
+// an error status (all of tini's losses in a quiet run): one such loss with
+// hcinit fails the test. A request that got no answer at all within 10 s is
+// judged against tini + preStop sleep, the control, in the same round: those
+// come from the machine, not from an init. On a loaded 2-core node the test's
+// own client and the BestEffort pods wait seconds for a CPU (measured: 5 ms
+// sleeps of the client took up to 5 s; each app's threads gained ~1 s of
+// run-queue delay a second; the first SYN to a pod went unanswered for 1 s;
+// no conntrack, listen-queue or backlog drops), and every variant lost
+// requests alike (hcinit 89 / tini 84 / tini + preStop 86 in one CI round).
+// hcinit fails when its timeouts clearly exceed the control's (more than
+// twice, plus 10) in two rounds; a single such round is run once more.
 //
 // HCINIT_K8S_ROLLOUTS=N repeats the rollout N times (default 1);
-// HCINIT_K8S_RATE sets the requests per second of each stream (default 100).
+// HCINIT_K8S_RATE sets the requests per second of each stream (default 100);
+// HCINIT_K8S_DRAIN replaces the example's --drain-delay (to show the test
+// fails on a broken drain: HCINIT_K8S_DRAIN=0s).
 func TestKubeRollout(t *testing.T) {
 	k := needKube(t)
 	t.Parallel()
 	rounds := envInt(t, "HCINIT_K8S_ROLLOUTS", 1)
 	rate := envInt(t, "HCINIT_K8S_RATE", 100)
 	lags := []time.Duration{0, 200 * time.Millisecond, time.Second}
+	drain := "5s"
+	example := filepath.Join(k.h.root, "examples", "kubernetes", "deployment.yaml")
+	if d := os.Getenv("HCINIT_K8S_DRAIN"); d != "" {
+		b, err := os.ReadFile(example)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `"--drain-delay", "5s"`) {
+			t.Fatalf("%s: no --drain-delay 5s to replace", example)
+		}
+		drain, example = d, filepath.Join(t.TempDir(), "deployment.yaml")
+		if err := os.WriteFile(example, []byte(strings.Replace(string(b), `"--drain-delay", "5s"`, `"--drain-delay", "`+d+`"`, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	variants := []struct{ name, deployment string }{
-		{"hcinit --drain-delay 5s", "legacy-http"},
+		{"hcinit --drain-delay " + drain, "legacy-http"},
 		{"tini", "tini"},
 		{"tini + preStop sleep 5s", "tini-prestop"},
 	}
+	hcinit, control := variants[0].name, variants[2].name
 
 	ns := k.namespace(t, "rollout")
-	k.mustRun(t, "apply", "-n", ns, "-f", filepath.Join(k.h.root, "examples", "kubernetes", "deployment.yaml"),
+	k.mustRun(t, "apply", "-n", ns, "-f", example,
 		"-f", filepath.Join(k.h.root, "e2e", "testdata", "kube", "rollout-tini.yaml"))
 	for _, v := range variants {
 		k.readyPods(t, ns, v.deployment, 2, 3*time.Minute)
@@ -50,14 +81,8 @@ func TestKubeRollout(t *testing.T) {
 
 	type cell struct{ sent, failed, timedOut, noEndpoint int64 }
 	total := map[string]*cell{}
-	// A drain that goes wrong shows as refused, reset or cut-off requests (tini's
-	// losses are all of that kind). A request that got no answer within 3 s is
-	// counted too, but on this 2-core machine one now and then times out for every
-	// variant alike (tini + preStop included) while a rollout starts pods; so a
-	// round in which hcinit lost only such timeouts is run once more, and the test
-	// fails if hcinit loses anything in that round too.
 	retried := false
-	var lastHcinitTimeouts int64
+	excessRounds := 0
 	lostOtherThanTimeouts := func(variant string) bool {
 		for key, c := range total {
 			if strings.HasPrefix(key, variant+"\x00") && c.failed > c.timedOut {
@@ -67,7 +92,6 @@ func TestKubeRollout(t *testing.T) {
 		return false
 	}
 	for round := 1; round <= rounds; round++ {
-		var hcinitTimeouts int64
 		ctx, cancel := context.WithCancel(context.Background())
 		var streams []*stream
 		for _, v := range variants {
@@ -77,6 +101,7 @@ func TestKubeRollout(t *testing.T) {
 				streams = append(streams, &stream{variant: v.name, lag: lag, router: r})
 			}
 		}
+		stalls := watchStalls(ctx)
 		// The routers' views start once the slowest has a full lag of history.
 		time.Sleep(lags[len(lags)-1] + 500*time.Millisecond)
 		var wg sync.WaitGroup
@@ -111,7 +136,8 @@ func TestKubeRollout(t *testing.T) {
 		time.Sleep(lags[len(lags)-1] + time.Second)
 		cancel()
 		wg.Wait()
-		t.Logf("round %d: rollouts done in %s", round, time.Since(started).Round(100*time.Millisecond))
+		t.Logf("round %d: rollouts done in %s; the test's client stalled up to %s", round, time.Since(started).Round(100*time.Millisecond), stalls().Round(time.Millisecond))
+		timeouts := map[string]int64{}
 		for _, s := range streams {
 			key := s.variant + "\x00" + s.lag.String()
 			if total[key] == nil {
@@ -122,23 +148,23 @@ func TestKubeRollout(t *testing.T) {
 			c.failed += s.failed.Load()
 			c.timedOut += s.timedOut.Load()
 			c.noEndpoint += s.noEndpoint.Load()
-			if s.variant == variants[0].name {
-				hcinitTimeouts += s.timedOut.Load()
-			}
+			timeouts[s.variant] += s.timedOut.Load()
 			if s.failed.Load() > 0 {
 				t.Logf("round %d: %s, view %s behind: %d of %d failed (%d timed out), e.g. %s", round, s.variant, s.lag, s.failed.Load(), s.sent.Load(), s.timedOut.Load(), s.firstErr())
 			}
 		}
-		lastHcinitTimeouts = hcinitTimeouts
-		if round == rounds && hcinitTimeouts > 0 && !retried && !lostOtherThanTimeouts(variants[0].name) {
-			retried = true
-			rounds++
-			t.Logf("round %d: hcinit lost %d requests, all timed out without an answer: one more round", round, hcinitTimeouts)
+		if hc, ctl := timeouts[hcinit], timeouts[control]; hc > 2*ctl+10 {
+			excessRounds++
+			t.Logf("round %d: %s: %d requests timed out, %s: %d (more than twice, plus 10)", round, hcinit, hc, control, ctl)
+			if !retried && round == rounds && !lostOtherThanTimeouts(hcinit) {
+				retried = true
+				rounds++
+				t.Logf("round %d: one more round", round)
+			}
 		}
 	}
-
-	if lastHcinitTimeouts > 0 {
-		t.Errorf("hcinit --drain-delay: %d requests timed out in the last round (after a retry)", lastHcinitTimeouts)
+	if excessRounds > 1 {
+		t.Errorf("%s: more requests timed out than with %s (more than twice, plus 10) in %d of %d rounds", hcinit, control, excessRounds, rounds)
 	}
 
 	var b strings.Builder
@@ -149,8 +175,8 @@ func TestKubeRollout(t *testing.T) {
 		for _, lag := range lags {
 			c := total[v.name+"\x00"+lag.String()]
 			fmt.Fprintf(&b, " %d of %d |", c.failed, c.sent)
-			if v.deployment == "legacy-http" && c.failed > c.timedOut {
-				t.Errorf("hcinit --drain-delay lost %d of %d requests with the router's view %s behind", c.failed-c.timedOut, c.sent, lag)
+			if v.name == hcinit && c.failed > c.timedOut {
+				t.Errorf("%s lost %d of %d requests with the router's view %s behind (refused, reset, cut off or an error status)", hcinit, c.failed-c.timedOut, c.sent, lag)
 			}
 			if c.sent < int64(rate)*5 {
 				t.Errorf("%s, %s behind: only %d requests sent", v.name, lag, c.sent)
@@ -255,6 +281,9 @@ func (r *router) at(lag time.Duration) []string {
 
 // stream sends rate requests a second, round robin over the router's view
 // lag ago, each on a new connection, until ctx ends; it counts what failed.
+// A request gets 10 s to be answered, as a router would wait (Envoy's default
+// route timeout is 15 s, nginx's proxy timeouts 60 s): on a starved node an
+// answer comes late, which is not a lost request.
 type stream struct {
 	variant string
 	lag     time.Duration
@@ -266,7 +295,7 @@ type stream struct {
 }
 
 func (s *stream) run(ctx context.Context, rate int) {
-	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	var wg sync.WaitGroup
@@ -287,7 +316,20 @@ func (s *stream) run(ctx context.Context, rate int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := c.Get("http://" + addr + ":8080/")
+			// How far a timed-out request got tells whose wait it was: not
+			// connected (no SYN-ACK, or the client never ran), or connected
+			// and sent with no answer (the app never ran), or connected and
+			// not sent (the client never ran).
+			var connected, wrote atomic.Bool
+			trace := &httptrace.ClientTrace{
+				ConnectDone:  func(_, _ string, err error) { connected.Store(err == nil) },
+				WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+			}
+			req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", "http://"+addr+":8080/", nil)
+			if err != nil {
+				panic(err)
+			}
+			resp, err := c.Do(req)
 			if err == nil {
 				resp.Body.Close()
 				if resp.StatusCode != 200 {
@@ -299,6 +341,14 @@ func (s *stream) run(ctx context.Context, rate int) {
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
 					s.timedOut.Add(1)
+					switch {
+					case wrote.Load():
+						err = fmt.Errorf("%w [connected, request sent]", err)
+					case connected.Load():
+						err = fmt.Errorf("%w [connected, request not sent]", err)
+					default:
+						err = fmt.Errorf("%w [not connected]", err)
+					}
 				}
 				s.mu.Lock()
 				if len(s.errs) < 3 {
@@ -308,6 +358,22 @@ func (s *stream) run(ctx context.Context, rate int) {
 			}
 		}()
 	}
+}
+
+// watchStalls measures, until ctx ends, how late the test process's own
+// 5 ms sleeps wake up: the longest is how long the client could not run.
+func watchStalls(ctx context.Context) (longest func() time.Duration) {
+	var max atomic.Int64
+	go func() {
+		for ctx.Err() == nil {
+			t0 := time.Now()
+			time.Sleep(5 * time.Millisecond)
+			if d := int64(time.Since(t0)); d > max.Load() {
+				max.Store(d)
+			}
+		}
+	}()
+	return func() time.Duration { return time.Duration(max.Load()) }
 }
 
 func (s *stream) firstErr() string {
