@@ -351,10 +351,15 @@ func TestSignalDuringBackoffReusedGroup(t *testing.T) {
 	if err := p.waitStderr("restarting child", 1, readyWait); err != nil {
 		t.Fatal(err)
 	}
+	// The child's line comes through a pipe of its own: stderr's "restarting
+	// child" can be read before it.
 	var group int
-	for _, l := range p.out.snapshot() {
-		fmt.Sscanf(l, "child %d", &group)
-	}
+	p.out.waitFor(readyWait, func(all []string) bool {
+		for _, l := range all {
+			fmt.Sscanf(l, "child %d", &group)
+		}
+		return group >= 2
+	})
 	if group < 2 {
 		t.Fatalf("no child pid in %q", p.out.snapshot())
 	}
