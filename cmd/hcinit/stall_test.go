@@ -189,14 +189,25 @@ func TestStallFrozen(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Whoever sees the stall first says so: the overdue timer, or a
+		// WATCHDOG=1 the child sent just before it stopped, read at the thaw.
 		if err := p.waitStderr("watchdog window restarted", i, 30*time.Second); err != nil {
-			t.Fatalf("freeze %d: %v", i, err)
+			t.Fatalf("freeze %d: no new window within 30 s; log:\n%s", i, tail(p.stderr(), 3000))
 		}
 	}
 	if err := p.running(3 * time.Second); err != nil {
-		t.Fatalf("after the freezes: %v", err)
+		t.Fatalf("after the freezes: %v; log:\n%s", err, tail(p.stderr(), 3000))
 	}
 	if strings.Contains(p.stderr(), "watchdog expired") {
-		t.Errorf("a freeze counted as a missed watchdog%s", p.stderrNote())
+		t.Errorf("a freeze counted as a missed watchdog; log:\n%s", tail(p.stderr(), 3000))
 	}
+}
+
+// tail is the last n bytes of s: what a process logged last, when the test
+// fails on what it did later.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
 }

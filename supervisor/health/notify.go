@@ -347,6 +347,11 @@ func isNewline(r rune) bool { return r == '\n' || r == '\r' }
 func (n *notifier) handle(msg []byte, now time.Time) {
 	var e notifyEffects
 	n.mu.Lock()
+	// A message read long after the deadline, before the overdue timer
+	// fired: hcinit was frozen with the message in its socket (sent just
+	// before the child was), or throttled. The same stall the timer would
+	// have seen, judged before the message starts a new window.
+	restarted := n.stalledLocked(now)
 	for _, line := range bytes.FieldsFunc(msg, isNewline) {
 		k, v, _ := bytes.Cut(line, []byte("="))
 		if apply := notifyKeys[string(k)]; apply != nil {
@@ -357,7 +362,11 @@ func (n *notifier) handle(msg []byte, now time.Time) {
 	n.last = now
 	close(n.change)
 	n.change = make(chan struct{})
+	watchdog := n.watchdog
 	n.mu.Unlock()
+	if restarted {
+		n.logRestarted(watchdog)
+	}
 	if why := mainPIDRefused(e.mainPID); why != "" {
 		n.refuseLine(n.d.log.WithField("pid", e.mainPID), "ignoring MAINPID=: "+why)
 	} else if e.mainPID > 0 {
@@ -607,6 +616,12 @@ func (n *notifier) stalledLocked(now time.Time) bool {
 	return true
 }
 
+// logRestarted says that a stall restarted the watchdog window; whoever saw
+// the stall first (the timer, a message, a probe) says it, once.
+func (n *notifier) logRestarted(watchdog time.Duration) {
+	n.d.log.WithField("watchdog", watchdog.String()).Info("watchdog window restarted: hcinit was not running (container paused?)")
+}
+
 // expire is the watchdog timer: a miss is a verdict at once, as systemd acts
 // on it at once, not a probe failure to be retried.
 func (n *notifier) expire() {
@@ -620,7 +635,7 @@ func (n *notifier) expire() {
 	if n.stalledLocked(now) {
 		watchdog := n.watchdog
 		n.mu.Unlock()
-		n.d.log.WithField("watchdog", watchdog.String()).Info("watchdog window restarted: hcinit was not running (container paused?)")
+		n.logRestarted(watchdog)
 		return
 	}
 	n.missed = true
@@ -661,6 +676,12 @@ func (n *notifier) probe(now time.Time) outcome {
 	if n == nil {
 		return fail("no NOTIFY_SOCKET")
 	}
+	var restarted time.Duration // the watchdog of a window a stall restarted
+	defer func() {
+		if restarted > 0 { // after the unlock below
+			n.logRestarted(restarted)
+		}
+	}()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	status := ""
@@ -674,7 +695,9 @@ func (n *notifier) probe(now time.Time) outcome {
 		return fail("waiting for READY=1%s", status)
 	}
 	if n.watchdog > 0 {
-		n.stalledLocked(now) // the timer has not fired yet: a stall, or just due
+		if n.stalledLocked(now) { // the timer has not fired yet: a stall, or just due
+			restarted = n.watchdog
+		}
 		if age := now.Sub(n.windowLocked()); n.missed || !now.Before(n.deadlineLocked()) {
 			return outcome{code: 1, fatal: true, output: fmt.Sprintf("watchdog expired: no WATCHDOG=1 for %s (watchdog %s)%s", age.Round(time.Millisecond), n.watchdog, status)}
 		}

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -70,6 +71,49 @@ func TestWatchdogStall(t *testing.T) {
 	n.mu.Unlock()
 	if missed || fired != 0 {
 		t.Errorf("expire 4 s late: missed %v, fired %d; want a new window", missed, fired)
+	}
+}
+
+// After a freeze, whichever comes first restarts the window and says so: the
+// overdue timer, or a WATCHDOG=1 the child sent just before it was frozen,
+// still in hcinit's socket and read at the thaw. Before, such a message
+// restarted the window silently, and the freeze left no trace in the log
+// (TestStallFrozen failed on that in CI, 2 of 10 runs here).
+func TestWatchdogStallMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		read func(n *notifier, now time.Time)
+	}{
+		{"message", func(n *notifier, now time.Time) { n.handle([]byte("WATCHDOG=1"), now) }},
+		{"probe", func(n *notifier, now time.Time) { n.probe(now) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			log := logrus.New()
+			log.SetOutput(&out)
+			fired := 0
+			n := &notifier{d: notifyDeps{ctx: context.Background(), log: logrus.NewEntry(log),
+				allowed: func(int) bool { return true }, pid: func() int { return 0 },
+				kick: func() {}, fired: func() { fired++ }, mainPID: func(int) {}},
+				change: make(chan struct{}), watchdog: time.Second}
+			t.Cleanup(n.stop)
+			now := time.Now()
+			n.mu.Lock()
+			n.everReady, n.ready = true, true
+			n.readyAt, n.lastWatchdog = now.Add(-10*time.Second), now.Add(-2500*time.Millisecond)
+			n.waited = markWaits()
+			n.mu.Unlock()
+			tc.read(n, now)
+			n.mu.Lock()
+			missed := n.missed
+			n.mu.Unlock()
+			if missed || fired != 0 {
+				t.Errorf("missed %v, fired %d after a freeze", missed, fired)
+			}
+			if got := bytes.Count(out.Bytes(), []byte("watchdog window restarted")); got != 1 {
+				t.Errorf("%d lines 'watchdog window restarted', want 1; log:\n%s", got, out.String())
+			}
+		})
 	}
 }
 
