@@ -17,19 +17,14 @@ build:
 test: deps k8s
 	bash scripts/gotest.sh -race -count=1 -timeout 40m ./...
 
-# Every fuzz target, briefly (CI: .ci/run). The seeds and any input that once
-# failed are in testdata/fuzz and run with every `go test`. A count, not a
-# duration: with a few seconds, go test can end in "context deadline exceeded"
-# while the workers still compute the seeds' baseline coverage (seen in CI).
+# Every fuzz target, briefly (CI: .ci/run): scripts/fuzz.sh finds them all and
+# prints any input that failed. The seeds and every input that once failed are
+# in testdata/fuzz and run with every `go test`. A count, not a duration (see
+# the script). To search longer: make fuzz FUZZTIME=3m FUZZFLAGS=-parallel=1.
 FUZZTIME ?= 20000x
+FUZZFLAGS ?=
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParseName$$' -fuzztime=$(FUZZTIME) ./common/
-	for f in FuzzParseSpec FuzzRedactURLs FuzzHTTPRequest FuzzSocketRequest FuzzNameFile FuzzNotifyMessage; do \
-		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./supervisor/health/ || exit 1; done
-	for f in FuzzReadResponse FuzzReadRequest; do \
-		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./internal/httpwire/ || exit 1; done
-	for f in FuzzParse FuzzEncode; do \
-		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./internal/yamlite/ || exit 1; done
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh $(FUZZFLAGS)
 
 # Without Docker: -short skips the e2e package.
 test-unit:
