@@ -108,5 +108,5 @@ func TestExampleCompose(t *testing.T) {
 	if d := webIn.State.StartedAt.Sub(apiIn.State.StartedAt); d < 3*time.Second {
 		t.Errorf("web started %s after api, want ≥ api's 3s STARTUP_DELAY", d)
 	}
-	web.waitHealth("healthy", 20*time.Second)
+	web.waitHealth("healthy", settle)
 }

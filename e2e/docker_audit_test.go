@@ -60,7 +60,7 @@ func TestDockerAuditPause(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := h.start(t, []string{"--network", "none"}, h.tools, tc.args...)
-			c.waitHealth("healthy", 30*time.Second)
+			c.waitHealth("healthy", settle)
 			healthy := time.Now()
 			started := c.inspect().State.StartedAt
 			for i := 1; i <= 3; i++ {
@@ -139,7 +139,7 @@ func TestDockerAuditUsers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := h.start(t, append([]string{"--network", "none"}, tc.opts...), h.tools, app...)
-			c.waitHealth("healthy", 30*time.Second)
+			c.waitHealth("healthy", settle)
 			c.mustExec(0, "/hcinit", "check")
 			for _, u := range []string{"0", tc.user} {
 				if u == "" {
@@ -182,6 +182,17 @@ func sawSignals(c *container, name string) []string {
 	return sigs
 }
 
+// killedWith says whether Docker's probe p was killed by the end of its
+// container in: SIGKILLed (137, no output: hcinit check never ends so, and
+// a probe Docker times out is recorded -1) and ended within a second of the
+// container. Docker records such a probe when the container's exit beats
+// its monitor's stop (moby daemon/health.go); the probe was running longer,
+// and so more often, on a loaded machine.
+func killedWith(p healthResult, in inspected) bool {
+	d := p.End.Sub(in.State.FinishedAt)
+	return p.ExitCode == 137 && p.Output == "" && !in.State.Running && d > -time.Second && d < time.Second
+}
+
 // waitExited waits until c is no longer running and returns its exit code.
 func waitExited(t *testing.T, c *container, timeout time.Duration) int {
 	t.Helper()
@@ -208,13 +219,13 @@ func TestDockerAuditNotPID1(t *testing.T) {
 		c := h.start(t, []string{"--network", "none", "--init"}, h.tools,
 			"--interval", "200ms", "--check", "exec=/orphaner -n 2 -linger 50ms -count /dev/shm/probes",
 			"--", "/sigprint", "-name", "app", "-exit", "TERM", "-code", "5", "-max", "300s")
-		c.waitLog("app ready", 30*time.Second)
-		c.waitHealth("healthy", 30*time.Second)
+		c.waitLog("app ready", settle)
+		c.waitHealth("healthy", settle)
 		c.mustExec(0, "/hcinit", "check")
 		if _, err := docker("kill", "-s", "USR1", c.name); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 10*time.Second, "USR1 through docker-init and hcinit", func() (bool, string) {
+		waitFor(t, settle, "USR1 through docker-init and hcinit", func() (bool, string) {
 			s := sawSignals(c, "app")
 			return len(s) > 0, fmt.Sprint(s)
 		})
@@ -237,11 +248,11 @@ func TestDockerAuditNotPID1(t *testing.T) {
 		a := h.start(t, []string{"--network", "none"}, h.tools,
 			"--interval", "500ms", "--retries", "1", "--check", "tcp://127.0.0.1:9",
 			"--", "/sigprint", "-name", "A", "-exit", "TERM", "-max", "300s")
-		a.waitLog("A ready", 30*time.Second)
+		a.waitLog("A ready", settle)
 		b := h.startNamed(t, h.containerName(t)+"-b", []string{"--pid", "container:" + a.name, "--network", "container:" + a.name}, h.tools,
 			"--interval", "500ms", "--", "/sigprint", "-name", "B", "-exit", "TERM", "-code", "4", "-max", "300s")
-		b.waitHealth("healthy", 30*time.Second)
-		a.waitHealth("unhealthy", 30*time.Second)
+		b.waitHealth("healthy", settle)
+		a.waitHealth("unhealthy", settle)
 		b.mustExec(0, "/hcinit", "check")
 		a.mustExec(1, "/hcinit", "check")
 		if st, code := b.checkJSON(); code != 0 || len(st.Checks) != 1 || st.Checks[0].Kind != "process" {
@@ -250,7 +261,7 @@ func TestDockerAuditNotPID1(t *testing.T) {
 		if _, err := docker("kill", "-s", "USR1", b.name); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 10*time.Second, "USR1 at B's child", func() (bool, string) {
+		waitFor(t, settle, "USR1 at B's child", func() (bool, string) {
 			s := sawSignals(b, "B")
 			return len(s) > 0, fmt.Sprint(s)
 		})
@@ -280,14 +291,14 @@ func TestDockerAuditSignals(t *testing.T) {
 	t.Run("kill-forwarded", func(t *testing.T) {
 		t.Parallel()
 		c := h.start(t, []string{"--network", "none"}, h.tools, "--", "/sigprint", "-name", "app", "-max", "300s")
-		c.waitLog("app ready", 30*time.Second)
+		c.waitLog("app ready", settle)
 		want := []string{"SIGHUP", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGQUIT"}
 		for i, s := range want {
 			if _, err := docker("kill", "-s", strings.TrimPrefix(s, "SIG"), c.name); err != nil {
 				t.Fatal(err)
 			}
 			// One at a time: standard signals pending together may arrive in any order.
-			waitFor(t, 10*time.Second, s+" at the child", func() (bool, string) {
+			waitFor(t, settle, s+" at the child", func() (bool, string) {
 				got := sawSignals(c, "app")
 				return len(got) > i, fmt.Sprint(got)
 			})
@@ -305,7 +316,7 @@ func TestDockerAuditSignals(t *testing.T) {
 			t.Parallel()
 			c := h.start(t, []string{"--network", "none", "--stop-signal", sig}, h.tools,
 				"--", "/sigprint", "-name", "app", "-exit", sig, "-code", "7", "-max", "300s")
-			c.waitLog("app ready", 30*time.Second)
+			c.waitLog("app ready", settle)
 			took := c.stop("-t", "20")
 			if code := c.inspect().State.ExitCode; code != 7 {
 				t.Errorf("exit %d after %s, want the child's 7", code, took)
@@ -322,15 +333,22 @@ func TestDockerAuditSignals(t *testing.T) {
 		t.Parallel()
 		c := h.start(t, []string{"--network", "none"}, h.tools, "--interval", "500ms",
 			"--", "/sigprint", "-name", "app", "-exit", "TERM", "-linger", "5s", "-max", "300s")
-		c.waitHealth("healthy", 30*time.Second)
+		c.waitHealth("healthy", settle)
 		began := time.Now()
 		took := c.stop("-t", "30")
 		if code := c.inspect().State.ExitCode; code != 0 || took < 4*time.Second {
 			t.Errorf("docker stop -t 30: exit %d after %s, want 0 after the child's 5 s", code, took)
 		}
 		probes := 0
-		for _, p := range c.inspect().State.Health.Log {
+		in := c.inspect()
+		for _, p := range in.State.Health.Log {
 			if p.Start.Before(began) {
+				continue
+			}
+			if killedWith(p, in) {
+				// Docker's race, not a verdict: the container's end
+				// (its pid namespace's) killed a probe in flight.
+				t.Logf("Docker's probe at %s ended with the container: exit %d", p.Start.Format(time.StampMilli), p.ExitCode)
 				continue
 			}
 			probes++
@@ -346,7 +364,7 @@ func TestDockerAuditSignals(t *testing.T) {
 		t.Parallel()
 		c := h.start(t, []string{"--network", "none"}, h.tools,
 			"--", "/sigprint", "-name", "app", "-exit", "TERM", "-linger", "8s", "-max", "300s")
-		c.waitLog("app ready", 30*time.Second)
+		c.waitLog("app ready", settle)
 		took := c.stop("-t", "2")
 		if code := c.inspect().State.ExitCode; code != 137 || took < 1500*time.Millisecond || took > 7*time.Second {
 			t.Errorf("docker stop -t 2: exit %d after %s, want Docker's SIGKILL (137) after about 2 s", code, took)
@@ -362,7 +380,7 @@ func TestDockerAuditSignals(t *testing.T) {
 		c := h.start(t, []string{"--network", "none"}, h.tools,
 			"--user", "1000", "--check", "notify", "--start-period", "20s", "--start-interval", "200ms",
 			"--", "/sdnotify", "READY=1", "forever")
-		c.waitHealth("healthy", 30*time.Second)
+		c.waitHealth("healthy", settle)
 		if _, err := docker("kill", c.name); err != nil {
 			t.Fatal(err)
 		}
@@ -373,7 +391,7 @@ func TestDockerAuditSignals(t *testing.T) {
 			if _, err := docker(step...); err != nil {
 				t.Fatal(err)
 			}
-			c.waitHealth("healthy", 30*time.Second)
+			c.waitHealth("healthy", settle)
 			c.mustExec(0, "/hcinit", "check")
 			c.mustExec(0, "/hcinit", "check", "--ready")
 		}
@@ -415,7 +433,7 @@ func TestDockerAuditHealthLog(t *testing.T) {
 	name := "\x1b[2J\x1b]0;owned\x07" + strings.Repeat("A", 6000) + "\x01"
 	c := h.start(t, []string{"--network", "none", "--health-interval", "1s", "--health-timeout", "10s", "--health-retries", "1"}, h.tools,
 		"--interval", "500ms", "--retries", "1", "--check", "exec=/sigprint -name '"+name+"' -max 10ms", "--", "/sleeper")
-	c.waitHealth("unhealthy", 30*time.Second)
+	c.waitHealth("unhealthy", settle)
 	waitFor(t, 30*time.Second, "three probes in Docker's log", func() (bool, string) {
 		n := len(c.inspect().State.Health.Log)
 		return n >= 3, fmt.Sprint(n)
@@ -509,7 +527,7 @@ services:
 			slow.dump()
 		}
 	})
-	slow.waitLog("app ready", 30*time.Second)
+	slow.waitLog("app ready", settle)
 	if in := slow.inspect(); in.State.Health != nil {
 		t.Errorf("healthcheck disable: true, but the container has health %+v", in.State.Health)
 	}
@@ -520,7 +538,7 @@ services:
 	if out, err := run("stop", "slow"); err != nil {
 		t.Fatalf("compose stop slow: %v\n%s", err, out)
 	}
-	took := time.Since(start)
+	took := slow.stopTook(start)
 	if code := slow.inspect().State.ExitCode; code != 0 || took < 5*time.Second || took > 18*time.Second {
 		t.Errorf("compose stop: exit %d after %s, want 0 after the child's 6 s", code, took.Round(100*time.Millisecond))
 	}

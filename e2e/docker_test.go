@@ -21,6 +21,12 @@ import (
 // speaks to the engine's API instead of starting the docker CLI each time.
 const poll = 200 * time.Millisecond
 
+// settle bounds a wait for what takes seconds on a quiet machine (a
+// container getting healthy, a line in its log, a signal arriving): two
+// loaded cores and a dozen tests in parallel stretch that many times, and a
+// passing run never waits it out.
+const settle = time.Minute
+
 // api talks to the engine's socket, for cheap polling of container state.
 var api = &http.Client{
 	Timeout: 10 * time.Second,
@@ -263,14 +269,15 @@ func (c *container) mustExec(want int, args ...string) string {
 	return out
 }
 
-// stop runs docker stop and returns how long it took.
+// stop runs docker stop and returns how long the container took to die
+// after the stop signal (stopTook).
 func (c *container) stop(opts ...string) time.Duration {
 	c.t.Helper()
 	start := time.Now()
 	if _, err := docker(append(append([]string{"stop"}, opts...), c.name)...); err != nil {
 		c.t.Fatal(err)
 	}
-	return time.Since(start)
+	return c.stopTook(start)
 }
 
 // status is the part of `hcinit check --json` the tests read.
@@ -328,6 +335,76 @@ func (c *container) topUIDs() map[string]string {
 		m[strings.Join(f[2:], " ")] = f[1]
 	}
 	return m
+}
+
+// engineEvent is one of the engine's events (GET /events).
+type engineEvent struct {
+	Action   string
+	TimeNano int64
+	Actor    struct {
+		ID         string
+		Attributes map[string]string
+	}
+}
+
+// events returns the engine's events for container c between since and
+// until (the engine's clock, which is this host's).
+func events(c string, since, until time.Time, actions ...string) ([]engineEvent, error) {
+	filters, _ := json.Marshal(map[string][]string{"container": {c}, "event": actions})
+	q := url.Values{
+		"since":   {fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())},
+		"until":   {fmt.Sprintf("%d.%09d", until.Unix(), until.Nanosecond())},
+		"filters": {string(filters)},
+	}
+	resp, err := api.Get("http://docker/v1.41/events?" + q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("events of %s: %s: %s", c, resp.Status, strings.TrimSpace(string(b)))
+	}
+	var evs []engineEvent
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var e engineEvent
+		if err := dec.Decode(&e); err == io.EOF {
+			return evs, nil
+		} else if err != nil {
+			return evs, err
+		}
+		evs = append(evs, e)
+	}
+}
+
+// stopTook is how long the container took to die after the engine sent it
+// the stop signal (its first kill event since since), by the engine's own
+// event times: what the container did, without the time the docker CLI and
+// the API took on a loaded machine (docker stop's wall time, up to 5 s more
+// on two loaded cores, dockerflake's note). It fails the test if the engine
+// records no kill and die.
+func (c *container) stopTook(since time.Time) time.Duration {
+	c.t.Helper()
+	var kill, die time.Time
+	waitFor(c.t, 30*time.Second, c.name+": the engine's kill and die events", func() (bool, string) {
+		evs, err := events(c.name, since, time.Now(), "kill", "die")
+		if err != nil {
+			return false, err.Error()
+		}
+		kill, die = time.Time{}, time.Time{}
+		for _, e := range evs {
+			at := time.Unix(0, e.TimeNano)
+			switch {
+			case e.Action == "kill" && kill.IsZero():
+				kill = at
+			case e.Action == "die" && !kill.IsZero():
+				die = at
+			}
+		}
+		return !die.IsZero(), fmt.Sprintf("%d events, kill %s, die %s", len(evs), kill.Format(time.StampMilli), die.Format(time.StampMilli))
+	})
+	return die.Sub(kill)
 }
 
 // waitFor polls cond until it holds or timeout passes; what names it in the

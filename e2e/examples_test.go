@@ -12,9 +12,10 @@ import (
 
 // fast keeps an example image as it is but shortens its timing: hcinit probes
 // every 500ms (HCINIT_INTERVAL, the env twin the example's ENV sets), Docker
-// asks hcinit every second and gives up after two failures.
+// asks hcinit every second and gives up after two failures. Docker's
+// timeout is above hcinit check's own (5 s), as the tools image's.
 var fast = []string{"--network", "none", "-e", "HCINIT_INTERVAL=500ms",
-	"--health-interval", "1s", "--health-timeout", "2s", "--health-retries", "2"}
+	"--health-interval", "1s", "--health-timeout", "10s", "--health-retries", "2"}
 
 func (h *harness) example(name string) string { return "hcinit-example-" + name + ":" + h.tag }
 
@@ -24,7 +25,7 @@ func TestExampleLegacyHTTP(t *testing.T) {
 	h := need(t)
 	t.Parallel()
 	c := h.start(t, fast, h.example("legacy-http"))
-	c.waitHealth("healthy", 20*time.Second)
+	c.waitHealth("healthy", settle)
 	c.mustExec(0, "/hcinit", "check")
 	took := c.stop()
 	if in := c.inspect(); in.State.ExitCode != 0 || took > 4*time.Second {
@@ -41,19 +42,19 @@ func TestExampleGoLibrary(t *testing.T) {
 	h := need(t)
 	t.Parallel()
 	c := h.start(t, fast, h.example("go-library"))
-	c.waitHealth("healthy", 20*time.Second)
+	c.waitHealth("healthy", settle)
 	if st, code := c.checkJSON("-w", "/"); code != 0 || !delegating(st) {
 		t.Errorf("hcinit check --json: exit %d, checks %+v; want a healthy delegate check", code, st.Checks)
 	}
 
 	c.mustExec(0, "/app", "-ctl", "fail")
-	c.waitHealth("unhealthy", 20*time.Second)
+	c.waitHealth("unhealthy", settle)
 	hs := c.inspect().State.Health
 	if last := hs.Log[len(hs.Log)-1]; !strings.Contains(last.Output, "database unreachable (simulated)") {
 		t.Errorf("Docker's last probe output %q lacks the service's own error", last.Output)
 	}
 	c.mustExec(0, "/app", "-ctl", "ok")
-	c.waitHealth("healthy", 20*time.Second)
+	c.waitHealth("healthy", settle)
 
 	// go-healthcheck v1.0.x users probe with the binary itself; switching the
 	// ENTRYPOINT to hcinit must not break that HEALTHCHECK.
@@ -73,7 +74,7 @@ func TestExampleLegacyDaemon(t *testing.T) {
 	h := need(t)
 	t.Parallel()
 	c := h.start(t, fast, h.example("legacy-daemon"))
-	c.waitHealth("healthy", 20*time.Second)
+	c.waitHealth("healthy", settle)
 	logs := c.logs()
 	m := regexp.MustCompile(`daemon started as pid (\d+)`).FindStringSubmatch(logs)
 	if m == nil || !strings.Contains(logs, "supervising daemon from pid file") {
@@ -99,7 +100,7 @@ func TestExampleNotify(t *testing.T) {
 	h := need(t)
 	t.Parallel()
 	c := h.start(t, fast, h.example("notify"))
-	seen := c.waitHealth("healthy", 20*time.Second)
+	seen := c.waitHealth("healthy", settle)
 	if seen[0] != "starting" {
 		t.Errorf("health statuses %v: want starting first (READY=1 comes after 2s)", seen)
 	}
@@ -111,7 +112,7 @@ func TestExampleNotify(t *testing.T) {
 	if _, err := docker("kill", "-s", "USR1", c.name); err != nil {
 		t.Fatal(err)
 	}
-	c.waitHealth("unhealthy", 30*time.Second)
+	c.waitHealth("unhealthy", settle)
 	hs := c.inspect().State.Health
 	if last := hs.Log[len(hs.Log)-1]; !strings.Contains(last.Output, "WATCHDOG") {
 		t.Errorf("Docker's last probe output %q does not name the missing WATCHDOG=1", last.Output)
@@ -119,7 +120,7 @@ func TestExampleNotify(t *testing.T) {
 	if _, err := docker("kill", "-s", "USR1", c.name); err != nil {
 		t.Fatal(err)
 	}
-	c.waitHealth("healthy", 20*time.Second)
+	c.waitHealth("healthy", settle)
 	took := c.stop()
 	if in := c.inspect(); in.State.ExitCode != 0 || took > 4*time.Second {
 		t.Errorf("docker stop: exit %d after %s, want 0 at once", in.State.ExitCode, took)
@@ -157,7 +158,7 @@ func TestExampleDistroless(t *testing.T) {
 		"--build-arg", "BASE="+baseImage, "--build-arg", "HCINIT_IMAGE=hcinit:"+h.tag))
 
 	c := h.start(t, fast, image)
-	c.waitHealth("healthy", 20*time.Second)
+	c.waitHealth("healthy", settle)
 	c.mustExec(0, "/hcinit", "check")
 	uids := c.topUIDs()
 	if len(uids) < 2 {

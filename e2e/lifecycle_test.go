@@ -23,14 +23,14 @@ func TestStopGraceful(t *testing.T) {
 	h := need(t)
 	t.Parallel()
 	c := h.start(t, []string{"--network", "none", "-e", "EXIT_CODE=3"}, h.tools, "--", "/app")
-	c.waitLog("listening on", 20*time.Second)
+	c.waitLog("listening on", settle)
 	took := c.stop()
 	in := c.inspect()
 	if in.State.ExitCode != 3 {
 		t.Errorf("exit code: have %d, want the app's 3", in.State.ExitCode)
 	}
 	if took > 4*time.Second {
-		t.Errorf("docker stop took %s; the app exits at once, no grace may be waited out", took)
+		t.Errorf("the container died %s after docker stop's signal; the app exits at once, no grace may be waited out", took)
 	}
 	logs := c.logs()
 	for _, want := range []string{"received terminated; shutting down", "shutdown complete; exiting with 3"} {
@@ -38,7 +38,7 @@ func TestStopGraceful(t *testing.T) {
 			t.Errorf("app log lacks %q:\n%s", want, logs)
 		}
 	}
-	t.Logf("docker stop took %s, exit code %d", took.Round(time.Millisecond), in.State.ExitCode)
+	t.Logf("the container died %s after docker stop's signal, exit code %d", took.Round(time.Millisecond), in.State.ExitCode)
 }
 
 // An app that ignores SIGTERM is killed at hcinit's --stop-timeout, well
@@ -47,19 +47,19 @@ func TestStopGrace(t *testing.T) {
 	h := need(t)
 	t.Parallel()
 	c := h.start(t, []string{"--network", "none"}, h.tools, "--stop-timeout", "2s", "--", "/sleeper", "-ignore", "TERM")
-	c.waitLog("ready pid=", 20*time.Second)
+	c.waitLog("ready pid=", settle)
 	took := c.stop() // Docker's default: SIGKILL after 10 s
 	in := c.inspect()
 	if in.State.ExitCode != 137 {
 		t.Errorf("exit code: have %d, want 137 (SIGKILL)", in.State.ExitCode)
 	}
 	if took < 1500*time.Millisecond || took > 6*time.Second {
-		t.Errorf("docker stop took %s; want about hcinit's 2s grace, not Docker's 10s", took)
+		t.Errorf("the container died %s after docker stop's signal; want about hcinit's 2s grace, not Docker's 10s", took)
 	}
 	if logs := c.logs(); !strings.Contains(logs, "ignoring terminated") {
 		t.Errorf("the app never saw SIGTERM:\n%s", logs)
 	}
-	t.Logf("docker stop took %s, exit code %d", took.Round(time.Millisecond), in.State.ExitCode)
+	t.Logf("the container died %s after docker stop's signal, exit code %d", took.Round(time.Millisecond), in.State.ExitCode)
 }
 
 // A read-only root filesystem, with and without a tmpfs on /tmp: hcinit still
@@ -78,13 +78,13 @@ func TestReadOnly(t *testing.T) {
 			t.Parallel()
 			c := h.start(t, append([]string{"--network", "none"}, tc.opts...), h.tools,
 				"--interval", "500ms", "--check", "http://127.0.0.1:8080/health", "--", "/app")
-			c.waitHealth("healthy", 20*time.Second)
+			c.waitHealth("healthy", settle)
 			c.mustExec(0, "/hcinit", "check")
 			if st, code := c.checkJSON("-w", "/"); code != 0 || st.Status != "healthy" {
 				t.Errorf("hcinit check --json from /: exit %d, status %q", code, st.Status)
 			}
 			c.mustExec(0, "/app", "-ctl", "fail")
-			c.waitHealth("unhealthy", 20*time.Second)
+			c.waitHealth("unhealthy", settle)
 		})
 	}
 	// A Go service linking the server package writes its name file where
@@ -92,9 +92,9 @@ func TestReadOnly(t *testing.T) {
 	t.Run("delegate+tmpfs", func(t *testing.T) {
 		t.Parallel()
 		c := h.start(t, []string{"--network", "none", "--read-only", "--tmpfs", "/tmp",
-			"-e", "HCINIT_INTERVAL=500ms", "--health-interval", "1s", "--health-timeout", "2s", "--health-retries", "2"},
+			"-e", "HCINIT_INTERVAL=500ms", "--health-interval", "1s", "--health-timeout", "10s", "--health-retries", "2"},
 			"hcinit-example-go-library:"+h.tag)
-		c.waitHealth("healthy", 20*time.Second)
+		c.waitHealth("healthy", settle)
 		st, _ := c.checkJSON()
 		if !delegating(st) {
 			t.Errorf("no healthy delegate check: %+v", st.Checks)
@@ -121,7 +121,7 @@ func TestNonRoot(t *testing.T) {
 		t.Parallel()
 		c := h.start(t, []string{"--network", "none", "--user", "65534:65534"}, h.tools,
 			"--interval", "500ms", "--check", "http://127.0.0.1:8080/health", "--", "/app")
-		c.waitHealth("healthy", 20*time.Second)
+		c.waitHealth("healthy", settle)
 		c.mustExec(0, "/hcinit", "check") // as the container's user, as Docker and kubelet run it
 		uids := c.topUIDs()
 		if len(uids) < 2 {
@@ -137,7 +137,7 @@ func TestNonRoot(t *testing.T) {
 		t.Parallel()
 		c := h.start(t, []string{"--network", "none"}, h.tools,
 			"--user", "65534", "--interval", "500ms", "--check", "http://127.0.0.1:8080/health", "--", "/app")
-		c.waitHealth("healthy", 20*time.Second)
+		c.waitHealth("healthy", settle)
 		c.mustExec(0, "/hcinit", "check")
 		if logs := c.logs(); !strings.Contains(logs, "uid 65534") {
 			t.Errorf("the app does not report uid 65534:\n%s", logs)
@@ -168,7 +168,7 @@ func TestZombies(t *testing.T) {
 		"--interval", "100ms", "--timeout", "2s",
 		"--check", "exec=/orphaner -n 2 -linger 150ms -count /dev/shm/probes",
 		"--", "/sleeper")
-	c.waitHealth("healthy", 20*time.Second)
+	c.waitHealth("healthy", settle)
 	// Processes docker exec starts belong to the shim outside the container;
 	// their orphans fall to the container's PID 1, as after a timed-out probe.
 	for i := 0; i < 10; i++ {
@@ -230,7 +230,7 @@ func TestTTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer master.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", "run", "-it", "--name", name, "--network", "none",
 		"--label", labelKey+"=1", "--label", labelRunKey+"="+h.run, h.tools, "--", "/sleeper")
@@ -264,7 +264,7 @@ func TestTTY(t *testing.T) {
 		defer mu.Unlock()
 		return screen.String()
 	}
-	waitFor(t, 20*time.Second, "the app's ready line on the terminal", func() (bool, string) {
+	waitFor(t, settle, "the app's ready line on the terminal", func() (bool, string) {
 		return strings.Contains(text(), "ready pid="), fmt.Sprintf("%q", text())
 	})
 	if s := text(); !strings.Contains(s, "tty=true foreground=true") {

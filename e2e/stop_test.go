@@ -16,12 +16,12 @@ func TestQuitOnlyForwarded(t *testing.T) {
 	h := need(t)
 	t.Parallel()
 	c := h.start(t, []string{"--network", "none"}, h.tools, "--interval", "500ms", "--", "/sleeper", "-handle", "-dump")
-	c.waitLog("ready pid=", 20*time.Second)
-	c.waitHealth("healthy", 20*time.Second)
+	c.waitLog("ready pid=", settle)
+	c.waitHealth("healthy", settle)
 	if _, err := docker("kill", "-s", "QUIT", c.name); err != nil {
 		t.Fatal(err)
 	}
-	c.waitLog("thread dump 1", 10*time.Second)
+	c.waitLog("thread dump 1", settle)
 	watch := time.Now().Add(30 * time.Second)
 	for time.Now().Before(watch) {
 		in := c.inspect()
@@ -37,7 +37,7 @@ func TestQuitOnlyForwarded(t *testing.T) {
 	if _, err := docker("kill", "-s", "QUIT", c.name); err != nil {
 		t.Fatal(err)
 	}
-	c.waitLog("thread dump 2", 10*time.Second)
+	c.waitLog("thread dump 2", settle)
 	c.mustExec(0, "/hcinit", "check", "--ready")
 	if !c.inspect().State.Running {
 		t.Fatal("a second QUIT stopped the container")
@@ -55,19 +55,19 @@ func TestStopOrchestratorGrace(t *testing.T) {
 	h := need(t)
 	t.Parallel()
 	c := h.start(t, []string{"--network", "none"}, h.tools, "--", "/sleeper", "-handle", "-shutdown", "12s")
-	c.waitLog("ready pid=", 20*time.Second)
+	c.waitLog("ready pid=", settle)
 	took := c.stop("-t", "30")
 	in := c.inspect()
 	if in.State.ExitCode != 0 {
 		t.Errorf("docker stop -t 30: exit %d after %s, want the app's 0", in.State.ExitCode, took.Round(100*time.Millisecond))
 	}
 	if took < 11*time.Second || took > 28*time.Second {
-		t.Errorf("docker stop -t 30 took %s; want about the app's 12 s", took.Round(100*time.Millisecond))
+		t.Errorf("the container died %s after docker stop -t 30's signal; want about the app's 12 s", took.Round(100*time.Millisecond))
 	}
 	if logs := c.logs(); !strings.Contains(logs, "shutdown complete") {
 		t.Errorf("the app did not finish its shutdown:\n%s", logs)
 	}
-	t.Logf("docker stop -t 30 took %s, exit code %d", took.Round(100*time.Millisecond), in.State.ExitCode)
+	t.Logf("the container died %s after docker stop -t 30's signal, exit code %d", took.Round(100*time.Millisecond), in.State.ExitCode)
 }
 
 // Two containers sharing one network namespace share its abstract sockets
@@ -92,7 +92,7 @@ func TestSharedNetworkDiscovery(t *testing.T) {
 			a := h.start(t, append([]string{"--network", "none"}, tc.a...), h.tools,
 				"--interval", "500ms", "--check", "http://127.0.0.1:8080/health", "--", "/app")
 			// A holds the shared sockets (@hcinit, /dev/shm) before B starts.
-			a.waitHealth("healthy", 30*time.Second)
+			a.waitHealth("healthy", settle)
 			var bOpts []string
 			for _, o := range tc.b {
 				if o == "container:" {
@@ -103,7 +103,7 @@ func TestSharedNetworkDiscovery(t *testing.T) {
 			bName := h.containerName(t) + "-b"
 			b := h.startNamed(t, bName, append([]string{"--network", "container:" + a.name}, bOpts...), h.tools,
 				"--interval", "500ms", "--retries", "1", "--check", "tcp://127.0.0.1:9", "--", "/sleeper")
-			b.waitHealth("unhealthy", 30*time.Second)
+			b.waitHealth("unhealthy", settle)
 			if a.health() != "healthy" {
 				t.Errorf("A's health turned %q when B started", a.health())
 			}
