@@ -534,11 +534,11 @@ services:
 	if init, _ := docker("inspect", "-f", "{{.HostConfig.Init}}", slow.name); init != "true" {
 		t.Errorf("init: true, but HostConfig.Init is %q", init)
 	}
-	start := time.Now()
+	ev := watchEvents(t, slow.name, "kill", "die")
 	if out, err := run("stop", "slow"); err != nil {
 		t.Fatalf("compose stop slow: %v\n%s", err, out)
 	}
-	took := slow.stopTook(start)
+	took := slow.stopTook(ev)
 	if code := slow.inspect().State.ExitCode; code != 0 || took < 5*time.Second || took > 18*time.Second {
 		t.Errorf("compose stop: exit %d after %s, want 0 after the child's 6 s", code, took.Round(100*time.Millisecond))
 	}

@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -273,11 +275,11 @@ func (c *container) mustExec(want int, args ...string) string {
 // after the stop signal (stopTook).
 func (c *container) stop(opts ...string) time.Duration {
 	c.t.Helper()
-	start := time.Now()
+	ev := watchEvents(c.t, c.name, "kill", "die")
 	if _, err := docker(append(append([]string{"stop"}, opts...), c.name)...); err != nil {
 		c.t.Fatal(err)
 	}
-	return c.stopTook(start)
+	return c.stopTook(ev)
 }
 
 // status is the part of `hcinit check --json` the tests read.
@@ -347,51 +349,79 @@ type engineEvent struct {
 	}
 }
 
-// events returns the engine's events for container c between since and
-// until (the engine's clock, which is this host's).
-func events(c string, since, until time.Time, actions ...string) ([]engineEvent, error) {
+// eventStream is api without its timeout, for the event stream.
+var eventStream = &http.Client{Transport: api.Transport}
+
+// eventLog collects the engine's events of one container as they happen.
+// Streamed, not asked for afterwards: the engine keeps only its last 256
+// events for a later query, and a dozen containers' health probes (three
+// exec events each a second) push a stop's kill event out of that within
+// seconds.
+type eventLog struct {
+	mu   sync.Mutex
+	evs  []engineEvent
+	done chan struct{}
+}
+
+// watchEvents starts collecting the events named actions of container c (a
+// name or an ID; it need not exist yet) until the test ends.
+func watchEvents(t *testing.T, c string, actions ...string) *eventLog {
+	t.Helper()
 	filters, _ := json.Marshal(map[string][]string{"container": {c}, "event": actions})
-	q := url.Values{
-		"since":   {fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())},
-		"until":   {fmt.Sprintf("%d.%09d", until.Unix(), until.Nanosecond())},
-		"filters": {string(filters)},
-	}
-	resp, err := api.Get("http://docker/v1.41/events?" + q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	since := time.Now().Add(-time.Second) // what happened while subscribing, from the engine's buffer
+	q := url.Values{"since": {fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())}, "filters": {string(filters)}}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/v1.41/events?"+q.Encode(), nil)
+	resp, err := eventStream.Do(req) // returns once the engine has subscribed us
+	if err == nil && resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
-		return nil, fmt.Errorf("events of %s: %s: %s", c, resp.Status, strings.TrimSpace(string(b)))
+		resp.Body.Close()
+		err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
-	var evs []engineEvent
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var e engineEvent
-		if err := dec.Decode(&e); err == io.EOF {
-			return evs, nil
-		} else if err != nil {
-			return evs, err
+	if err != nil {
+		cancel()
+		t.Fatalf("events of %s: %v", c, err)
+	}
+	l := &eventLog{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		defer resp.Body.Close()
+		dec := json.NewDecoder(resp.Body)
+		for {
+			var e engineEvent
+			if dec.Decode(&e) != nil {
+				return
+			}
+			l.mu.Lock()
+			l.evs = append(l.evs, e)
+			l.mu.Unlock()
 		}
-		evs = append(evs, e)
-	}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-l.done
+	})
+	return l
+}
+
+// list returns the events collected so far, in order.
+func (l *eventLog) list() []engineEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.evs)
 }
 
 // stopTook is how long the container took to die after the engine sent it
-// the stop signal (its first kill event since since), by the engine's own
-// event times: what the container did, without the time the docker CLI and
-// the API took on a loaded machine (docker stop's wall time, up to 5 s more
-// on two loaded cores, dockerflake's note). It fails the test if the engine
-// records no kill and die.
-func (c *container) stopTook(since time.Time) time.Duration {
+// the stop signal (the first kill event in ev, which watches "kill" and
+// "die"), by the engine's own event times: what the container did, without
+// the time the docker CLI and the API took on a loaded machine (docker
+// stop's and docker-compose stop's wall time, seconds more on two loaded
+// cores, dockerflake's note).
+func (c *container) stopTook(ev *eventLog) time.Duration {
 	c.t.Helper()
 	var kill, die time.Time
-	waitFor(c.t, 30*time.Second, c.name+": the engine's kill and die events", func() (bool, string) {
-		evs, err := events(c.name, since, time.Now(), "kill", "die")
-		if err != nil {
-			return false, err.Error()
-		}
+	waitFor(c.t, settle, c.name+": the engine's kill and die events", func() (bool, string) {
+		evs := ev.list()
 		kill, die = time.Time{}, time.Time{}
 		for _, e := range evs {
 			at := time.Unix(0, e.TimeNano)

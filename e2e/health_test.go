@@ -87,7 +87,7 @@ func TestImage(t *testing.T) {
 func TestHealthTransitions(t *testing.T) {
 	h := need(t)
 	t.Parallel()
-	since := time.Now()
+	ev := watchEvents(t, h.containerName(t), "health_status")
 	c := h.start(t, []string{"--network", "none"}, h.tools,
 		"--interval", "500ms", "--retries", "2", "--check", "http://127.0.0.1:8080/health", "--", "/app")
 
@@ -100,13 +100,16 @@ func TestHealthTransitions(t *testing.T) {
 	if first != "starting" && first != "healthy" {
 		t.Errorf("first health status: have %q, want starting (seen %v)", first, seen)
 	}
-	evs, err := events(c.name, since, time.Now(), "health_status")
-	if err != nil || len(evs) == 0 || evs[0].Action != "health_status: healthy" {
-		var actions []string
-		for _, e := range evs {
+	var actions []string
+	waitFor(t, settle, "Docker's health_status event", func() (bool, string) {
+		actions = nil
+		for _, e := range ev.list() {
 			actions = append(actions, e.Action)
 		}
-		t.Errorf("Docker's health events %q (%v), want health_status: healthy first (starting → healthy; seen %v)", actions, err, seen)
+		return len(actions) > 0, "none"
+	})
+	if actions[0] != "health_status: healthy" {
+		t.Errorf("Docker's health events %q, want health_status: healthy first (starting → healthy; seen %v)", actions, seen)
 	}
 
 	out := c.mustExec(0, "/hcinit", "check")
