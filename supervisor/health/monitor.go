@@ -150,6 +150,9 @@ type Monitor struct {
 	childStarts   chan struct{} // ChildStarted → the name watcher (followCwd)
 	httpAddr      string        // (mu) bound HTTP address
 	httpLn        net.Listener  // --http, bound by New; nil without an address
+
+	// What announceToParent made for a parent hcinit (nested.go).
+	parentAddr, parentName, parentFile string
 }
 
 // watchDelay is how long Execute waits before it starts watching for the
@@ -230,6 +233,7 @@ func New(cfg Config) (*Monitor, error) {
 	for _, sp := range specs { // after the notifier: notify and signal checks read it
 		m.checks = append(m.checks, m.build(sp))
 	}
+	m.announceToParent()
 	if err := m.bindWrapper(); err != nil {
 		m.Close()
 		return nil, err
@@ -619,6 +623,7 @@ func (m *Monitor) Close() {
 }
 
 func (m *Monitor) release() {
+	m.unannounce()
 	if m.v1Name != "" {
 		common.RemoveNameFile(m.v1File, m.v1Name)
 	}

@@ -79,6 +79,9 @@ func (m *Monitor) bindWrapper() error {
 			// each has its own hcinit, and `hcinit check` passes the other's
 			// by (hcclient.VerifyPeer). Nothing to warn about.
 			log.Debug("health socket held by another container's hcinit: not taking it over")
+		case errors.Is(err, errLive) && m.parentName != "":
+			// Below another hcinit (nested.go), which answers for this one.
+			log.Debug("health socket in use by another live server (the parent hcinit asks this one): not taking it over")
 		case errors.Is(err, errLive):
 			log.Warn("health socket in use by another live server: not taking it over")
 		case err != nil:

@@ -1,0 +1,77 @@
+package health
+
+// hcinit below hcinit: an image whose ENTRYPOINT is hcinit, run with a
+// command that is hcinit again with the user's checks (a pod's args, a
+// `docker run IMAGE /hcinit --check … -- /app`). `hcinit check` reaches the
+// outer one, the container's init, which knew nothing of the inner one's
+// checks: it said healthy while every check the user configured failed. A
+// parent hcinit exports HEALTHCHECK_SOCKET_DIR and HEALTHCHECK_NAME_FILE to
+// its child, as to any go-healthcheck server (server.Start writes its name
+// there); so hcinit, finding them, listens there too and writes its name, and
+// its parent adopts it as a delegate check, its answer (overall health, the
+// "ping" word) counting as the parent's own checks do.
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/wisdom-oss/go-healthcheck/common"
+)
+
+// nestedPrefix starts the name a nested hcinit announces: not v1Prefix, which
+// a watcher leaves alone as another hcinit's v1.0.x name.
+const nestedPrefix = "hcinit_"
+
+// announceToParent listens in the directory a parent hcinit gave (see above)
+// and writes the name there. Only a directory that is hcinit's own user's,
+// not a symbolic link and not writable by others (as a parent makes it), with
+// the name file in it, is used; anything else is left alone.
+func (m *Monitor) announceToParent() {
+	dir, file := os.Getenv(common.EnvSocketDir), os.Getenv(common.EnvNameFile)
+	if dir == "" || file == "" || !filepath.IsAbs(dir) || filepath.Dir(file) != filepath.Clean(dir) {
+		return
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 {
+		return
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+		return
+	}
+	log := m.log.WithField("path", dir)
+	name := nestedPrefix + randomName(16)
+	addr, err := common.SocketPath(dir, name)
+	if err != nil {
+		return
+	}
+	ln, err := m.listen(addr)
+	if err != nil {
+		log.WithError(err).Debug("cannot answer the parent hcinit")
+		return
+	}
+	tmp, err := writeTempName(dir, name)
+	if err == nil {
+		if err = os.Rename(tmp, file); err != nil {
+			os.Remove(tmp)
+		}
+	}
+	if err != nil {
+		log.WithError(err).Debug("cannot answer the parent hcinit")
+		ln.Close()
+		os.Remove(addr)
+		return
+	}
+	m.listeners = append(m.listeners, ln)
+	m.parentAddr, m.parentName, m.parentFile = addr, name, file
+	log.Debug("answering the parent hcinit's delegate check")
+}
+
+// unannounce removes what announceToParent made.
+func (m *Monitor) unannounce() {
+	if m.parentName == "" {
+		return
+	}
+	common.RemoveNameFile(m.parentFile, m.parentName)
+	os.Remove(m.parentAddr)
+}
