@@ -72,7 +72,7 @@ func Parse(b []byte) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{src: src, line: 1}
+	p := &parser{src: src, line: 1, indent: -1}
 	if err := p.skipBlank(true); err != nil {
 		return nil, err
 	}
@@ -134,6 +134,39 @@ type parser struct {
 	pos       int
 	line      int // of pos
 	lineStart int // offset of the line's start
+	indent    int // of the innermost block collection (-1: none)
+	depth     int // block collections nested, each indented further
+	flowDepth int // [ and { open
+}
+
+// maxDepth is how deep yaml.v3 nests collections: 10000 block collections,
+// each indented further than the one it is in (a list under its key, not
+// indented, does not count), and 10000 [ and { (scannerc.go, max_indents and
+// max_flow_level).
+const maxDepth = 10000
+
+// enterBlock enters a block collection at column ind; leave restores the
+// depth.
+func (p *parser) enterBlock(ind int) (leave func(), err error) {
+	indent, depth := p.indent, p.depth
+	leave = func() { p.indent, p.depth = indent, depth }
+	if ind > p.indent {
+		p.indent, p.depth = ind, p.depth+1
+	}
+	if p.depth > maxDepth {
+		return leave, p.errf("collections nested more than %d deep (yaml.v3's limit)", maxDepth)
+	}
+	return leave, nil
+}
+
+// enterFlow enters a [ or {.
+func (p *parser) enterFlow() (leave func(), err error) {
+	p.flowDepth++
+	leave = func() { p.flowDepth-- }
+	if p.flowDepth > maxDepth {
+		return leave, p.errf("[ and { nested more than %d deep (yaml.v3's limit)", maxDepth)
+	}
+	return leave, nil
 }
 
 func (p *parser) eof() bool { return p.pos >= len(p.src) }
@@ -350,6 +383,11 @@ func plainStart(c, next byte, flow bool) bool {
 
 // blockMap reads a block mapping whose keys are at column ind.
 func (p *parser) blockMap(ind int) (*Node, error) {
+	leave, err := p.enterBlock(ind)
+	defer leave()
+	if err != nil {
+		return nil, err
+	}
 	m := &Node{Kind: MappingNode, Line: p.line}
 	for {
 		k, err := p.key()
@@ -427,6 +465,11 @@ func (p *parser) mapValue(ind int, k *Node) (*Node, error) {
 
 // blockSeq reads a block sequence whose "- " are at column ind.
 func (p *parser) blockSeq(ind int) (*Node, error) {
+	leave, err := p.enterBlock(ind)
+	defer leave()
+	if err != nil {
+		return nil, err
+	}
 	s := &Node{Kind: SequenceNode, Line: p.line}
 	for {
 		p.pos++ // the '-'
@@ -643,6 +686,11 @@ func (p *parser) flowNode() (*Node, error) {
 }
 
 func (p *parser) flowSeq() (*Node, error) {
+	leave, err := p.enterFlow()
+	defer leave()
+	if err != nil {
+		return nil, err
+	}
 	s := &Node{Kind: SequenceNode, Style: FlowStyle, Line: p.line}
 	p.pos++
 	for {
@@ -682,6 +730,11 @@ func (p *parser) flowNext(end byte, open int) error {
 }
 
 func (p *parser) flowMap() (*Node, error) {
+	leave, err := p.enterFlow()
+	defer leave()
+	if err != nil {
+		return nil, err
+	}
 	m := &Node{Kind: MappingNode, Style: FlowStyle, Line: p.line}
 	p.pos++
 	for {

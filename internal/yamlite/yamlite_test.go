@@ -216,6 +216,48 @@ func TestParseKeyLimit(t *testing.T) {
 	}
 }
 
+// yaml.v3 refuses collections nested more than 10000 deep, flow ([ {) and
+// block (indented further) counted apart (scannerc.go: max_flow_level,
+// max_indents): Parse must too. A list under its key, not indented, is no
+// deeper (yaml.v3 pushes no indentation for it).
+func TestParseDepthLimit(t *testing.T) {
+	flowSeq := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	for _, tc := range []struct {
+		name string
+		src  func(n int) string
+	}{
+		{"flow lists", flowSeq},
+		{"flow mappings", func(n int) string { return strings.Repeat("{a: ", n) + "b" + strings.Repeat("}", n) }},
+		{"flow in a block mapping", func(n int) string { return "a: " + flowSeq(n) }},
+		{"flow in a block list", func(n int) string { return strings.Repeat("- ", 9999) + flowSeq(n) }},
+		{"block lists", func(n int) string { return strings.Repeat("- ", n) + "x" }},
+		{"block lists and a mapping", func(n int) string { return strings.Repeat("- ", n-1) + "a: b" }},
+		{"block lists under keys", func(n int) string { return "k:\n- " + strings.Repeat("- ", n-1) + "x" }},
+		{"block lists, uneven steps", func(n int) string {
+			var b strings.Builder
+			for i := 0; i < n; i++ {
+				b.WriteString(strings.Repeat(" ", i%2) + "- ")
+			}
+			return b.String()
+		}},
+	} {
+		for _, n := range []int{10000, 10001} {
+			src := []byte(tc.src(n))
+			_, err := Parse(src)
+			_, rerr := parseV3(src)
+			if (err == nil) != (rerr == nil) {
+				t.Errorf("%s, %d deep: Parse error %v, yaml.v3 error %v", tc.name, n, err, rerr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "10000") {
+				t.Errorf("%s, %d deep: Parse error %v does not name the limit", tc.name, n, err)
+			}
+			if err == nil && n > 10000 {
+				t.Errorf("%s, %d deep: Parse accepted it", tc.name, n)
+			}
+		}
+	}
+}
+
 // genConfig writes a random config file from fragments of every documented
 // form and of some undocumented ones.
 func genConfig(r *rand.Rand) string {
