@@ -22,6 +22,13 @@ import (
 // where none can be made. Cleanup kills what is left in it and removes it.
 func quotaCgroup(t *testing.T, quota time.Duration) string {
 	t.Helper()
+	return quotaCgroupPeriod(t, quota, 100*time.Millisecond)
+}
+
+// quotaCgroupPeriod is quotaCgroup with a period other than the 100 ms
+// Docker and Kubernetes use (docker run --cpu-period).
+func quotaCgroupPeriod(t *testing.T, quota, period time.Duration) string {
+	t.Helper()
 	needRoot(t)
 	name := fmt.Sprintf("hcinit-test-stall-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))
 	var dir string
@@ -33,7 +40,7 @@ func quotaCgroup(t *testing.T, quota time.Duration) string {
 			t.Skipf("cgroup v2: %v", err)
 		}
 		t.Cleanup(func() { removeCgroup(t, dir) })
-		if err := os.WriteFile(filepath.Join(dir, "cpu.max"), []byte(fmt.Sprintf("%d 100000", quota.Microseconds())), 0); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "cpu.max"), []byte(fmt.Sprintf("%d %d", quota.Microseconds(), period.Microseconds())), 0); err != nil {
 			t.Skipf("cgroup v2 cpu.max: %v", err)
 		}
 	} else {
@@ -42,7 +49,7 @@ func quotaCgroup(t *testing.T, quota time.Duration) string {
 			t.Skipf("cgroup v1 cpu controller: %v", err)
 		}
 		t.Cleanup(func() { removeCgroup(t, dir) })
-		if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte("100000"), 0); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte(strconv.FormatInt(period.Microseconds(), 10)), 0); err != nil {
 			t.Skipf("cgroup v1 cpu.cfs_period_us: %v", err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(strconv.FormatInt(quota.Microseconds(), 10)), 0); err != nil {
@@ -126,30 +133,90 @@ func TestStallThrottled(t *testing.T) {
 // The watchdog's side: a child that said READY=1 and then hung, spinning,
 // throttles hcinit's watchdog timer; the deadline it missed is a miss, not
 // a freeze. Before, every late expiry restarted the window, for ever.
+//
+// READY=1 comes only once the quota is spent period after period (cpu.stat
+// nr_throttled grows), and a period of 1 s puts the deadline where the
+// quota is spent: the expiry is late every time, and the old rule restarted
+// the window every time. Before, READY=1 often came before the spinners
+// ramped up, or the deadline fell where the quota was fresh, an expiry was
+// on time and the old code passed (1 of 3 runs; 2 of 4 with a 700 ms
+// period on a loaded machine, whose other processes stretched the spending
+// of the quota past the deadline).
 func TestStallThrottledWatchdog(t *testing.T) {
 	t.Parallel()
-	procs := quotaCgroup(t, 10*time.Millisecond) // 0.1 CPU
+	// 0.1 CPU in periods of 1 s: the spinners spend the quota within the
+	// first 50 ms of each (the cgroup's weight is the highest, so that a
+	// loaded machine does not stretch that), and everything then waits for
+	// the next period. A deadline 1.5 s after READY=1 (read at a period's
+	// start) falls half-way into a period: the expiry is some 500 ms late
+	// every time.
+	procs := quotaCgroupPeriod(t, 100*time.Millisecond, time.Second)
+	for _, w := range []struct{ file, value string }{{"cpu.shares", "262144"}, {"cpu.weight", "10000"}} {
+		_ = os.WriteFile(filepath.Join(filepath.Dir(procs), w.file), []byte(w.value), 0) // v1 or v2
+	}
 	const spinners = 48
+	flag := filepath.Join(t.TempDir(), "throttled")
 	p, err := spawn(t, inCgroup(procs, hcinitBin(), "--socket", filepath.Join(t.TempDir(), "hc.sock"),
 		// The first run, at once, precedes READY=1: one failure of three.
-		"--watchdog", "1s", "--check", "notify", "--interval", "1h", "--retries", "3", "--on-unhealthy", "exit",
+		"--watchdog", "1500ms", "--check", "notify", "--interval", "1h", "--retries", "3", "--on-unhealthy", "exit",
 		// One process starts the spinners (a throttled shell forking 48
-		// loops took 20-40 s, and READY=1 came after them).
-		"--", "/bin/sh", "-c", fmt.Sprintf(`"$0" %d & exec sdnotify READY=1 forever`, spinners), filepath.Join(binDir, "spin")))
+		// loops took 20-40 s).
+		"--", "/bin/sh", "-c", `"$0" "$1" & waitfile -timeout 120s "$2" && exec sdnotify READY=1 forever`,
+		filepath.Join(binDir, "spin"), strconv.Itoa(spinners), flag))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Unthrottled: 1 s after READY=1. Throttled, the timer fires late.
+	if err := waitThrottled(filepath.Join(filepath.Dir(procs), "cpu.stat"), 3, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Unthrottled: 1.5 s after READY=1. Throttled, every step is late.
 	const bound = 90 * time.Second
 	if err := p.expectExit(bound, 128+15); err != nil {
-		t.Fatalf("hcinit of a child silent after READY=1, spinning, throttled to 0.1 CPU, --watchdog 1s --on-unhealthy exit: %v", err)
+		t.Fatalf("hcinit of a child silent after READY=1, spinning, throttled to 0.1 CPU, --watchdog 1500ms --on-unhealthy exit: %v; log:\n%s", err, tail(p.stderr(), 3000))
 	}
 	t.Logf("watchdog expired and stopped %s after the start", p.ended.Sub(p.started).Round(time.Millisecond))
-	// One restart is tolerated, as one void above (seen once under load:
-	// restarted 1 time, expired at 18 s). The old code restarted it at
-	// every late expiry (3 times, expired at 30 s).
+	// One restart is tolerated, as one void above. The old code restarted
+	// it at every late expiry.
 	if n := strings.Count(p.stderr(), "watchdog window restarted"); n > 1 {
-		t.Errorf("the window restarted %d times as after a freeze though hcinit was throttled, not frozen%s", n, p.stderrNote())
+		t.Errorf("the window restarted %d times as after a freeze though hcinit was throttled, not frozen; log:\n%s", n, tail(p.stderr(), 3000))
+	}
+}
+
+// waitThrottled waits up to d until the cgroup of cpu.stat (v1 nr_throttled,
+// v2 nr_throttled) has been throttled in n more periods than at the call.
+func waitThrottled(stat string, n int, d time.Duration) error {
+	read := func() (int, error) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return 0, err
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "nr_throttled "); ok {
+				return strconv.Atoi(v)
+			}
+		}
+		return 0, fmt.Errorf("%s: no nr_throttled in %q", stat, b)
+	}
+	first, err := read()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(d)
+	for {
+		now, err := read()
+		if err != nil {
+			return err
+		}
+		if now-first >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: throttled in %d periods in %s, want %d", stat, now-first, d, n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
