@@ -373,6 +373,11 @@ func asChild(t *testing.T, path string) {
 // (root) read a file or dial a socket on its behalf that it could not itself:
 // name files and announced sockets are not followed through symlinks, and
 // must be the child's own.
+// deputyWait bounds each step of TestConfusedDeputy: the steps end as soon
+// as hcinit has acted (20 ms checks), and a loaded CI machine (load 25 on 2
+// cores) took more than 5 s for one.
+const deputyWait = 30 * time.Second
+
 func TestConfusedDeputy(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root")
@@ -400,13 +405,13 @@ func TestConfusedDeputy(t *testing.T) {
 		t.Fatal(err)
 	}
 	asChild(t, nameFile)
-	waitFor(t, "the symlinked name file refused", 5*time.Second, func() bool { return logged("is a symbolic link: not followed") })
+	waitFor(t, "the symlinked name file refused", deputyWait, func() bool { return logged("is a symbolic link: not followed") })
 	os.Remove(nameFile)
 
 	// 2. A root-owned file hard to tell from the child's (here: hcinit wrote
 	// it as root): not the child's, not read.
 	common.WriteNameFile(nameFile, "topsecrettoken42")
-	waitFor(t, "the root-owned name file refused", 5*time.Second, func() bool { return logged("not by the child's uid 65534") })
+	waitFor(t, "the root-owned name file refused", deputyWait, func() bool { return logged("not by the child's uid 65534") })
 	if st := h.Status(); strings.Contains(fmt.Sprint(st), "topsecrettoken42") {
 		t.Fatalf("a name hcinit should not have read is in the status: %+v", st)
 	}
@@ -419,7 +424,7 @@ func TestConfusedDeputy(t *testing.T) {
 	asChild(t, link)
 	common.WriteNameFile(nameFile, "evil")
 	asChild(t, nameFile)
-	waitFor(t, "the symlinked socket refused", 5*time.Second, func() bool {
+	waitFor(t, "the symlinked socket refused", deputyWait, func() bool {
 		cs := h.checkStatus("delegate")
 		return len(cs.Log) > 0 && strings.Contains(cs.Log[len(cs.Log)-1].Output, "symbolic link is not followed")
 	})
@@ -447,7 +452,16 @@ func TestConfusedDeputy(t *testing.T) {
 	}()
 	common.WriteNameFile(nameFile, "own")
 	asChild(t, nameFile)
-	waitFor(t, "the child's own socket asked", 5*time.Second, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
+	defer func() {
+		if t.Failed() {
+			cs := h.checkStatus("delegate")
+			t.Logf("delegate check: %+v", cs)
+			logMu.Lock()
+			t.Logf("hcinit's log:\n%s", logs.String())
+			logMu.Unlock()
+		}
+	}()
+	waitFor(t, "the child's own socket asked", deputyWait, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
 }
 
 // staleSocket binds network at path and closes it without unlinking: what a
@@ -636,4 +650,54 @@ func TestAskRetriesEvicted(t *testing.T) {
 	if reply, err := hcclient.Ask(time.Now().Add(2*time.Second), []string{sock}, "ping", hcclient.MaxStatus); err != nil || reply != "healthy" {
 		t.Errorf("ask = %q, %v; want healthy on the second connection", reply, err)
 	}
+}
+
+// TestNameFileChownedIsRead: a name file refused because another user owns it
+// is read again when it is handed to the child's user (a chown raises no
+// write, only inotify's IN_ATTRIB). Before, the refusal stood until the next
+// write: TestConfusedDeputy's last step, whose name file is written by root
+// and then chowned, failed 6 times in 80 when hcinit read it between the two.
+func TestNameFileChownedIsRead(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	var logs strings.Builder
+	var logMu sync.Mutex
+	log := testLogger(t)
+	log.SetOutput(io.MultiWriter(log.Out, writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logs.Write(p)
+	})))
+	refusals := func() int {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return strings.Count(logs.String(), "not by the child's uid 65534")
+	}
+	h := start(t, Config{Interval: 20 * time.Millisecond, Retries: 1, Log: log, Cred: &syscall.Credential{Uid: 65534, Gid: 65534}}, nil)
+	env := h.ChildEnv()
+	nameFile, sockDir := envValue(env, common.EnvNameFile), envValue(env, common.EnvSocketDir)
+	h.ChildStarted(os.Getpid())
+
+	own := filepath.Join(sockDir, "own.sock")
+	ln, err := net.Listen("unix", own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	asChild(t, own)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("healthy"))
+			c.Close()
+		}
+	}()
+	common.WriteNameFile(nameFile, "own")
+	waitFor(t, "the root-owned name file refused", deputyWait, func() bool { return refusals() > 0 })
+	asChild(t, nameFile)
+	waitFor(t, "the name file read again once it is the child's", deputyWait, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
 }

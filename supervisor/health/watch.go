@@ -216,7 +216,10 @@ func (nw *nameWatcher) followCwd(w *fsnotify.Watcher) (nothingNew bool) {
 func nameFileEvent(ev fsnotify.Event, files []string) (string, bool) {
 	// fsnotify names a file in "/" "//name": compare clean paths.
 	name := filepath.Clean(ev.Name)
-	if !slices.Contains(files, name) || !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) {
+	// Chmod is inotify's IN_ATTRIB, which a chown raises too: a name file
+	// refused for its owner (written, then handed to the child's user) is
+	// read again once it is the child's.
+	if !slices.Contains(files, name) || !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) && !ev.Has(fsnotify.Chmod) {
 		return "", false
 	}
 	return name, true
