@@ -553,13 +553,15 @@ func TestKubeAuditSlowCheck(t *testing.T) {
 // turns not ready at once (the kubelet's next readiness probe sets Ready
 // False) and forwards TERM only after --drain-delay. So the pod is not Ready
 // before the app gets its TERM, the app gets it no earlier than preStop +
-// drain after the delete, and exits 0 inside the grace.
+// drain after the delete, and exits 0 inside the grace. (The drain is 8 s:
+// the kubelet's exec probe, status update and the watch took up to 7 s to
+// show not Ready under 3 busy loops on 2 cores; 4 s was not always enough.)
 func TestKubeAuditPreStop(t *testing.T) {
 	k := needKube(t)
 	t.Parallel()
 	img := k.auditImage(t)
 	ns := k.namespace(t, "audit-prestop")
-	args := []string{"--interval", "1s", "--retries", "1", "--drain-delay", "4s", "--check", "http://127.0.0.1:8080/health", "--", "/app", "-listen", "127.0.0.1:8080"}
+	args := []string{"--interval", "1s", "--retries", "1", "--drain-delay", "8s", "--check", "http://127.0.0.1:8080/health", "--", "/app", "-listen", "127.0.0.1:8080"}
 	hook := "      lifecycle:\n        preStop:\n          sleep: {seconds: 3}\n"
 	k.applyYAML(t, ns, podSpec("prestop", "  terminationGracePeriodSeconds: 30\n", hcContainer("app", img, args, readyExec+hook)))
 	p := k.waitPod(t, ns, "prestop", "Ready", 2*time.Minute, func(p aPod) bool { return p.ready() })
@@ -569,10 +571,18 @@ func TestKubeAuditPreStop(t *testing.T) {
 	var (
 		mu         sync.Mutex
 		notReadyAt time.Time
+		first      = make(chan bool, 1) // the watch's initial state: Ready or not
 	)
 	go k.watch(ctx, "/api/v1/namespaces/"+ns+"/pods?fieldSelector="+url.QueryEscape("metadata.name=prestop"), func(typ string, obj json.RawMessage) {
 		var q aPod
-		if json.Unmarshal(obj, &q) == nil && !q.ready() {
+		if json.Unmarshal(obj, &q) != nil {
+			return
+		}
+		select {
+		case first <- q.ready():
+		default:
+		}
+		if !q.ready() {
 			mu.Lock()
 			if notReadyAt.IsZero() {
 				notReadyAt = time.Now()
@@ -580,12 +590,13 @@ func TestKubeAuditPreStop(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	time.Sleep(time.Second) // the watch's initial state: Ready
-	mu.Lock()
-	early := !notReadyAt.IsZero()
-	mu.Unlock()
-	if early {
-		t.Fatal("not Ready before the delete")
+	select {
+	case ready := <-first:
+		if !ready {
+			t.Fatal("not Ready before the delete")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no watch event for pod prestop in 30s")
 	}
 	// The app's log, as it stands when the pod is gone.
 	logDir := filepath.Join(k.podLogs, ns+"_"+p.Metadata.Name+"_"+p.Metadata.UID, "app")
@@ -622,8 +633,8 @@ func TestKubeAuditPreStop(t *testing.T) {
 	if notReadyAt.IsZero() || !notReadyAt.Before(termAt) {
 		t.Errorf("the pod was not marked not Ready before the app got SIGTERM")
 	}
-	if got := termAt.Sub(deleted); got < 6*time.Second {
-		t.Errorf("the app got SIGTERM %s after the delete; want preStop 3s + drain 4s first", got.Round(10*time.Millisecond))
+	if got := termAt.Sub(deleted); got < 10*time.Second {
+		t.Errorf("the app got SIGTERM %s after the delete; want preStop 3s + drain 8s first", got.Round(10*time.Millisecond))
 	}
 	if st := final["app"]; st.Terminated == nil || st.Terminated.ExitCode != 0 {
 		t.Errorf("container after the delete: %+v; want exit 0", st.Terminated)
