@@ -189,8 +189,41 @@ const MaxStatus = 1 << 20
 // and that the network poller. On Linux each exchange runs on a blocking
 // socket instead (askDirect): `hcinit check` is a fresh process, where that
 // start-up is a good part of the work.
+//
+// A container's exec probe can run in the first milliseconds of its
+// container, before PID 1 hcinit has bound its sockets (the kubelet runs a
+// readiness probe as soon as the container starts). When nothing listens at
+// any address (or only another container's server) and PID 1 runs this same
+// program and started less than startBound ago, Ask asks again every 5 ms
+// until startingUntil: the answer is then hcinit's own (live while starting,
+// not ready), never one made up here. Elsewhere it fails at once, as before.
 func Ask(deadline time.Time, addrs []string, word string, limit int64) (string, error) {
+	var until time.Time
+	looked := false
+	for {
+		reply, errs, absent := askEach(deadline, addrs, word, limit)
+		if errs == nil {
+			return reply, nil
+		}
+		if absent && !looked {
+			until, looked = startingUntil(deadline), true
+		}
+		if !absent || !time.Now().Add(startPoll).Before(until) {
+			return "", fmt.Errorf("no hcinit answered: %s", strings.Join(errs, "; "))
+		}
+		time.Sleep(startPoll)
+	}
+}
+
+// startPoll is how often Ask looks again for a hcinit that is starting.
+const startPoll = 5 * time.Millisecond
+
+// askEach is one pass of Ask over addrs: the first reply, or every error and
+// whether all of them say no server of this container is there yet (nothing
+// listens, or another container's server does).
+func askEach(deadline time.Time, addrs []string, word string, limit int64) (string, []string, bool) {
 	var errs []string
+	absent := true
 	for _, addr := range addrs {
 		reply, err := ask(deadline, addr, word, limit)
 		// Closed without a word: under a flood the server may have evicted
@@ -201,14 +234,15 @@ func Ask(deadline time.Time, addrs []string, word string, limit int64) (string, 
 			reply, err = ask(deadline, addr, word, limit)
 		}
 		if err == nil {
-			return reply, nil
+			return reply, nil, false
 		}
 		errs = append(errs, err.Error())
+		absent = absent && (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, ErrForeign))
 		if !time.Now().Before(deadline) {
 			break
 		}
 	}
-	return "", fmt.Errorf("no hcinit answered: %s", strings.Join(errs, "; "))
+	return "", errs, absent
 }
 
 // exchangeBy is one of Ask's exchanges with addr: err is a failed dial or a
