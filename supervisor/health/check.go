@@ -30,6 +30,7 @@ type check struct {
 	spec    Spec
 	checker checker
 	adopted bool // a delegate found by watching name files
+	nested  bool // (mu) delegate: what the child announced is a nested hcinit (nested.go)
 	wake    chan struct{}
 	runs    atomic.Int64 // probes started, for tests and the storm budget
 	awake   awake        // stalls during a run (see stall.go)
@@ -281,41 +282,66 @@ func (m *Monitor) kickKind(kind string) {
 	}
 }
 
-// adopt makes addrs the target of the delegate check, creating one named
-// "delegate" unless a delegate check without an address was configured. The
-// delegate starts over, with its own start period, and runs at once.
-func (m *Monitor) adopt(addrs []string, from string) {
+// adopt makes addrs the target of the delegate checks: those configured
+// without an address, else those adopted before, else new ones: one named
+// "delegate", or, for a nested hcinit (nested.go), "delegate-live" and
+// "delegate-ready", which ask it Kubernetes' two questions apart. The
+// delegates start over, with their own start period, and run at once.
+func (m *Monitor) adopt(addrs []string, from string, nested bool) {
 	m.mu.Lock()
-	var c *check
+	var cs []*check
+	same := true
 	for _, x := range m.checks {
 		if x.spec.Kind == KindDelegate && (x.adopted || x.spec.Addr == "") {
-			c = x
-			break
+			cs = append(cs, x)
+			same = same && slices.Equal(x.addrs, addrs) && x.nested == nested
 		}
 	}
-	if c != nil && slices.Equal(c.addrs, addrs) {
+	if len(cs) > 0 && same {
 		m.mu.Unlock()
 		return
 	}
-	if c == nil {
-		sp, _ := ParseSpec(KindDelegate)
-		sp.Name = KindDelegate
-		for n := 2; m.hasCheckLocked(sp.Name); n++ {
-			sp.Name = KindDelegate + "-" + strconv.Itoa(n)
+	if len(cs) == 0 {
+		if nested {
+			cs = []*check{m.newAdoptedLocked(KindDelegate+"-live", LevelLive, true),
+				m.newAdoptedLocked(KindDelegate+"-ready", LevelReady, true)}
+		} else {
+			cs = []*check{m.newAdoptedLocked(KindDelegate, LevelBoth, false)}
 		}
-		c, _ = m.newCheck(sp)
-		c.adopted = true
-		m.checks = append(m.checks, c)
-		m.startLoopLocked(c)
 	}
-	c.addrs = addrs
-	c.st.reset()
-	c.since = time.Now()
-	c.runNow = true
+	now := time.Now()
+	for _, c := range cs {
+		c.addrs, c.nested = addrs, nested
+		c.st.reset()
+		c.since = now
+		c.runNow = true
+	}
 	m.mu.Unlock()
-	m.log.WithField("check", c.spec.Name).WithField("path", from).WithField("socket", addrs).
-		Info("delegating to the child's health socket")
-	c.wakeUp()
+	for _, c := range cs {
+		m.log.WithField("check", c.spec.Name).WithField("path", from).WithField("socket", addrs).
+			Info("delegating to the child's health socket")
+		c.wakeUp()
+	}
+}
+
+// newAdoptedLocked adds a delegate check of level named name (or name-2, …)
+// and starts it. One asking a nested hcinit runs at least every second: its
+// answer is the inner one's verdict, and the outer one's interval would add
+// to the inner one's time to detect. Callers hold mu.
+func (m *Monitor) newAdoptedLocked(name string, level Level, nested bool) *check {
+	sp, _ := ParseSpec(KindDelegate)
+	sp.Name, sp.Level = name, level
+	for n := 2; m.hasCheckLocked(sp.Name); n++ {
+		sp.Name = name + "-" + strconv.Itoa(n)
+	}
+	if nested && (m.cfg.Interval <= 0 || m.cfg.Interval > time.Second) {
+		sp.Interval = time.Second
+	}
+	c, _ := m.newCheck(sp)
+	c.adopted = true
+	m.checks = append(m.checks, c)
+	m.startLoopLocked(c)
+	return c
 }
 
 func (m *Monitor) hasCheckLocked(name string) bool {

@@ -38,10 +38,10 @@ type checkDeps struct {
 	ua     string              // the User-Agent of http checks
 	log    *logrus.Entry
 	// delegate returns a delegate check's addresses, in order of preference,
-	// and whether the child announced them (its name file) rather than the
-	// spec naming one; open makes an announced socket safe to dial
-	// (announced.go).
-	delegate func() (addrs []string, announced bool)
+	// whether the child announced them (its name file) rather than the spec
+	// naming one, and whether that is a nested hcinit (nested.go); open
+	// makes an announced socket safe to dial (announced.go).
+	delegate func() (addrs []string, announced, nested bool)
 	open     func(path string) (addr string, release func(), err error)
 }
 
@@ -80,8 +80,9 @@ type (
 	}
 	// delegateChecker asks the child's own health socket.
 	delegateChecker struct {
-		target func() (addrs []string, announced bool)
+		target func() (addrs []string, announced, nested bool)
 		open   func(path string) (addr string, release func(), err error)
+		level  Level // which of a nested hcinit's answers it asks (nestedWord)
 	}
 	// httpChecker GETs a URL by kubelet's rules (newHTTPProbe).
 	httpChecker struct{ get func(context.Context) outcome }
@@ -131,7 +132,7 @@ func newChecker(sp Spec, d checkDeps) checker {
 	case KindSignal:
 		return signalChecker{pid: d.pid, sig: sp.Signal, heartbeat: sp.Heartbeat, notify: d.notify}
 	case KindDelegate:
-		return delegateChecker{target: d.delegate, open: d.open}
+		return delegateChecker{target: d.delegate, open: d.open, level: sp.Level}
 	}
 	return nil // refused by buildable
 }

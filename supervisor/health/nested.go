@@ -67,6 +67,22 @@ func (m *Monitor) announceToParent() {
 	log.Debug("answering the parent hcinit's delegate check")
 }
 
+// nestedWord is what a delegate check asks its target: a nested hcinit
+// answers Kubernetes' two questions apart, and a check of one level asks its
+// own; anything else (a go-healthcheck server), and a check of both levels,
+// is asked "ping", overall health. Asking a nested hcinit "ping" for a
+// liveness check would make kubelet restart the container for a failing
+// readiness-only check, or one in its start period.
+func nestedWord(nested bool, l Level) string {
+	switch {
+	case nested && l == LevelLive:
+		return wordLive
+	case nested && l == LevelReady:
+		return wordReady
+	}
+	return wordPing
+}
+
 // unannounce removes what announceToParent made.
 func (m *Monitor) unannounce() {
 	if m.parentName == "" {

@@ -40,10 +40,10 @@ func (m *Monitor) build(sp Spec) *check {
 	c.checker = newChecker(sp, checkDeps{
 		pid: m.pid, notify: m.notify, reaper: m.cfg.Reaper, cred: m.cfg.Cred, home: m.cfg.Home, dir: m.cfg.Dir,
 		ua: "hcinit/" + m.version(), log: m.log,
-		delegate: func() ([]string, bool) {
+		delegate: func() ([]string, bool, bool) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			return append([]string(nil), c.addrs...), c.adopted
+			return append([]string(nil), c.addrs...), c.adopted, c.nested
 		},
 		open: m.openAnnounced,
 	})
@@ -224,7 +224,7 @@ func (c signalChecker) awaitFile(ctx context.Context, pid int) outcome {
 // Check pings the child's own socket: the reply is "healthy" or the child's
 // error text, which becomes the result's output.
 func (c delegateChecker) Check(ctx context.Context) outcome {
-	addrs, announced := c.target()
+	addrs, announced, nested := c.target()
 	if len(addrs) == 0 {
 		return fail("the child has not announced a health socket")
 	}
@@ -253,12 +253,14 @@ func (c delegateChecker) Check(ctx context.Context) outcome {
 		defer release()
 		dial = d
 	}
-	reply, err := pingDelegate(ctx, dial, announced)
+	reply, err := pingDelegate(ctx, dial, announced, nestedWord(nested, c.level))
 	if err != nil {
 		return fail("%s", strings.ReplaceAll(err.Error(), dial, addr))
 	}
 	if reply != common.HealthcheckIPCResponse {
-		return fail("%s", reply)
+		// A nested hcinit's answer is a verdict, made after its own
+		// retries: counted at once, not retried again on top.
+		return outcome{code: 1, output: reply, fatal: nested}
 	}
 	return pass("%s", reply)
 }
@@ -267,9 +269,9 @@ func (c delegateChecker) Check(ctx context.Context) outcome {
 // child's word, and its server must be the child's (inOurTree); an address
 // given in the spec is the user's word for where to ask; its server must
 // still be in hcinit's container (hcclient.VerifyPeer).
-func pingDelegate(ctx context.Context, dial string, announced bool) (string, error) {
+func pingDelegate(ctx context.Context, dial string, announced bool, word string) (string, error) {
 	if announced {
-		return hcclient.ExchangeVerified(ctx, dial, common.HealthcheckIPCCommand, 0, inOurTree)
+		return hcclient.ExchangeVerified(ctx, dial, word, 0, inOurTree)
 	}
 	// The user's word names where to ask, not whom to believe: an abstract
 	// address is shared by every container of the network namespace (a pod,

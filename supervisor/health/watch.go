@@ -47,10 +47,10 @@ type nameWatcher struct {
 	created  time.Time // a name file older than this (less staleSlack) is an earlier run's
 	owner    int       // the uid announced files must have, -1 = any (childOwner)
 	log      *logrus.Entry
-	adopt    func(addrs []string, from string) // Monitor.adopt
-	chown    func(path string)                 // hands a restored .hc-socket to the child's user
-	childPid func() int                        // the main child, 0 while none runs
-	starts   <-chan struct{}                   // a child started: follow its cwd again
+	adopt    func(addrs []string, from string, nested bool) // Monitor.adopt
+	chown    func(path string)                              // hands a restored .hc-socket to the child's user
+	childPid func() int                                     // the main child, 0 while none runs
+	starts   <-chan struct{}                                // a child started: follow its cwd again
 	// trim hands memory back (Config.Trim) after a look at the child's
 	// working directory that found nothing new: each look maps code back in
 	// that start-up's trim had dropped (idle RSS 1.23x -> 1.60x of the bench's
@@ -259,7 +259,7 @@ func (nw *nameWatcher) changed(path string) {
 		a, _ := common.SocketPath(common.SocketPrefix, name)
 		addrs = append(addrs, a)
 	}
-	nw.adopt(addrs, path)
+	nw.adopt(addrs, path, strings.HasPrefix(name, nestedPrefix))
 	if path == nw.v1File {
 		err := putV1Name(path, nw.v1Name, seen)
 		if errors.Is(err, errChildWrote) {
