@@ -12,9 +12,11 @@ import (
 // Encode writes the document root (a mapping) as yaml.v3's encoder with an
 // indentation of 2 writes it: block collections unless FlowStyle, scalars
 // plain unless that would read back differently, then 'single-quoted', then
-// "double-quoted". One difference: a value with a line break is written
+// "double-quoted". Two differences: a value with a line break is written
 // double-quoted ("a\nb"), not as a block scalar (|), which Parse does not
-// read.
+// read; in a double-quoted value that starts with U+FEFF, yaml.v3 escapes
+// every character ("\uFEFF\x61\x62"; its is_bom looks at the value's start),
+// Encode only what it escapes elsewhere ("\uFEFFab"), which reads the same.
 func Encode(w io.Writer, root *Node) error {
 	var b strings.Builder
 	writeBlock(&b, root, 0)

@@ -396,8 +396,19 @@ func encodeAgrees(t *testing.T, s string) {
 		t.Fatal(err)
 	}
 	lineBreak := strings.ContainsAny(s, "\n\r\u0085\u2028\u2029")
-	if want := encodeV3(n); b.String() != want && !lineBreak && utf8.ValidString(s) {
+	// yaml.v3 escapes every character of a double-quoted value that starts
+	// with U+FEFF ("\uFEFF\x30"; its is_bom looks at the value's start, not
+	// at the character: emitterc.go): Encode escapes the BOM alone, and
+	// yaml.v3 must read both the same.
+	bom := strings.HasPrefix(s, "\uFEFF")
+	if want := encodeV3(n); b.String() != want && !lineBreak && !bom && utf8.ValidString(s) {
 		t.Errorf("Encode with %q:\n%s\nyaml.v3:\n%s", s, b.String(), want)
+	} else if bom && utf8.ValidString(s) {
+		mine, err := parseV3(b.Bytes())
+		ref, rerr := parseV3([]byte(want))
+		if err != nil || rerr != nil || dump(mine) != dump(ref) {
+			t.Errorf("Encode with %q: yaml.v3 reads %v\n%s\nof it, %v\n%s\nof its own:\n%s", s, err, dump(mine), rerr, dump(ref), want)
+		}
 	}
 	if !utf8.ValidString(s) {
 		return
@@ -416,7 +427,7 @@ func TestEncodeAgreesWithYAMLv3(t *testing.T) {
 	for _, s := range []string{"", "a", "a b", " a", "a ", "***", "'", "it's", "\"", "a, b", "x: y", "x:y", "#c", "a #c", "a#c",
 		"-", "- z", "-z", "--port", "?", "?x", ":x", "[", "a]", "{", "8080", "1e3", "1_000", "0x1F", "0o17", "0b101", "-0b1", ".5",
 		".inf", "+.INF", "null", "~", "Null", "true", "True", "yes", "no", "on", "2001-12-14", "2001-12-14T21:59:43.10-05:00",
-		"---", "...", "--- a", "é", "\u00a0", "\uFEFF", "\x00", "\x7f", "\t", "a\tb", "\U0001F600", "\\", "a\\b", "<<", "=",
+		"---", "...", "--- a", "é", "\u00a0", "\uFEFF", "\uFEFF0", "\uFEFFa é\U0001F600", "a\uFEFF", "\x00", "\x7f", "\t", "a\tb", "\U0001F600", "\\", "a\\b", "<<", "=",
 		"SIGHUP:0", "http://u:***@h:1/p?q=1#f", "dbname=app user=probe", "%x", "@x", "`x", "!x", "&x", "*x", "|", ">", "a\nb"} {
 		encodeAgrees(t, s)
 	}
