@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -277,4 +279,126 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
+}
+
+// freezer is a cgroup whose processes freeze and thaw together, as docker
+// pause and docker unpause do (cgroup v2 cgroup.freeze, v1 freezer.state).
+type freezer struct {
+	dir, procs string
+	v2         bool
+}
+
+// freezerCgroup makes one, or skips the test where none can be made.
+// Cleanup thaws it, kills what is left and removes it.
+func freezerCgroup(t *testing.T) *freezer {
+	t.Helper()
+	needRoot(t)
+	name := fmt.Sprintf("hcinit-test-freeze-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))
+	f := &freezer{}
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		f.dir, f.v2 = filepath.Join("/sys/fs/cgroup", name), true
+	} else {
+		f.dir = filepath.Join("/sys/fs/cgroup/freezer", name)
+	}
+	if err := os.Mkdir(f.dir, 0o755); err != nil {
+		t.Skipf("freezer cgroup: %v", err)
+	}
+	f.procs = filepath.Join(f.dir, "cgroup.procs")
+	t.Cleanup(func() {
+		_ = f.set(false)
+		removeCgroup(t, f.dir)
+	})
+	return f
+}
+
+// set freezes (or thaws) the cgroup and waits, bounded, until it is.
+func (f *freezer) set(frozen bool) error {
+	file, value, state, want := "freezer.state", "THAWED", "freezer.state", "THAWED"
+	if frozen {
+		value, want = "FROZEN", "FROZEN"
+	}
+	if f.v2 {
+		file, value, state, want = "cgroup.freeze", "0", "cgroup.events", "frozen 0"
+		if frozen {
+			value, want = "1", "frozen 1"
+		}
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, file), []byte(value), 0); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(f.dir, state))
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), want) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %q, want %q", state, b, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A freeze (docker pause: the cgroup freezer) that ends just after the
+// watchdog's deadline, less than stallLimit after it, is no miss either:
+// the child was frozen for most of its window. Before, only the expiry's
+// lateness told a freeze, and 100 ms late is no proof: the watchdog expired
+// and hcinit stopped the container at the unpause. Now a look stallLimit
+// before the deadline (only when no WATCHDOG=1 came by then) is late by
+// more, and the window starts again. In hcinit's own PID namespace.
+func TestStallFrozenJustPastDeadline(t *testing.T) {
+	t.Parallel()
+	fz := freezerCgroup(t)
+	sock := filepath.Join(t.TempDir(), "hc.sock")
+	p, err := spawn(t, inCgroup(fz.procs, "unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+		hcinitBin(), "--socket", sock,
+		"--watchdog", "3s", "--check", "notify", "--retries", "1", "--on-unhealthy", "exit",
+		"--start-period", "20s", "--start-interval", "200ms",
+		"--", "sdnotify", "READY=1", "every=2s:WATCHDOG=1", "forever"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := childOf(p.pid(), "hcinit", readyWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// hcinit status as docker exec runs it: in hcinit's namespaces.
+	var last time.Time
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := exec.Command("nsenter", "-t", strconv.Itoa(hc), "-p", "-m", "--",
+			hcinitBin(), "status", "--socket", sock, "--json", "--timeout", "3s").Output()
+		var st health.Status
+		if err == nil && json.Unmarshal(out, &st) == nil && st.Overall == health.StatusHealthy && st.Notify != nil &&
+			time.Since(st.Notify.LastWatchdog) < time.Second {
+			// A WATCHDOG=1 read less than a second ago: the next one is
+			// more than a second away, so the freeze below starts before it.
+			last = st.Notify.LastWatchdog
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not healthy with a fresh WATCHDOG=1 within 30 s: %v %s; log:\n%s", err, out, tail(p.stderr(), 3000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := fz.set(true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(last.Add(3*time.Second + 100*time.Millisecond))) // the freeze under test
+	if err := fz.set(false); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("frozen until %s after the last WATCHDOG=1 (watchdog 3s)", time.Since(last).Round(time.Millisecond))
+	if err := p.waitStderr("watchdog window restarted", 1, 30*time.Second); err != nil {
+		t.Fatalf("no new window within 30 s after the thaw; log:\n%s", tail(p.stderr(), 3000))
+	}
+	if err := p.running(3 * time.Second); err != nil {
+		t.Fatalf("after the freeze: %v; log:\n%s", err, tail(p.stderr(), 3000))
+	}
+	if strings.Contains(p.stderr(), "watchdog expired") {
+		t.Errorf("a freeze counted as a missed watchdog; log:\n%s", tail(p.stderr(), 3000))
+	}
 }

@@ -61,6 +61,7 @@ type notifier struct {
 	stopped      bool      // STOPPING=1: final until the next child
 	missed       bool      // the watchdog expired (or WATCHDOG=trigger); until the next WATCHDOG=1
 	timer        *time.Timer
+	due          time.Time     // when the armed timer fires: a look before the deadline, or the deadline
 	waited       waits         // hcinit's waits to run, before the deadline (stall.go)
 	waitedAt     time.Time     // when waited was read
 	last         time.Time     // any message
@@ -559,10 +560,25 @@ func (n *notifier) armLocked(now time.Time) {
 	if n.timer != nil {
 		n.timer.Stop()
 	}
+	n.due = time.Time{}
 	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed {
 		return
 	}
-	n.timer = time.AfterFunc(n.deadlineLocked().Sub(now), n.expire)
+	// Looks before the deadline, half a window and stallLimit before it,
+	// then the deadline: a freeze that ends just after the deadline (less
+	// than stallLimit, so the expiry is not late enough to tell) makes a
+	// look late, the one half-way by most of the freeze. A look fires only
+	// when the child is late by its own schedule (sd_watchdog_enabled(3):
+	// send WATCHDOG=1 every half window); each is one timer.
+	deadline := n.deadlineLocked()
+	n.due = deadline
+	for _, look := range []time.Time{deadline.Add(-n.watchdog / 2), deadline.Add(-stallLimit)} {
+		if look.After(now) {
+			n.due = look
+			break
+		}
+	}
+	n.timer = time.AfterFunc(n.due.Sub(now), n.expire)
 	// A mark before the deadline, to tell a late timer of a frozen hcinit
 	// from one of a throttled hcinit (stalledLocked); read at most once a
 	// watchdog period, not on every WATCHDOG=1.
@@ -605,10 +621,14 @@ func (n *notifier) windowLocked() time.Time {
 // is no stall: the child's silence counts. Callers hold n.mu.
 func (n *notifier) stalledLocked(now time.Time) bool {
 	// Only an armed timer's lateness tells: after STOPPING=1 none is armed.
-	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(n.deadlineLocked()) <= stallLimit {
+	due := n.deadlineLocked()
+	if !n.due.IsZero() && n.due.Before(due) {
+		due = n.due // the look before the deadline
+	}
+	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Sub(due) <= stallLimit {
 		return false
 	}
-	if n.waited.unexplained(now.Sub(n.deadlineLocked())) <= stallLimit {
+	if n.waited.unexplained(now.Sub(due)) <= stallLimit {
 		return false
 	}
 	n.resumed = now
@@ -627,7 +647,7 @@ func (n *notifier) logRestarted(watchdog time.Duration) {
 func (n *notifier) expire() {
 	n.mu.Lock()
 	now := time.Now()
-	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed || now.Before(n.deadlineLocked()) {
+	if n.watchdog <= 0 || !n.everReady || n.stopped || n.missed {
 		n.armLocked(now)
 		n.mu.Unlock()
 		return
@@ -636,6 +656,11 @@ func (n *notifier) expire() {
 		watchdog := n.watchdog
 		n.mu.Unlock()
 		n.logRestarted(watchdog)
+		return
+	}
+	if now.Before(n.deadlineLocked()) { // the look, in time: on to the deadline
+		n.armLocked(now)
+		n.mu.Unlock()
 		return
 	}
 	n.missed = true
