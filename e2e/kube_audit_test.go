@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -529,12 +530,16 @@ func TestKubeAuditSlowCheck(t *testing.T) {
 	// the app listens; with --retries 1 that failure alone would fail
 	// liveness and the kubelet (failureThreshold 1) would restart it, as its
 	// own tcpSocket probe would. Failures inside it do not count.
+	// The check takes 8 s, twice the probes' timeoutSeconds 4: runc exec
+	// alone took over 1 s (the default timeout) now and then on a loaded
+	// 2-core node, and the kubelet then said "command timed out" whatever
+	// hcinit did.
 	args := []string{"--interval", "1s", "--retries", "1", "--start-period", "5s", "--check", "tcp://127.0.0.1:8080,level=live",
-		"--check", "exec=/sleeper,timeout=3s,level=ready", "--", "/app", "-listen", "127.0.0.1:8080"}
-	live := "      livenessProbe:\n        exec: {command: [\"/hcinit\", \"check\", \"--live\"]}\n        periodSeconds: 1\n        failureThreshold: 1\n"
-	k.applyYAML(t, ns, podSpec("slow", "  terminationGracePeriodSeconds: 5\n", hcContainer("app", img, args, live+readyExec)))
+		"--check", "exec=/sleeper,timeout=8s,level=ready", "--", "/app", "-listen", "127.0.0.1:8080"}
+	live := "      livenessProbe:\n        exec: {command: [\"/hcinit\", \"check\", \"--live\"]}\n        periodSeconds: 1\n        failureThreshold: 1\n        timeoutSeconds: 4\n"
+	k.applyYAML(t, ns, podSpec("slow", "  terminationGracePeriodSeconds: 5\n", hcContainer("app", img, args, live+readyExec+"        timeoutSeconds: 4\n")))
 	k.waitPod(t, ns, "slow", "running", 2*time.Minute, func(p aPod) bool { return p.containers()["app"].State.Running != nil })
-	ev := k.waitEvent(t, ns, "slow", "Unhealthy", time.Minute, "Readiness probe failed", "exceeded timeout (3s)")
+	ev := k.waitEvent(t, ns, "slow", "Unhealthy", time.Minute, "Readiness probe failed", "exceeded timeout (8s)")
 	t.Logf("event: %s", ev.Message)
 	time.Sleep(10 * time.Second) // ten liveness and readiness probes
 	p, err := k.aPod(ns, "slow")
@@ -598,24 +603,30 @@ func TestKubeAuditPreStop(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no watch event for pod prestop in 30s")
 	}
-	// The app's log, as it stands when the pod is gone.
+	// The app's log, read through a descriptor opened now: the kubelet
+	// removes the file with the pod, and a starved test may not have polled
+	// it by then; the open file keeps every line.
 	logDir := filepath.Join(k.podLogs, ns+"_"+p.Metadata.Name+"_"+p.Metadata.UID, "app")
-	var logText []byte
-	go func() {
-		for ctx.Err() == nil {
-			files, _ := filepath.Glob(filepath.Join(logDir, "*.log"))
-			for _, f := range files {
-				if b, err := os.ReadFile(f); err == nil {
-					mu.Lock()
-					logText = b
-					mu.Unlock()
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
+	var logFile *os.File
+	waitFor(t, 30*time.Second, "the app's log file", func() (bool, string) {
+		files, _ := filepath.Glob(filepath.Join(logDir, "*.log"))
+		if len(files) == 0 {
+			return false, "no *.log in " + logDir
 		}
-	}()
+		f, err := os.Open(files[0])
+		if err != nil {
+			return false, err.Error()
+		}
+		logFile = f
+		return true, ""
+	})
+	defer logFile.Close()
 	deleted, final := k.deleteWatched(t, ns, "prestop", 60*time.Second)
 	cancel()
+	logText, err := io.ReadAll(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	var termAt time.Time
@@ -652,10 +663,11 @@ func TestKubeAuditReadOnlyLibraries(t *testing.T) {
 	t.Parallel()
 	ns := k.namespace(t, "audit-rolib")
 	probes := strings.ReplaceAll(readyExec, "--ready", "--live")
-	// failureThreshold 2: a probe the kubelet execs in the first
-	// milliseconds of a restarted container, before its hcinit listens,
-	// fails once ("no hcinit answered"); the collision failed every probe.
-	probes = strings.Replace(strings.Replace(probes, "readinessProbe", "livenessProbe", 1), "failureThreshold: 1", "failureThreshold: 2", 1) + readyExec +
+	// failureThreshold 2 and timeoutSeconds 5: what this test judges is
+	// the collision, which failed every probe; on a loaded node runc exec
+	// alone took over the default 1 s now and then ("command timed out").
+	timeout := "        timeoutSeconds: 5\n"
+	probes = strings.Replace(strings.Replace(probes, "readinessProbe", "livenessProbe", 1), "failureThreshold: 1", "failureThreshold: 2", 1) + timeout + readyExec + timeout +
 		"      securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n"
 	img := "hcinit-example-go-library:dev"
 	args := func(port string) []string {
