@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -216,6 +217,12 @@ func (k *kube) ctrExec(t *testing.T, containerID string, argv ...string) (string
 	code := exitCode(err)
 	if code < 0 {
 		t.Fatalf("ctr exec %v: %v", argv, err)
+	}
+	// What it said on stderr, for a failure to be read (hcinit status
+	// prints why it got no answer there).
+	var ce *cmdError
+	if errors.As(err, &ce) && ce.stderr != "" {
+		t.Logf("ctr exec %v: exit %d, stderr: %s", argv, code, ce.stderr)
 	}
 	return out, code
 }
