@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -72,5 +73,40 @@ func TestNestedHcinitAnswersThroughTheOuter(t *testing.T) {
 		return st.Overall == health.StatusHealthy
 	}); err != nil {
 		t.Fatalf("%v%s", err, p.stderrNote())
+	}
+}
+
+// TestNestedHcinitIgnoresTheParentsEnvironment: the outer hcinit configured by
+// the container's environment (ENV HCINIT_HTTP=:8081, HCINIT_SOCKET, as the
+// README shows), with hcinit below it. The inner one inherited the variables,
+// could not bind the port and socket the outer holds, and exited 2: the
+// container exited 2 at once. The HCINIT_* environment of an hcinit below
+// another is the parent's configuration, not its own.
+func TestNestedHcinitIgnoresTheParentsEnvironment(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().String()
+	ln.Close()
+	outer := fmt.Sprintf("@hcinit-audit-envouter-%d", os.Getpid())
+	p, err := spawn(t, []string{hcinitBin(), "--interval", "200ms", "--", hcinitBin(), "--", "/bin/sleep", "60"},
+		withEnv("HCINIT_SOCKET="+outer, "HCINIT_HTTP="+port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitStatus(outer, 20*time.Second, "the outer hcinit asks the inner one", func(st health.Status) bool {
+		for _, c := range st.Checks {
+			if c.Kind == "delegate" && c.Status == health.StatusHealthy {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		code, _ := p.exit(time.Second)
+		t.Fatalf("%v (hcinit exit %d)%s", err, code, p.stderrNote())
+	}
+	if p.exited() {
+		t.Fatalf("hcinit exited%s", p.stderrNote())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -113,7 +114,7 @@ func commandLine(args []string, stdout, stderr io.Writer) (cfg config, code int,
 		printUsage(stdout, checkHelp())
 		return cfg, 0, true
 	}
-	cfg, err := parseArgs(args, os.Getenv)
+	cfg, err := parseArgs(args, ownEnv())
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "hcinit: %s\nTry 'hcinit --help'.\n", errLine(err))
@@ -208,4 +209,22 @@ func errLine(err error) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// ownEnv is how hcinit reads its environment. Below a parent hcinit (an
+// ENTRYPOINT hcinit running a command that is hcinit again) the HCINIT_*
+// variables are the parent's configuration, which the child inherits: the
+// inner hcinit took the parent's HCINIT_HTTP port and HCINIT_SOCKET, could
+// not bind them, and exited 2, ending the container. There only the command
+// line (and its --config) configures it.
+func ownEnv() func(string) string {
+	if _, _, below := health.ParentHcinit(); !below {
+		return os.Getenv
+	}
+	return func(name string) string {
+		if strings.HasPrefix(name, "HCINIT_") {
+			return ""
+		}
+		return os.Getenv(name)
+	}
 }

@@ -14,29 +14,52 @@ package health
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/wisdom-oss/go-healthcheck/common"
+	"github.com/wisdom-oss/go-healthcheck/internal/proc"
 )
 
 // nestedPrefix starts the name a nested hcinit announces: not v1Prefix, which
 // a watcher leaves alone as another hcinit's v1.0.x name.
 const nestedPrefix = "hcinit_"
 
-// announceToParent listens in the directory a parent hcinit gave (see above)
-// and writes the name there. Only a directory that is hcinit's own user's,
-// not a symbolic link and not writable by others (as a parent makes it), with
-// the name file in it, is used; anything else is left alone.
-func (m *Monitor) announceToParent() {
-	dir, file := os.Getenv(common.EnvSocketDir), os.Getenv(common.EnvNameFile)
+// ParentHcinit returns the directory and name file a parent hcinit gave this
+// process (HEALTHCHECK_SOCKET_DIR, HEALTHCHECK_NAME_FILE), ok only when they
+// provably are one's: the directory is <runtime dir>/child-N[-…] (takeChildDir)
+// of a process N that is this one's ancestor, this user's, not a symbolic link,
+// not writable by others, and holds the name file. A go-healthcheck app's own
+// setting of the variables is none of that.
+func ParentHcinit() (dir, file string, ok bool) {
+	dir, file = os.Getenv(common.EnvSocketDir), os.Getenv(common.EnvNameFile)
 	if dir == "" || file == "" || !filepath.IsAbs(dir) || filepath.Dir(file) != filepath.Clean(dir) {
-		return
+		return "", "", false
+	}
+	rest, found := strings.CutPrefix(filepath.Base(dir), "child-")
+	n, err := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
+	if !found || err != nil || n <= 0 || n == os.Getpid() {
+		return "", "", false
+	}
+	if under, _ := proc.Under(os.Getpid(), n); !under {
+		return "", "", false
 	}
 	fi, err := os.Lstat(dir)
 	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 {
-		return
+		return "", "", false
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+	if st, isStat := fi.Sys().(*syscall.Stat_t); !isStat || int(st.Uid) != os.Geteuid() {
+		return "", "", false
+	}
+	return dir, file, true
+}
+
+// announceToParent listens in the directory a parent hcinit gave (see
+// ParentHcinit) and writes the name there.
+func (m *Monitor) announceToParent() {
+	dir, file, ok := ParentHcinit()
+	if !ok {
 		return
 	}
 	log := m.log.WithField("path", dir)
