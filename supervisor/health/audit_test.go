@@ -14,6 +14,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,4 +93,79 @@ func TestHTTPRedirectToHTTPSLikeKubelet(t *testing.T) {
 	// What the user wrote as https:// is still verified, on every hop.
 	wantFail(t, probeOnce(t, m, tlsSrv.URL+"/again"), "certificate")
 	wantPass(t, probeOnce(t, m, tlsSrv.URL+"/again,insecure=true"), "HTTP 200")
+}
+
+// kubeletRequestHead is the head kubelet writes for a probe of u with the
+// httpHeaders hs: pkg/probe/http/request.go newProbeRequest (User-Agent and
+// Accept defaults unless given, an empty Accept dropped, req.Host the
+// Host header's first value) written by net/http.
+func kubeletRequestHead(t *testing.T, u string, hs []Header) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := http.Header{}
+	for _, h := range hs {
+		headers.Add(h.Name, h.Value)
+	}
+	if _, ok := headers["User-Agent"]; !ok {
+		headers.Set("User-Agent", "hcinit")
+	}
+	if _, ok := headers["Accept"]; !ok {
+		headers.Set("Accept", "*/*")
+	} else if headers.Get("Accept") == "" {
+		headers.Del("Accept")
+	}
+	req.Header = headers
+	req.Host = headers.Get("Host")
+	var b strings.Builder
+	if err := req.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// headerLines are the lines of head for the header name, in order.
+func headerLines(head, name string) []string {
+	var out []string
+	for _, l := range strings.Split(head, "\r\n") {
+		if k, _, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, name) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestHTTPHostHeaderLikeKubelet: the Host, User-Agent and Accept a check
+// sends for a config file's httpHeaders are the ones kubelet sends for the
+// same httpHeaders. The old code took the last of two Host (or User-Agent)
+// entries where net/http, and so kubelet, takes the first, sent "Host: "
+// with nothing for an empty Host value where kubelet falls back to the URL's
+// host, and kept one of two Accept values where kubelet sends both.
+func TestHTTPHostHeaderLikeKubelet(t *testing.T) {
+	const raw = "http://127.0.0.1:8080/healthz"
+	u, _ := url.Parse(raw)
+	for _, hs := range [][]Header{
+		nil,
+		{{"Host", "app.internal"}},
+		{{"Host", "a.internal"}, {"Host", "b.internal"}},
+		{{"Host", ""}},
+		{{"Host", ""}, {"Host", "b.internal"}},
+		{{"User-Agent", "one"}, {"User-Agent", "two"}},
+		{{"User-Agent", ""}},
+		{{"Accept", "text/plain"}, {"Accept", "application/json"}},
+		{{"Accept", ""}},
+		{{"Accept", ""}, {"Accept", "text/plain"}},
+		{{"X-A", "1"}, {"X-A", "2"}},
+	} {
+		want := kubeletRequestHead(t, raw, hs)
+		have := string(appendRequest(nil, u, "", hs))
+		for _, name := range []string{"Host", "User-Agent", "Accept", "X-A"} {
+			w, h := headerLines(want, name), headerLines(have, name)
+			if strings.Join(w, "\n") != strings.Join(h, "\n") {
+				t.Errorf("httpHeaders %v: %s lines %q, kubelet's %q", hs, name, h, w)
+			}
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -228,25 +229,17 @@ func ctxErr(ctx context.Context, err error) error {
 }
 
 // appendRequest appends the GET request for u with the check's headers. As
-// kubelet does with httpHeaders (pkg/probe/http/request.go), a Host, User-Agent
-// or Accept header replaces the default one, and an empty Accept drops it; an
-// Authorization header replaces the URL's user info.
+// kubelet does with httpHeaders (pkg/probe/http/request.go, written by
+// net/http): the first Host header is the Host (an empty one: the URL's), the
+// first User-Agent replaces the default one (an empty one: none), Accept
+// headers replace the default one unless the first is empty, which drops them
+// all; an Authorization header replaces the URL's user info.
 func appendRequest(b []byte, u *url.URL, referer string, headers []Header) []byte {
-	host, ua, accept, auth := removeZone(u.Host), "hcinit", "*/*", false
-	var extra []Header
-	for _, h := range headers {
-		switch {
-		case strings.EqualFold(h.Name, "Host"):
-			host = h.Value
-		case strings.EqualFold(h.Name, "User-Agent"):
-			ua = h.Value
-		case strings.EqualFold(h.Name, "Accept"):
-			accept = h.Value
-		default:
-			auth = auth || strings.EqualFold(h.Name, "Authorization")
-			extra = append(extra, h)
-		}
+	host, ua, accept, extra := splitHeaders(headers)
+	if host == "" {
+		host = removeZone(u.Host)
 	}
+	auth := slices.ContainsFunc(extra, func(h Header) bool { return strings.EqualFold(h.Name, "Authorization") })
 	b = append(b, "GET "...)
 	b = append(b, u.RequestURI()...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
@@ -255,8 +248,8 @@ func appendRequest(b []byte, u *url.URL, referer string, headers []Header) []byt
 	if ua != "" {
 		b = append(b, "User-Agent: "+ua+"\r\n"...)
 	}
-	if accept != "" {
-		b = append(b, "Accept: "+accept+"\r\n"...)
+	for _, a := range accept {
+		b = append(b, "Accept: "+a+"\r\n"...)
 	}
 	for _, h := range extra {
 		b = append(b, h.Name+": "+h.Value+"\r\n"...)
@@ -273,6 +266,38 @@ func appendRequest(b []byte, u *url.URL, referer string, headers []Header) []byt
 		b = append(b, "\r\n"...)
 	}
 	return append(b, "Connection: close\r\n\r\n"...)
+}
+
+// splitHeaders sorts a check's headers as appendRequest writes them: the
+// first Host ("" for none), the first User-Agent ("hcinit" when none is
+// given), the Accept values ("*/*" when none is given, none when the first is
+// empty) and the rest, in order.
+func splitHeaders(headers []Header) (host, ua string, accept []string, extra []Header) {
+	ua, accept = "hcinit", []string{"*/*"}
+	var hostSet, uaSet, acceptSet bool
+	for _, h := range headers {
+		switch {
+		case strings.EqualFold(h.Name, "Host"):
+			if !hostSet {
+				host, hostSet = h.Value, true // an empty one: the URL's, as net/http's req.Host
+			}
+		case strings.EqualFold(h.Name, "User-Agent"):
+			if !uaSet {
+				ua, uaSet = h.Value, true
+			}
+		case strings.EqualFold(h.Name, "Accept"):
+			if !acceptSet {
+				accept, acceptSet = nil, true
+			}
+			accept = append(accept, h.Value)
+		default:
+			extra = append(extra, h)
+		}
+	}
+	if accept[0] == "" {
+		accept = nil
+	}
+	return host, ua, accept, extra
 }
 
 // removeZone drops an IPv6 zone from a Host header ("[fe80::1%eth0]:80").
