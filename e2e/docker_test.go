@@ -368,7 +368,10 @@ type eventLog struct {
 func watchEvents(t *testing.T, c string, actions ...string) *eventLog {
 	t.Helper()
 	filters, _ := json.Marshal(map[string][]string{"container": {c}, "event": actions})
-	since := time.Now().Add(-time.Second) // what happened while subscribing, from the engine's buffer
+	// What happens while subscribing comes from the engine's buffer; nothing
+	// from before the call: a `docker kill -s USR1` a moment before a stop
+	// must not be taken for the stop's kill (stopTook takes the first).
+	since := time.Now()
 	q := url.Values{"since": {fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())}, "filters": {string(filters)}}
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker/v1.41/events?"+q.Encode(), nil)
