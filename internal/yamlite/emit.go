@@ -239,6 +239,10 @@ func number(s string) bool {
 		base int
 	}{{"0b", 2}, {"0o", 8}} {
 		if d, ok := strings.CutPrefix(s, b.pre); ok {
+			// ParseInt first, as resolve.go: it takes a sign ("0b+1", "0o-7" are ints).
+			if _, err := strconv.ParseInt(d, b.base, 64); err == nil {
+				return true
+			}
 			if _, err := strconv.ParseUint(d, b.base, 64); err == nil {
 				return true
 			}

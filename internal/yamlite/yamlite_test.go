@@ -425,7 +425,7 @@ func encodeAgrees(t *testing.T, s string) {
 
 func TestEncodeAgreesWithYAMLv3(t *testing.T) {
 	for _, s := range []string{"", "a", "a b", " a", "a ", "***", "'", "it's", "\"", "a, b", "x: y", "x:y", "#c", "a #c", "a#c",
-		"-", "- z", "-z", "--port", "?", "?x", ":x", "[", "a]", "{", "8080", "1e3", "1_000", "0x1F", "0o17", "0b101", "-0b1", ".5",
+		"-", "- z", "-z", "--port", "?", "?x", ":x", "[", "a]", "{", "8080", "1e3", "1_000", "0x1F", "0o17", "0b101", "-0b1", "0b+0", "0b-1", "0o+7", "0o-7", "-0b-1", "-0o+7", "0b+", "0o-", ".5",
 		".inf", "+.INF", "null", "~", "Null", "true", "True", "yes", "no", "on", "2001-12-14", "2001-12-14T21:59:43.10-05:00",
 		"---", "...", "--- a", "é", "\u00a0", "\uFEFF", "\uFEFF0", "\uFEFFa é\U0001F600", "a\uFEFF", "\x00", "\x7f", "\t", "a\tb", "\U0001F600", "\\", "a\\b", "<<", "=",
 		"SIGHUP:0", "http://u:***@h:1/p?q=1#f", "dbname=app user=probe", "%x", "@x", "`x", "!x", "&x", "*x", "|", ">", "a\nb"} {
