@@ -192,6 +192,36 @@ func TestLayeringTimeToDetect(t *testing.T) {
 			failed = append(failed, p)
 		}
 	}
+	// hcinit's part: its check turned unhealthy (last_change) at its third
+	// failure in a row (--retries 3), before Docker's flip. Its log keeps
+	// five results: those after the change are counted off the streak.
+	var st struct {
+		Checks []struct {
+			FailingStreak int            `json:"failing_streak"`
+			LastChange    time.Time      `json:"last_change"`
+			Log           []healthResult `json:"log"`
+		} `json:"checks"`
+	}
+	out, _, _ := c.exec(nil, "/hcinit", "check", "--json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Checks) != 1 {
+		t.Fatalf("hcinit check --json: %v\n%s", err, out)
+	}
+	ck := st.Checks[0]
+	after := 0
+	for _, r := range ck.Log {
+		if r.End.After(ck.LastChange) {
+			after++
+		}
+	}
+	switch {
+	case !ck.LastChange.After(began) || ck.LastChange.After(flip):
+		t.Errorf("hcinit's check changed at %s, want after the app failed (%s) and before Docker's flip (%s)",
+			ck.LastChange.Format(time.StampMilli), began.Format(time.StampMilli), flip.Format(time.StampMilli))
+	case after >= len(ck.Log):
+		t.Logf("hcinit's log no longer reaches its change (%d results since): streak at the change not judged", after)
+	case ck.FailingStreak-after != retries:
+		t.Errorf("hcinit's check turned unhealthy at a streak of %d (now %d, %d results since), want --retries %d", ck.FailingStreak-after, ck.FailingStreak, after, retries)
+	}
 	// Docker's own --retries=3 would have waited for three.
 	if len(failed) != 1 {
 		t.Errorf("Docker turned unhealthy after %d failing probes %+v; with --retries=1 it believes hcinit's first unhealthy answer", len(failed), failed)
