@@ -19,11 +19,16 @@ import (
 func dial(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
 	wait := 5 * time.Millisecond
+	var full error // the last EAGAIN: what the deadline ended, if it ends in a dial
 	for {
 		c, err := d.DialContext(ctx, "unix", addr)
+		if err != nil && full != nil && ctx.Err() != nil {
+			return nil, full
+		}
 		if err == nil || !errors.Is(err, syscall.EAGAIN) {
 			return c, err
 		}
+		full = err
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
