@@ -163,13 +163,18 @@ func hiddenOrGone(pid int) error {
 }
 
 // sameMounts verifies another user's process: its namespace links need
-// ptrace access, its mount table does not.
+// ptrace access, its mount table does not. Both must see the same mount at
+// "/": a mount belongs to one namespace (a new namespace copies every mount
+// under a new id), and while ours is mounted its id names no other. The rest
+// of the table is not compared: a host or a node mounts and unmounts all the
+// time (Docker, containerd, the kubelet), and the two tables are read one
+// after the other.
 func sameMounts(pid int) error {
-	a, err := mountIDs("/proc/self/mountinfo")
+	a, err := rootMountIDs("/proc/self/mountinfo")
 	if err != nil {
 		return fmt.Errorf("cannot verify the server (pid %d): %w", pid, err)
 	}
-	b, err := mountIDs("/proc/" + strconv.Itoa(pid) + "/mountinfo")
+	b, err := rootMountIDs("/proc/" + strconv.Itoa(pid) + "/mountinfo")
 	if err != nil {
 		return fmt.Errorf("cannot verify the server (pid %d, another user's): %w", pid, err)
 	}
@@ -179,16 +184,18 @@ func sameMounts(pid int) error {
 	return nil
 }
 
-// mountIDs is the first field of every line of a mountinfo file, in order.
-func mountIDs(path string) ([]byte, error) {
+// rootMountIDs is the mount id (the first field) of every line of a mountinfo
+// file whose mount point (the fifth) is "/", in order.
+func rootMountIDs(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var ids []byte
 	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
-		if f, _, ok := bytes.Cut(line, []byte{' '}); ok {
-			ids = append(append(ids, f...), ' ')
+		f := bytes.SplitN(line, []byte{' '}, 6)
+		if len(f) == 6 && string(f[4]) == "/" {
+			ids = append(append(ids, f[0]...), ' ')
 		}
 	}
 	return ids, nil

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A server in this process is this container's; pid 0 (not in this pid
@@ -74,15 +76,38 @@ func TestVerifyPidExiting(t *testing.T) {
 	}
 }
 
-// The mount table fallback: the same table is the same namespace.
-func TestMountIDs(t *testing.T) {
-	a, err := mountIDs("/proc/self/mountinfo")
+// The mount table fallback (another user's server): the same mount at "/"
+// is the same namespace; a process in another mount namespace, whose "/" is
+// a copy, is foreign.
+func TestSameMounts(t *testing.T) {
+	a, err := rootMountIDs("/proc/self/mountinfo")
 	if err != nil || len(a) == 0 {
-		t.Fatalf("own mount IDs: %q, %v", a, err)
+		t.Fatalf("own root mount IDs: %q, %v", a, err)
 	}
-	b, _ := mountIDs("/proc/" + itoa(os.Getpid()) + "/mountinfo")
-	if string(a) != string(b) {
-		t.Errorf("own mount IDs differ between /proc/self and /proc/PID")
+	if err := sameMounts(os.Getpid()); err != nil {
+		t.Errorf("own pid: %v", err)
+	}
+	if os.Getuid() != 0 {
+		t.Skip("another mount namespace needs root")
+	}
+	c := exec.Command("unshare", "--mount", "--", "sleep", "30")
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := c.Start(); err != nil {
+		t.Skip("unshare:", err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if exe, _ := os.Readlink("/proc/" + itoa(c.Process.Pid) + "/exe"); strings.HasSuffix(exe, "/sleep") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("unshare did not exec sleep")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := sameMounts(c.Process.Pid); !errors.Is(err, ErrForeign) {
+		t.Errorf("process in another mount namespace: %v, want ErrForeign", err)
 	}
 }
 
@@ -105,3 +130,40 @@ func TestHcinitSockets(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSameMountsWhileMountsChange: another user's server in this mount
+// namespace is believed while the mount table changes, as it does on a host or
+// a node where Docker, containerd or the kubelet mount and unmount all the
+// time. The table is read twice, once through each process; a mount between
+// the two reads made them differ, and hcinit check run as another user
+// refused its own container's hcinit as "another container's" (seen in
+// land.sh while a CI run started containers).
+func TestSameMountsWhileMountsChange(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to mount")
+	}
+	dir := t.TempDir()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=4k"); err != nil {
+				t.Errorf("mount: %v", err)
+				return
+			}
+			unix.Unmount(dir, unix.MNT_DETACH)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := 0; i < 2000; i++ {
+		if err := sameMounts(os.Getpid()); err != nil {
+			t.Fatalf("check %d: %v (the same process, so the same mounts)", i, err)
+		}
+	}
+}
