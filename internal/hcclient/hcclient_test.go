@@ -322,8 +322,12 @@ func fullBacklog(t *testing.T, busy time.Duration) string {
 	if !full {
 		t.Fatal("could not fill the listen backlog")
 	}
-	ln, err := net.FileListener(os.NewFile(uintptr(fd), addr))
-	syscall.Close(fd)
+	// The *os.File owns fd: closed through it, not with syscall.Close, or its
+	// finalizer closes the number again later, by then another file's (a
+	// later test read /proc/self/mountinfo: "bad file descriptor").
+	f := os.NewFile(uintptr(fd), addr)
+	ln, err := net.FileListener(f)
+	f.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
