@@ -487,7 +487,11 @@ func TestKubeAuditHungChild(t *testing.T) {
 	for _, p := range pods {
 		args := []string{"--interval", "1s", "--retries", "2", "--http", ":8081", "--",
 			"/app", "-listen", "127.0.0.1:8080", "-fail-file", "/tmp/hung-" + p.name + "-" + run}
-		probe := "      livenessProbe:\n" + p.probe + "        periodSeconds: 1\n        failureThreshold: 1\n"
+		// timeoutSeconds 5: with failureThreshold 1, one exec probe whose
+		// runc exec alone took over the default 1 s on a loaded 2-core
+		// node restarted the container before the test stopped its child
+		// (CI: 3 restarts in a minute, "is stopped" never seen).
+		probe := "      livenessProbe:\n" + p.probe + "        periodSeconds: 1\n        failureThreshold: 1\n        timeoutSeconds: 5\n"
 		manifest += podSpec(p.name, "  terminationGracePeriodSeconds: 30\n", hcContainer("app", img, args, probe+readyExec))
 	}
 	k.applyYAML(t, ns, manifest)
