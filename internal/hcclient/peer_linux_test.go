@@ -24,6 +24,15 @@ func TestVerifyPid(t *testing.T) {
 	if err := verifyPid(0); !errors.Is(err, ErrForeign) {
 		t.Errorf("pid 0: %v, want ErrForeign", err)
 	}
+	if err := verifyPid(otherMountNS(t)); !errors.Is(err, ErrForeign) || !strings.Contains(err.Error(), "mount namespace") {
+		t.Errorf("process in another mount namespace: %v, want ErrForeign naming the mount namespace", err)
+	}
+}
+
+// otherMountNS starts a process in a mount namespace of its own (unshare
+// --mount) and returns its pid; it skips the test when not root.
+func otherMountNS(t *testing.T) int {
+	t.Helper()
 	if os.Getuid() != 0 {
 		t.Skip("another mount namespace needs root")
 	}
@@ -37,15 +46,12 @@ func TestVerifyPid(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if b, _ := os.ReadFile("/proc/" + itoa(c.Process.Pid) + "/comm"); strings.TrimSpace(string(b)) == "sleep" {
-			break
+			return c.Process.Pid
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("unshare did not exec sleep")
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-	if err := verifyPid(c.Process.Pid); !errors.Is(err, ErrForeign) || !strings.Contains(err.Error(), "mount namespace") {
-		t.Errorf("process in another mount namespace: %v, want ErrForeign naming the mount namespace", err)
 	}
 }
 
@@ -87,26 +93,7 @@ func TestSameMounts(t *testing.T) {
 	if err := sameMounts(os.Getpid()); err != nil {
 		t.Errorf("own pid: %v", err)
 	}
-	if os.Getuid() != 0 {
-		t.Skip("another mount namespace needs root")
-	}
-	c := exec.Command("unshare", "--mount", "--", "sleep", "30")
-	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := c.Start(); err != nil {
-		t.Skip("unshare:", err)
-	}
-	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if exe, _ := os.Readlink("/proc/" + itoa(c.Process.Pid) + "/exe"); strings.HasSuffix(exe, "/sleep") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("unshare did not exec sleep")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if err := sameMounts(c.Process.Pid); !errors.Is(err, ErrForeign) {
+	if err := sameMounts(otherMountNS(t)); !errors.Is(err, ErrForeign) {
 		t.Errorf("process in another mount namespace: %v, want ErrForeign", err)
 	}
 }

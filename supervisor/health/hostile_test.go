@@ -382,19 +382,8 @@ func TestConfusedDeputy(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root")
 	}
-	var logs strings.Builder
-	var logMu sync.Mutex
-	log := testLogger(t)
-	log.SetOutput(io.MultiWriter(log.Out, writerFunc(func(p []byte) (int, error) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return logs.Write(p)
-	})))
-	logged := func(s string) bool { logMu.Lock(); defer logMu.Unlock(); return strings.Contains(logs.String(), s) }
-	h := start(t, Config{Interval: 20 * time.Millisecond, Retries: 1, Log: log, Cred: &syscall.Credential{Uid: 65534, Gid: 65534}}, nil)
-	env := h.ChildEnv()
-	nameFile, sockDir := envValue(env, common.EnvNameFile), envValue(env, common.EnvSocketDir)
-	h.ChildStarted(os.Getpid())
+	h, nameFile, sockDir, logs := startForNobody(t)
+	logged := func(s string) bool { return strings.Contains(logs(), s) }
 	rootSock, rootConns := rootOnly(t)
 
 	// 1. The name file is a symlink to a root-only file holding something
@@ -433,32 +422,14 @@ func TestConfusedDeputy(t *testing.T) {
 	}
 
 	// 4. A socket of the child's own is asked.
-	own := filepath.Join(sockDir, "own.sock")
-	ln, err := net.Listen("unix", own)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	asChild(t, own)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("healthy"))
-			c.Close()
-		}
-	}()
+	serveAsChild(t, filepath.Join(sockDir, "own.sock"))
 	common.WriteNameFile(nameFile, "own")
 	asChild(t, nameFile)
 	defer func() {
 		if t.Failed() {
 			cs := h.checkStatus("delegate")
 			t.Logf("delegate check: %+v", cs)
-			logMu.Lock()
-			t.Logf("hcinit's log:\n%s", logs.String())
-			logMu.Unlock()
+			t.Logf("hcinit's log:\n%s", logs())
 		}
 	}()
 	waitFor(t, "the child's own socket asked", deputyWait, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
@@ -661,31 +632,45 @@ func TestNameFileChownedIsRead(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root")
 	}
-	var logs strings.Builder
-	var logMu sync.Mutex
+	h, nameFile, sockDir, logs := startForNobody(t)
+	refusals := func() int { return strings.Count(logs(), "not by the child's uid 65534") }
+	serveAsChild(t, filepath.Join(sockDir, "own.sock"))
+	common.WriteNameFile(nameFile, "own")
+	waitFor(t, "the root-owned name file refused", deputyWait, func() bool { return refusals() > 0 })
+	asChild(t, nameFile)
+	waitFor(t, "the name file read again once it is the child's", deputyWait, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
+}
+
+// startForNobody starts a health side as root for a child running as nobody
+// (uid 65534), with 20 ms checks; it returns the child's name file and socket
+// directory and hcinit's log so far.
+func startForNobody(t *testing.T) (h *harness, nameFile, sockDir string, logs func() string) {
+	t.Helper()
+	var b strings.Builder
+	var mu sync.Mutex
 	log := testLogger(t)
 	log.SetOutput(io.MultiWriter(log.Out, writerFunc(func(p []byte) (int, error) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return logs.Write(p)
+		mu.Lock()
+		defer mu.Unlock()
+		return b.Write(p)
 	})))
-	refusals := func() int {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return strings.Count(logs.String(), "not by the child's uid 65534")
-	}
-	h := start(t, Config{Interval: 20 * time.Millisecond, Retries: 1, Log: log, Cred: &syscall.Credential{Uid: 65534, Gid: 65534}}, nil)
+	h = start(t, Config{Interval: 20 * time.Millisecond, Retries: 1, Log: log, Cred: &syscall.Credential{Uid: 65534, Gid: 65534}}, nil)
 	env := h.ChildEnv()
-	nameFile, sockDir := envValue(env, common.EnvNameFile), envValue(env, common.EnvSocketDir)
 	h.ChildStarted(os.Getpid())
+	logs = func() string { mu.Lock(); defer mu.Unlock(); return b.String() }
+	return h, envValue(env, common.EnvNameFile), envValue(env, common.EnvSocketDir), logs
+}
 
-	own := filepath.Join(sockDir, "own.sock")
-	ln, err := net.Listen("unix", own)
+// serveAsChild answers "healthy" on a unix socket at path owned by the child's
+// user (nobody), as the child's own server would.
+func serveAsChild(t *testing.T, path string) {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	asChild(t, own)
+	t.Cleanup(func() { ln.Close() })
+	asChild(t, path)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -696,8 +681,4 @@ func TestNameFileChownedIsRead(t *testing.T) {
 			c.Close()
 		}
 	}()
-	common.WriteNameFile(nameFile, "own")
-	waitFor(t, "the root-owned name file refused", deputyWait, func() bool { return refusals() > 0 })
-	asChild(t, nameFile)
-	waitFor(t, "the name file read again once it is the child's", deputyWait, func() bool { return h.checkStatus("delegate").Status == StatusHealthy })
 }
