@@ -41,13 +41,8 @@ func TestNestedHcinitKeepsLiveAndReadyApart(t *testing.T) {
 			}); err != nil {
 				t.Fatalf("%v%s", err, p.stderrNote())
 			}
-			for _, q := range []struct {
-				flag string
-				want int
-			}{{"--live", 0}, {"--ready", 1}} {
-				if out, code, err := hcinitClient("check", q.flag, "--socket", inner, "--timeout", "3s"); err != nil || code != q.want {
-					t.Fatalf("the inner hcinit: check %s: exit %d %q (%v), want %d", q.flag, code, out, err, q.want)
-				}
+			if !liveNotReady(t, inner, "the inner hcinit") {
+				t.FailNow()
 			}
 			// The outer one must say the inner one is not healthy...
 			deadline := time.Now().Add(20 * time.Second)
@@ -77,15 +72,7 @@ func TestNestedHcinitKeepsLiveAndReadyApart(t *testing.T) {
 			}); err != nil {
 				t.Fatalf("%v%s", err, p.stderrNote())
 			}
-			for _, q := range []struct {
-				flag string
-				want int
-			}{{"--live", 0}, {"--ready", 1}} {
-				out, code, err := hcinitClient("check", q.flag, "--socket", outer, "--timeout", "3s")
-				if err != nil || code != q.want {
-					t.Errorf("the outer hcinit: check %s: exit %d %q (%v), want %d as the inner's", q.flag, code, out, err, q.want)
-				}
-			}
+			liveNotReady(t, outer, "the outer hcinit (as the inner)")
 		})
 	}
 }
@@ -138,4 +125,21 @@ func TestNestedHcinitVerdictCountsAtOnce(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+}
+
+// liveNotReady reports whether hcinit at sock answers --live with 0 and
+// --ready with 1, as an app that is alive but not ready; errors name who.
+func liveNotReady(t *testing.T, sock, who string) bool {
+	t.Helper()
+	ok := true
+	for _, q := range []struct {
+		flag string
+		want int
+	}{{"--live", 0}, {"--ready", 1}} {
+		if out, code, err := hcinitClient("check", q.flag, "--socket", sock, "--timeout", "3s"); err != nil || code != q.want {
+			t.Errorf("%s: check %s: exit %d %q (%v), want %d", who, q.flag, code, out, err, q.want)
+			ok = false
+		}
+	}
+	return ok
 }
